@@ -1,0 +1,2 @@
+//! moat audit: sources, facts, rules, configuration.
+#![deny(missing_docs)]

@@ -1,0 +1,259 @@
+//! The data every moat job reports: findings, input errors and rule metadata.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+
+/// How bad a finding is. Ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; never a problem on its own.
+    Info,
+    /// A weakness that matters in some deployments.
+    Low,
+    /// A weakness that should be fixed.
+    Medium,
+    /// A serious weakness, often directly exploitable.
+    High,
+    /// Immediate compromise is likely.
+    Critical,
+}
+
+impl Severity {
+    /// All severities from least to most severe.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// Lower-case name, as written in config files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown severity `{s}` (expected one of: critical, high, medium, low, info)")
+            })
+    }
+}
+
+/// How sure the rule is that the finding is real.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// A heuristic that is often wrong.
+    Low,
+    /// Usually right.
+    Medium,
+    /// Decided from the input without guessing.
+    High,
+}
+
+impl Confidence {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a finding or an error is. Lines and columns are 1-based; columns count characters;
+/// the end is exclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// File path as given or discovered (or a pseudo-path such as `<docker-run>`).
+    pub path: String,
+    /// First line.
+    pub line: usize,
+    /// First column.
+    pub column: usize,
+    /// Last line.
+    pub end_line: usize,
+    /// Column just past the end.
+    pub end_column: usize,
+    /// Byte range in the file, when the location comes from a text.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
+    /// An engine object (e.g. `container/3f2a…`) when the finding is not about a file.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object: Option<String>,
+}
+
+impl Location {
+    /// A location for a whole file, or an object without a position.
+    pub fn file(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            span: None,
+            object: None,
+        }
+    }
+}
+
+/// Whether applying a fix can change behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Keeps what the file does; may be applied without review.
+    Safe,
+    /// Changes behaviour (e.g. a different user); needs review.
+    Unsafe,
+}
+
+/// One replacement of a byte range of the finding's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    /// Byte range replaced (empty for an insertion).
+    pub range: Range<usize>,
+    /// New text.
+    pub replacement: String,
+}
+
+/// A fix: edits on the finding's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    /// What the fix does, in a few words.
+    pub message: String,
+    /// Safe or unsafe.
+    pub applicability: Applicability,
+    /// Non-overlapping edits.
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    /// Applies the fix to `text` (which must be the text the edits were made for).
+    /// Overlapping or out-of-range edits are skipped.
+    pub fn apply(&self, text: &str) -> String {
+        apply_edits(text, self.edits.iter())
+    }
+}
+
+/// Applies non-overlapping edits to `text`, in order of their start; an edit that overlaps an
+/// earlier one or falls outside the text (or inside a character) is skipped.
+pub fn apply_edits<'a>(text: &str, edits: impl Iterator<Item = &'a Edit>) -> String {
+    let mut edits: Vec<&Edit> = edits.collect();
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for e in edits {
+        let ok = e.range.start >= pos
+            && e.range.end <= text.len()
+            && e.range.start <= e.range.end
+            && text.is_char_boundary(e.range.start)
+            && text.is_char_boundary(e.range.end);
+        if !ok {
+            continue;
+        }
+        out.push_str(&text[pos..e.range.start]);
+        out.push_str(&e.replacement);
+        pos = e.range.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// One problem found by a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable code, e.g. `MOAT-D001`; never reused.
+    pub code: String,
+    /// Kebab-case rule name.
+    pub name: String,
+    /// Effective severity (after config overrides).
+    pub severity: Severity,
+    /// Confidence of the rule.
+    pub confidence: Confidence,
+    /// What is wrong, for this occurrence.
+    pub message: String,
+    /// Where.
+    pub location: Location,
+    /// References: hadolint codes (`DL3007`), CIS ids (`CIS-DOCKER-4.1`), others.
+    pub references: Vec<String>,
+    /// The offending text or value, when it helps (secrets are redacted).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub evidence: Option<String>,
+    /// How to fix it, when a mechanical fix exists.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fix: Option<Fix>,
+}
+
+/// An input that could not be read or parsed. Reported beside findings; makes the exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputError {
+    /// File (or pseudo-path).
+    pub path: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message),
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.message),
+            _ => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Static description of a rule, used by `--list-rules`, `--explain` and the SARIF `rules` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    /// Stable code.
+    pub code: &'static str,
+    /// Kebab-case name.
+    pub name: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Enabled without being selected.
+    pub default_enabled: bool,
+    /// References (DL codes, CIS ids, others).
+    pub references: &'static [&'static str],
+    /// Full documentation in Markdown (`## What it does`, `## Why is this bad?`, …).
+    pub docs: &'static str,
+}

@@ -257,3 +257,21 @@ pub struct RuleInfo {
     /// Full documentation in Markdown (`## What it does`, `## Why is this bad?`, …).
     pub docs: &'static str,
 }
+
+/// Everything one run found: findings, input errors and the source texts they point into.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Findings, in the order they should be shown.
+    pub findings: Vec<Finding>,
+    /// Inputs that could not be read or parsed.
+    pub errors: Vec<InputError>,
+    /// Source texts by path, for snippets in the text reporter and SARIF.
+    pub sources: std::collections::BTreeMap<String, crate::SourceFile>,
+}
+
+impl Report {
+    /// Number of findings at or above `threshold`.
+    pub fn count_at_least(&self, threshold: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity >= threshold).count()
+    }
+}

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod model;
+pub mod report;
 mod source;
 
 pub use model::*;

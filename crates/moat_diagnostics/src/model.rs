@@ -56,7 +56,9 @@ impl FromStr for Severity {
             .into_iter()
             .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown severity `{s}` (expected one of: critical, high, medium, low, info)")
+                format!(
+                    "unknown severity `{s}` (expected one of: critical, high, medium, low, info)"
+                )
             })
     }
 }
@@ -124,6 +126,18 @@ impl Location {
             span: None,
             object: None,
         }
+    }
+
+    /// Whether the location points at a place in a text, as opposed to a whole file or an
+    /// engine object. It does not when `line` is 0 (unknown), nor when it is exactly what
+    /// [`Location::file`] makes (`1:1` to `1:1` without a byte span).
+    ///
+    /// Reporters use this to decide whether to show line and column (JSON: `null` otherwise)
+    /// and a source snippet.
+    pub fn has_position(&self) -> bool {
+        let whole_file = self.span.is_none()
+            && (self.line, self.column, self.end_line, self.end_column) == (1, 1, 1, 1);
+        self.line > 0 && !whole_file
     }
 }
 
@@ -272,6 +286,9 @@ pub struct Report {
 impl Report {
     /// Number of findings at or above `threshold`.
     pub fn count_at_least(&self, threshold: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity >= threshold).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= threshold)
+            .count()
     }
 }

@@ -13,7 +13,12 @@ impl LineIndex {
     /// Builds the index of `text`. A line ends after `\n`; a `\r` before it belongs to the line.
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         Self { starts }
     }
 
@@ -64,7 +69,11 @@ impl SourceFile {
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
         let index = LineIndex::new(&text);
-        Self { path: path.into(), text, index }
+        Self {
+            path: path.into(),
+            text,
+            index,
+        }
     }
 
     /// Text of 1-based `line` without its line terminator.
@@ -101,14 +110,20 @@ mod tests {
         let f = SourceFile::new("f", "ab\ncdé\n\nx");
         assert_eq!(f.index.line_col(&f.text, 0), (1, 1));
         assert_eq!(f.index.line_col(&f.text, 3), (2, 1));
-        // é is two bytes: x after it is column 4 in characters
+        // é is two bytes: the newline after it is column 4 in characters
         assert_eq!(f.index.line_col(&f.text, 5), (2, 3));
-        assert_eq!(f.index.line_col(&f.text, 9), (3, 1));
-        assert_eq!(f.index.line_col(&f.text, 10), (4, 1));
+        assert_eq!(f.index.line_col(&f.text, 7), (2, 4));
+        assert_eq!(f.index.line_col(&f.text, 8), (3, 1));
+        assert_eq!(f.index.line_col(&f.text, 9), (4, 1));
+        // the end of the text is just past the last character
+        assert_eq!(f.index.line_col(&f.text, 10), (4, 2));
         assert_eq!(f.line_text(2), "cdé");
         assert_eq!(f.line_text(3), "");
         assert_eq!(f.line_text(9), "");
         let loc = f.location(3..5);
-        assert_eq!((loc.line, loc.column, loc.end_line, loc.end_column), (2, 1, 2, 3));
+        assert_eq!(
+            (loc.line, loc.column, loc.end_line, loc.end_column),
+            (2, 1, 2, 3)
+        );
     }
 }

@@ -1,1 +1,46 @@
-fn main() {}
+//! The `moat` command line: parses arguments, dispatches to a subcommand, maps outcomes to exit
+//! codes (0 clean, 1 findings at or above the threshold, 2 usage or input error).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// A security perimeter for APIs that run in Docker containers.
+#[derive(Debug, Parser)]
+#[command(name = "moat", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Audit Dockerfiles (and, as they land, compose files, daemon.json and the live engine).
+    Audit(cmd::audit::AuditArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Audit(args) => cmd::audit::run(&args),
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`moat … | head`) is not an error.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

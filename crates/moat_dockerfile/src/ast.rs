@@ -172,9 +172,13 @@ pub struct Flag {
 }
 
 /// The arguments after the flags.
+///
+/// JSON form is recognised where Docker recognises it: RUN, CMD, ENTRYPOINT, SHELL, COPY, ADD,
+/// VOLUME, and HEALTHCHECK after its `CMD` word (`HEALTHCHECK CMD ["curl", "-f", "x"]` gives the
+/// array elements; the shell form keeps the whole text, `CMD curl -f x` or `NONE`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Arguments {
-    /// JSON array form (`["a", "b"]`), strings decoded.
+    /// JSON array form (`["a", "b"]`), strings decoded; each span covers the quoted element.
     Exec(Vec<Word>),
     /// Shell form: the text after the flags, continuations removed, comments inside
     /// continuations dropped, heredoc bodies not included.
@@ -216,6 +220,9 @@ pub struct Instruction {
     pub onbuild: Option<Box<Instruction>>,
     /// Index into [`Dockerfile::stages`] of the stage this belongs to; `None` before the first FROM.
     pub stage: Option<usize>,
+    /// The escape character in force for this instruction (see [`Dockerfile::escape`]); used by
+    /// [`Instruction::words`] and [`Instruction::key_values`] to decode shell-form arguments.
+    pub escape: char,
 }
 
 /// A comment line (`# …`) outside of heredoc bodies, including those inside continuations.

@@ -1,0 +1,222 @@
+//! `moat audit`: static checks of Dockerfiles (and, later, deploy-time files and the engine).
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use moat_audit::config::resolve_rules;
+use moat_audit::discover::discover;
+use moat_audit::rule::Rule;
+use moat_audit::{AuditOptions, Auditor, Overrides, rules};
+use moat_diagnostics::report::{self, TextOptions, ToolInfo};
+use moat_diagnostics::{Report, RuleInfo, Severity};
+
+use crate::write_stdout;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, with source snippets.
+    Text,
+    /// Versioned JSON (see docs/json-output.md).
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+}
+
+/// Arguments of `moat audit`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct AuditArgs {
+    /// Files or directories to audit (directories are walked; default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1 (default: medium, or `fail-on` in .moat.toml).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Run only these rules (codes, names or hadolint DL codes; comma-separated or repeated).
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Never run these rules.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Print the documentation of a rule and exit.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
+    /// List the rules and exit (as text, or JSON with --format json).
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Use this config file instead of discovering .moat.toml upward from each path.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Never use colour (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// Runs `moat audit`.
+pub fn run(args: &AuditArgs) -> ExitCode {
+    if args.list_rules {
+        return emit(&list_rules(args.format));
+    }
+    if let Some(code) = &args.explain {
+        return if let Some(text) = explain(code) {
+            emit(&text)
+        } else {
+            eprintln!("error: unknown rule `{code}` (see `moat audit --list-rules`)");
+            ExitCode::from(2)
+        };
+    }
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let options = AuditOptions {
+        overrides: Overrides {
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+            fail_on: args.fail_on,
+        },
+        config_file: args.config.clone(),
+    };
+    let auditor = Auditor::new(options);
+    // Resolve the configuration of the first path up front so that a bad config or bad
+    // --select fails fast with exit 2 even when there is nothing to audit.
+    let fail_on = match auditor.config_for(&paths[0]) {
+        Ok(c) => c.fail_on,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = auditor.audit(discover(&paths));
+    let rendered = render(&report, args);
+    if let Some(out) = &args.output {
+        if let Err(e) = std::fs::write(out, rendered) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+    } else if let Err(e) = write_stdout(&rendered) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if !report.errors.is_empty() {
+        ExitCode::from(2)
+    } else if report.count_at_least(fail_on) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn render(report: &Report, args: &AuditArgs) -> String {
+    match args.format {
+        Format::Text => {
+            let tty = args.output.is_none() && std::io::stdout().is_terminal();
+            let color = !args.no_color && report::color_wanted(tty);
+            report::text(
+                report,
+                &TextOptions {
+                    color,
+                    show_fixes: true,
+                },
+            )
+        }
+        Format::Json => report::json(report),
+        Format::Sarif => {
+            let infos: Vec<RuleInfo> = rules::all().map(|r| r.info.clone()).collect();
+            report::sarif(report, &infos, &ToolInfo::MOAT)
+        }
+    }
+}
+
+fn emit(text: &str) -> ExitCode {
+    match write_stdout(text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--list-rules`.
+fn list_rules(format: Format) -> String {
+    if format == Format::Json {
+        let list: Vec<serde_json::Value> = rules::all()
+            .map(|r| {
+                serde_json::json!({
+                    "code": r.info.code,
+                    "name": r.info.name,
+                    "summary": r.info.summary,
+                    "severity": r.info.severity,
+                    "confidence": r.info.confidence,
+                    "default_enabled": r.info.default_enabled,
+                    "references": r.info.references,
+                })
+            })
+            .collect();
+        return serde_json::to_string_pretty(&list).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    for r in rules::all() {
+        let on = if r.info.default_enabled {
+            ""
+        } else {
+            " (off by default)"
+        };
+        let refs = if r.info.references.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", r.info.references.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:<8} {:<36} {}{on}{refs}",
+            r.info.code, r.info.severity, r.info.name, r.info.summary
+        );
+    }
+    out
+}
+
+/// `--explain CODE`: the rule's documentation.
+fn explain(token: &str) -> Option<String> {
+    let found: Vec<&Rule> = resolve_rules(token);
+    if found.is_empty()
+        || found.len() == moat_audit::rules::REGISTRY.len() && !token.eq_ignore_ascii_case("all")
+    {
+        return None;
+    }
+    let mut out = String::new();
+    for r in found {
+        let on = if r.info.default_enabled { "on" } else { "off" };
+        let _ = write!(
+            out,
+            "# {} {}\n\n{}\n\nSeverity: {} · Confidence: {} · Default: {on}\nReferences: {}\n\n{}\n\n",
+            r.info.code,
+            r.info.name,
+            r.info.summary,
+            r.info.severity,
+            r.info.confidence,
+            if r.info.references.is_empty() {
+                "—".to_string()
+            } else {
+                r.info.references.join(", ")
+            },
+            r.docs()
+        );
+    }
+    Some(out.trim_end().to_string() + "\n")
+}

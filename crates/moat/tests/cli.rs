@@ -1,0 +1,335 @@
+//! End-to-end tests of the `moat` binary: each runs the real executable in its own temporary
+//! directory and checks output and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A temporary working directory with helpers to write files and run moat in it.
+struct Dir {
+    tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Self {
+        Self {
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn moat(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_moat"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .output()
+            .unwrap()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+const CLEAN: &str = "FROM node:20.11-alpine\nUSER node\nHEALTHCHECK CMD [\"node\", \"health.js\"]\nCMD [\"node\", \"server.js\"]\n";
+
+#[test]
+fn clean_dockerfile_exits_zero() {
+    let d = Dir::new();
+    d.write("Dockerfile", CLEAN);
+    let o = d.moat(&["audit"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("no findings"), "{}", stdout(&o));
+}
+
+#[test]
+fn findings_at_threshold_exit_one_and_below_exit_zero() {
+    let d = Dir::new();
+    d.write(
+        "Dockerfile",
+        "FROM node:latest\nUSER node\nHEALTHCHECK CMD [\"true\"]\nCMD [\"node\"]\n",
+    );
+    let o = d.moat(&["audit", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(text.contains("D002"), "{text}");
+    assert!(text.contains("Dockerfile:1:6"), "{text}");
+    let o = d.moat(&["audit", "--fail-on", "high", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn parse_error_is_located_and_exits_two() {
+    let d = Dir::new();
+    d.write("Dockerfile", "FROM alpine:3.20\nRUN true\nFROBNICATE now\n");
+    let o = d.moat(&["audit", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    let err = &v["errors"][0];
+    assert_eq!(err["path"], "Dockerfile");
+    assert_eq!(err["line"], 3);
+    assert_eq!(err["column"], 1);
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("frobnicate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreadable_path_exits_two() {
+    let d = Dir::new();
+    let o = d.moat(&["audit", "does-not-exist"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("does-not-exist"), "{}", stdout(&o));
+}
+
+#[test]
+fn usage_error_exits_two() {
+    let d = Dir::new();
+    let o = d.moat(&["audit", "--format", "xml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = d.moat(&["audit", "--select", "NOPE999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown rule `NOPE999`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn json_output_follows_the_documented_shape() {
+    let d = Dir::new();
+    d.write("Dockerfile", "FROM node\n");
+    let o = d.moat(&["audit", "--format", "json"]);
+    let v = json(&o);
+    assert_eq!(v["version"], 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "D001")
+        .expect("D001");
+    assert_eq!(f["name"], "untagged-base-image");
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["location"]["line"], 1);
+    assert_eq!(f["location"]["column"], 6);
+    assert!(
+        f["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "DL3006")
+    );
+}
+
+#[test]
+fn sarif_output_validates_against_the_official_schema() {
+    let d = Dir::new();
+    d.write(
+        "Dockerfile",
+        "FROM node:latest\nRUN apt-get update && apt-get install curl\n",
+    );
+    d.write("bad/Dockerfile", "FROM\n");
+    let o = d.moat(&["audit", "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(2));
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/schemas/sarif-schema-2.1.0.json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&schema_path)
+            .unwrap_or_else(|e| panic!("SARIF schema missing at {}: {e}", schema_path.display())),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let v = json(&o);
+    let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "D002"));
+}
+
+#[test]
+fn config_errors_are_located() {
+    let d = Dir::new();
+    d.write("Dockerfile", CLEAN);
+    d.write(
+        ".moat.toml",
+        "[rules]\nenable = [\"D003\"]\nseverity = { D002 = \"extreme\" }\n",
+    );
+    let o = d.moat(&["audit"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(".moat.toml:3:"), "{err}");
+    assert!(err.contains("unknown severity `extreme`"), "{err}");
+
+    d.write(".moat.toml", "[rules]\nenabel = [\"D003\"]\n");
+    let o = d.moat(&["audit"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(".moat.toml:2:1"), "{}", stderr(&o));
+}
+
+#[test]
+fn config_is_discovered_upward_and_cli_overrides_it() {
+    let d = Dir::new();
+    d.write(
+        ".moat.toml",
+        "fail-on = \"high\"\n[rules]\ndisable = [\"D001\"]\n",
+    );
+    d.write("svc/api/Dockerfile", "FROM node\nFROM node:latest\n");
+    let o = d.moat(&["audit", "--format", "json", "svc"]);
+    let v = json(&o);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"D001"), "{codes:?}");
+    assert!(codes.contains(&"D002"), "{codes:?}");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "fail-on = high from the config: medium findings pass"
+    );
+    let o = d.moat(&["audit", "--fail-on", "low", "svc"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn inline_and_hadolint_ignores_are_honoured_and_unused_ones_reported() {
+    let d = Dir::new();
+    d.write(
+        "Dockerfile",
+        "# hadolint ignore=DL3007\nFROM node:latest AS a\n# moat: ignore[D001]\nFROM node:20\n",
+    );
+    let o = d.moat(&["audit", "--format", "json"]);
+    let v = json(&o);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"D002"), "{codes:?}");
+    assert!(codes.contains(&"M001"), "{codes:?}");
+}
+
+#[test]
+fn explain_and_list_rules() {
+    let d = Dir::new();
+    let o = d.moat(&["audit", "--explain", "DL3007"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.starts_with("# D002 latest-base-image"), "{text}");
+    assert!(text.contains("## Why is this bad?"), "{text}");
+    let o = d.moat(&["audit", "--explain", "X999"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = d.moat(&["audit", "--list-rules", "--format", "json"]);
+    let v = json(&o);
+    assert!(v.as_array().unwrap().len() >= 20);
+    let o = d.moat(&["audit", "--list-rules"]);
+    assert!(stdout(&o).lines().any(|l| l.starts_with("D001")));
+}
+
+#[test]
+fn output_file_is_written() {
+    let d = Dir::new();
+    d.write("Dockerfile", "FROM node\n");
+    let o = d.moat(&["audit", "--format", "json", "--output", "out.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(v["version"], 1);
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let d = Dir::new();
+    let text = "FROM node\n".repeat(3000);
+    d.write("Dockerfile", &text);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(["audit", "--no-color"])
+        .current_dir(d.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // close our end of the pipe before moat has written everything
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn walks_directories_and_respects_gitignore() {
+    let d = Dir::new();
+    d.write(".gitignore", "vendor/\n");
+    d.write("vendor/Dockerfile", "FROM node\n");
+    d.write("api.Dockerfile", "FROM node\n");
+    d.write("Containerfile", "FROM node\n");
+    d.write("docs/Dockerfile.md", "FROM node\n");
+    let o = d.moat(&["audit", "--format", "json", "--select", "D001"]);
+    let v = json(&o);
+    let mut paths: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["Containerfile", "api.Dockerfile"]);
+}
+
+#[test]
+fn example_project_is_audited() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/insecure-api");
+    let o = Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(["audit", "--format", "json"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let codes: std::collections::BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    for expected in ["D002", "D050"] {
+        assert!(
+            codes.contains(expected),
+            "{expected} missing from {codes:?}"
+        );
+    }
+}

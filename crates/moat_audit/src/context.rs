@@ -1,0 +1,155 @@
+//! What a rule sees (a context per input) and where it puts findings (an [`Emitter`]).
+
+use moat_diagnostics::{Applicability, Edit, Finding, Fix, Location, RuleInfo, SourceFile};
+use moat_dockerfile::{Dockerfile, Instruction, Kind, Span, Stage, shell::Command};
+
+use crate::config::Settings;
+
+/// A parsed Dockerfile with the settings that apply to it and per-instruction caches.
+#[derive(Debug)]
+pub struct DockerfileContext<'a> {
+    /// The file.
+    pub file: &'a SourceFile,
+    /// Its syntax tree.
+    pub dockerfile: &'a Dockerfile,
+    /// Resolved settings.
+    pub settings: &'a Settings,
+    /// Shell commands of each instruction (empty for instructions without a shell form).
+    commands: Vec<Vec<Command>>,
+}
+
+impl<'a> DockerfileContext<'a> {
+    /// Builds the context, splitting every RUN into commands once.
+    pub fn new(file: &'a SourceFile, dockerfile: &'a Dockerfile, settings: &'a Settings) -> Self {
+        let commands = dockerfile
+            .instructions
+            .iter()
+            .map(|i| match i.kind {
+                Kind::Run => i.run_commands(),
+                _ => Vec::new(),
+            })
+            .collect();
+        Self {
+            file,
+            dockerfile,
+            settings,
+            commands,
+        }
+    }
+
+    /// All instructions with their index.
+    pub fn instructions(&self) -> impl Iterator<Item = (usize, &'a Instruction)> {
+        self.dockerfile.instructions.iter().enumerate()
+    }
+
+    /// Instructions of `kind` (not looking inside ONBUILD).
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &'a Instruction> {
+        self.dockerfile
+            .instructions
+            .iter()
+            .filter(move |i| i.kind == kind)
+    }
+
+    /// The final stage, which becomes the image.
+    pub fn final_stage(&self) -> Option<&'a Stage> {
+        self.dockerfile.final_stage()
+    }
+
+    /// Instructions of the final stage (FROM included); empty when there is no stage.
+    pub fn final_instructions(&self) -> &'a [Instruction] {
+        self.final_stage()
+            .map_or(&[], |s| self.dockerfile.instructions_of(s))
+    }
+
+    /// Every RUN with its shell commands.
+    pub fn runs(&self) -> impl Iterator<Item = (&'a Instruction, &[Command])> {
+        self.dockerfile
+            .instructions
+            .iter()
+            .zip(&self.commands)
+            .filter(|(i, _)| i.kind == Kind::Run)
+            .map(|(i, c)| (i, c.as_slice()))
+    }
+
+    /// Source text of a span.
+    pub fn text(&self, span: Span) -> &'a str {
+        self.file.text.get(span.range()).unwrap_or("")
+    }
+}
+
+/// Collects the findings of one input.
+#[derive(Debug)]
+pub struct Emitter<'a> {
+    file: &'a SourceFile,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Emitter<'a> {
+    /// An emitter for findings in `file`.
+    pub fn new(file: &'a SourceFile) -> Self {
+        Self {
+            file,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Reports a finding of the rule `info` at `span`, with its default severity. Returns it so
+    /// that evidence or a fix can be added.
+    pub fn emit(
+        &mut self,
+        info: &RuleInfo,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        let location = self.file.location(span.range());
+        self.emit_at(info, location, message)
+    }
+
+    /// Reports a finding at an already computed location (facts from compose files, daemon.json
+    /// or the engine carry their own).
+    pub fn emit_at(
+        &mut self,
+        info: &RuleInfo,
+        location: Location,
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        self.findings.push(Finding {
+            code: info.code.to_string(),
+            name: info.name.to_string(),
+            severity: info.severity,
+            confidence: info.confidence,
+            message: message.into(),
+            location,
+            references: info.references.iter().map(|r| (*r).to_string()).collect(),
+            evidence: None,
+            fix: None,
+        });
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// The findings so far.
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}
+
+/// Adds a fix made of one edit.
+pub fn fix(
+    message: impl Into<String>,
+    safe: bool,
+    span: Span,
+    replacement: impl Into<String>,
+) -> Fix {
+    Fix {
+        message: message.into(),
+        applicability: if safe {
+            Applicability::Safe
+        } else {
+            Applicability::Unsafe
+        },
+        edits: vec![Edit {
+            range: span.range(),
+            replacement: replacement.into(),
+        }],
+    }
+}

@@ -1,0 +1,331 @@
+//! Runs the audit: finds inputs, resolves the configuration for each, parses, runs the enabled
+//! rules, applies severity overrides and ignores, and gathers everything into a [`Report`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use moat_diagnostics::{Finding, InputError, Report, SourceFile};
+use moat_dockerfile::Span;
+
+use crate::config::{self, Config, Overrides};
+use crate::context::{DockerfileContext, Emitter};
+use crate::discover::{InputKind, Inputs};
+use crate::pragma::{self, Flavor, Pragma, Scope};
+use crate::rule::Check;
+use crate::rules::{self, unused_ignore::UnusedIgnore};
+
+/// How to run an audit.
+#[derive(Debug, Default, Clone)]
+pub struct AuditOptions {
+    /// Command-line overrides.
+    pub overrides: Overrides,
+    /// `--config FILE`: use this file instead of discovering `.moat.toml`.
+    pub config_file: Option<PathBuf>,
+}
+
+/// The outcome of auditing one file.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    /// Findings after ignores.
+    pub findings: Vec<Finding>,
+    /// Read or parse errors.
+    pub errors: Vec<InputError>,
+    /// The source, when it could be read.
+    pub source: Option<SourceFile>,
+}
+
+/// Configurations by config-file path (`None`: the defaults), with the error when invalid.
+type ConfigCache = HashMap<Option<PathBuf>, Result<Arc<Config>, InputError>>;
+
+/// Audits inputs with configurations resolved per file (and cached per config file).
+#[derive(Debug)]
+pub struct Auditor {
+    options: AuditOptions,
+    configs: Mutex<ConfigCache>,
+}
+
+impl Auditor {
+    /// An auditor with these options.
+    pub fn new(options: AuditOptions) -> Self {
+        Self {
+            options,
+            configs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration that applies to `path`.
+    pub fn config_for(&self, path: &Path) -> Result<Arc<Config>, InputError> {
+        let file = match &self.options.config_file {
+            Some(f) => Some(f.clone()),
+            None => config::discover(path),
+        };
+        let mut cache = self
+            .configs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(file.clone())
+            .or_insert_with(|| {
+                if let Some(f) = &file {
+                    Config::load(f, &self.options.overrides).map(Arc::new)
+                } else {
+                    let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+                    Config::defaults(&root, &self.options.overrides).map(Arc::new)
+                }
+            })
+            .clone()
+    }
+
+    /// Audits every input, in parallel, and returns the report sorted by path and position.
+    pub fn audit(&self, inputs: Inputs) -> Report {
+        let mut report = Report {
+            errors: inputs.errors,
+            ..Report::default()
+        };
+        let files = inputs.files;
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<FileOutcome>> = Mutex::new(Vec::with_capacity(files.len()));
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(files.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    let mut local = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((path, kind)) = files.get(i) else {
+                            break;
+                        };
+                        local.push(self.audit_file(path, *kind));
+                    }
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .extend(local);
+                });
+            }
+        });
+        let mut config_errors: Vec<InputError> = Vec::new();
+        for outcome in results
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            report.findings.extend(outcome.findings);
+            for e in outcome.errors {
+                if !config_errors.contains(&e) && !report.errors.contains(&e) {
+                    config_errors.push(e);
+                }
+            }
+            if let Some(src) = outcome.source {
+                report.sources.insert(src.path.clone(), src);
+            }
+        }
+        report.errors.extend(config_errors);
+        report.findings.sort_by(|a, b| {
+            (
+                &a.location.path,
+                a.location.line,
+                a.location.column,
+                &a.code,
+            )
+                .cmp(&(
+                    &b.location.path,
+                    b.location.line,
+                    b.location.column,
+                    &b.code,
+                ))
+        });
+        report
+            .errors
+            .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+        report
+    }
+
+    /// Audits one file of a known kind.
+    pub fn audit_file(&self, path: &Path, kind: InputKind) -> FileOutcome {
+        let shown = display_path(path);
+        let config = match self.config_for(path) {
+            Ok(c) => c,
+            Err(e) => {
+                return FileOutcome {
+                    errors: vec![e],
+                    ..FileOutcome::default()
+                };
+            }
+        };
+        let text = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let (line, column) =
+                        utf8_error_position(e.as_bytes(), e.utf8_error().valid_up_to());
+                    return FileOutcome {
+                        errors: vec![InputError {
+                            path: shown,
+                            line: Some(line),
+                            column: Some(column),
+                            message: "file is not valid UTF-8".into(),
+                        }],
+                        ..FileOutcome::default()
+                    };
+                }
+            },
+            Err(e) => {
+                return FileOutcome {
+                    errors: vec![InputError {
+                        path: shown,
+                        line: None,
+                        column: None,
+                        message: format!("cannot read: {e}"),
+                    }],
+                    ..FileOutcome::default()
+                };
+            }
+        };
+        let source = SourceFile::new(shown, text);
+        let mut outcome = match kind {
+            InputKind::Dockerfile => audit_dockerfile(&source, &config),
+        };
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        outcome.findings.retain(|f| {
+            !config.is_path_ignored(&abs, &f.code) && !config.is_path_ignored(path, &f.code)
+        });
+        outcome.source = Some(source);
+        outcome
+    }
+}
+
+/// Audits Dockerfile `source` with `config`.
+pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
+    let dockerfile = match moat_dockerfile::parse(&source.text) {
+        Ok(d) => d,
+        Err(e) => {
+            let (line, column) = source.index.line_col(&source.text, e.span.start);
+            return FileOutcome {
+                errors: vec![InputError {
+                    path: source.path.clone(),
+                    line: Some(line),
+                    column: Some(column),
+                    message: e.message,
+                }],
+                ..FileOutcome::default()
+            };
+        }
+    };
+    let ctx = DockerfileContext::new(source, &dockerfile, config.settings());
+    let mut emitter = Emitter::new(source);
+    for rule in rules::all() {
+        if let Check::Dockerfile(check) = rule.check
+            && config.is_enabled(rule.info.code)
+        {
+            check(&ctx, &mut emitter);
+        }
+    }
+    let mut findings = emitter.into_findings();
+    for f in &mut findings {
+        if let Some(rule) = rules::by_code(&f.code) {
+            f.severity = config.severity_of(rule);
+        }
+    }
+    let pragmas = dockerfile_pragmas(source, &dockerfile);
+    let findings = apply_pragmas(source, pragmas, findings, config);
+    FileOutcome {
+        findings,
+        errors: Vec::new(),
+        source: None,
+    }
+}
+
+/// Ignore pragmas of a Dockerfile; a line pragma covers the next instruction.
+fn dockerfile_pragmas(
+    source: &SourceFile,
+    dockerfile: &moat_dockerfile::Dockerfile,
+) -> Vec<Pragma> {
+    dockerfile
+        .comments
+        .iter()
+        .filter_map(|c| {
+            let raw = source.text.get(c.span.start + 1..c.span.end)?;
+            let next = dockerfile
+                .instructions
+                .iter()
+                .find(|i| i.span.start >= c.span.end)
+                .map(|i| i.span);
+            pragma::parse_comment(raw, c.span.start + 1, c.span, next)
+        })
+        .collect()
+}
+
+/// Drops the findings that pragmas suppress and reports unused `moat:` pragmas.
+pub fn apply_pragmas(
+    source: &SourceFile,
+    mut pragmas: Vec<Pragma>,
+    findings: Vec<Finding>,
+    config: &Config,
+) -> Vec<Finding> {
+    let mut kept: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| {
+            let at = f.location.span.as_ref().map(|s| s.start);
+            // every pragma that covers the finding is marked used, not only the first
+            let mut suppressed = false;
+            for p in &mut pragmas {
+                suppressed |= p.suppress(&f.code, at);
+            }
+            !suppressed
+        })
+        .collect();
+    let unused = &UnusedIgnore::INFO;
+    if !config.is_enabled(unused.code) {
+        return kept;
+    }
+    let mut emitter = Emitter::new(source);
+    for p in pragmas.iter().filter(|p| p.flavor == Flavor::Moat) {
+        for e in p.entries.iter().filter(|e| !e.used) {
+            let what = if e.codes.is_empty() {
+                "names no rule"
+            } else {
+                "suppressed no finding"
+            };
+            let scope = if p.scope == Scope::File {
+                "file-wide ignore"
+            } else {
+                "ignore"
+            };
+            let span = if e.span.end > e.span.start {
+                e.span
+            } else {
+                Span::new(p.span.start, p.span.end)
+            };
+            let f = emitter.emit(unused, span, format!("{scope} entry `{}` {what}", e.token));
+            if let Some(rule) = rules::by_code(unused.code) {
+                f.severity = config.severity_of(rule);
+            }
+        }
+    }
+    kept.extend(emitter.into_findings());
+    kept
+}
+
+/// How a path is shown: as given, with `./` removed.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+fn utf8_error_position(bytes: &[u8], valid_up_to: usize) -> (usize, usize) {
+    let prefix = &bytes[..valid_up_to.min(bytes.len())];
+    let line = prefix.split(|b| *b == b'\n').count();
+    let line_start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&prefix[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}

@@ -1,0 +1,106 @@
+//! What a rule is: static metadata ([`RuleInfo`]) declared next to its documentation, and a check
+//! function registered in [`crate::rules::REGISTRY`].
+
+pub use moat_diagnostics::{Confidence, RuleInfo, Severity};
+
+use crate::context::{DockerfileContext, Emitter};
+
+/// Declares a rule: a unit struct whose doc comment becomes the rule's documentation (what
+/// `moat audit --explain CODE` prints), with its metadata in an associated `INFO` constant.
+///
+/// The doc comment must have the sections `## What it does`, `## Why is this bad?`,
+/// `## Example`, `## Fix` and `## References` (a test enforces it).
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident {
+            code: $code:literal,
+            name: $kebab:literal,
+            summary: $summary:literal,
+            severity: $sev:ident,
+            confidence: $conf:ident,
+            default_enabled: $enabled:literal,
+            references: [$($reference:literal),* $(,)?] $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $name;
+
+        impl $name {
+            /// Metadata of this rule.
+            pub const INFO: $crate::rule::RuleInfo = $crate::rule::RuleInfo {
+                code: $code,
+                name: $kebab,
+                summary: $summary,
+                severity: $crate::rule::Severity::$sev,
+                confidence: $crate::rule::Confidence::$conf,
+                default_enabled: $enabled,
+                references: &[$($reference),*],
+                docs: concat!($($doc, "\n"),*),
+            };
+        }
+    };
+}
+pub(crate) use declare_rule;
+
+/// The input a rule reads.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Reads one parsed Dockerfile.
+    Dockerfile(fn(&DockerfileContext<'_>, &mut Emitter<'_>)),
+    /// Emitted by the engine itself (e.g. unused ignores); has no check function.
+    Engine,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Check::Dockerfile(_) => "Check::Dockerfile",
+            Check::Engine => "Check::Engine",
+        })
+    }
+}
+
+/// A registered rule: metadata and check.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Metadata.
+    pub info: &'static RuleInfo,
+    /// What it checks.
+    pub check: Check,
+}
+
+impl Rule {
+    /// The documentation with the one leading space of each doc-comment line removed.
+    pub fn docs(&self) -> String {
+        self.info
+            .docs
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string()
+    }
+
+    /// Whether `token` (a code, a rule name, or a reference such as `DL3007`) names this rule.
+    pub fn matches(&self, token: &str) -> bool {
+        self.info.code.eq_ignore_ascii_case(token)
+            || self.info.name.eq_ignore_ascii_case(token)
+            || self
+                .info
+                .references
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(token))
+    }
+
+    /// The hadolint code this rule corresponds to, if any.
+    pub fn hadolint_code(&self) -> Option<&'static str> {
+        self.info
+            .references
+            .iter()
+            .copied()
+            .find(|r| r.starts_with("DL") || r.starts_with("SC"))
+    }
+}

@@ -1,0 +1,57 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::pinning;
+use crate::rules::dockerfile::pkg::{Manager, PkgCommand, pkg_commands};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports packages installed with `apk add` without a version.
+    ///
+    /// ## Why is this bad?
+    /// An unpinned install takes whatever the repository serves on the day of the build: the
+    /// image is not reproducible, a rebuild can break, and a compromised or vulnerable release
+    /// enters unreviewed. Pinning makes every change a reviewed diff.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN apk add --no-cache curl
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN apk add --no-cache curl=8.5.0-r0
+    /// ```
+    ///
+    /// ## Fix
+    /// Write `package=version` (or `package~version`); the name given to `--virtual` is not a package.
+    ///
+    /// ## References
+    /// - hadolint DL3018.
+    pub struct UnpinnedApk {
+        code: "D058",
+        name: "unpinned-apk-package",
+        summary: "apk add without package versions",
+        severity: Low,
+        confidence: High,
+        default_enabled: true,
+        references: ["DL3018"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for (_, commands) in ctx.runs() {
+        for p in pkg_commands(commands).filter(|p| applies(p)) {
+            for package in pinning::unpinned(&p) {
+                out.emit(
+                    &UnpinnedApk::INFO,
+                    package.span,
+                    format!("`{}` is installed without a version", package.value),
+                );
+            }
+        }
+    }
+}
+
+fn applies(p: &PkgCommand<'_>) -> bool {
+    p.manager == Manager::Apk && p.is_install()
+}

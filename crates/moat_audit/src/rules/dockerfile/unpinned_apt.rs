@@ -1,0 +1,57 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::pinning;
+use crate::rules::dockerfile::pkg::{Manager, PkgCommand, pkg_commands};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports packages installed with `apt-get install` without a version.
+    ///
+    /// ## Why is this bad?
+    /// An unpinned install takes whatever the repository serves on the day of the build: the
+    /// image is not reproducible, a rebuild can break, and a compromised or vulnerable release
+    /// enters unreviewed. Pinning makes every change a reviewed diff.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN apt-get install -y --no-install-recommends curl
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u5
+    /// ```
+    ///
+    /// ## Fix
+    /// Write `package=version` for each package (`apt-cache policy curl` shows the candidates). A `.deb` file or path is not reported.
+    ///
+    /// ## References
+    /// - hadolint DL3008.
+    pub struct UnpinnedApt {
+        code: "D055",
+        name: "unpinned-apt-package",
+        summary: "apt-get install without package versions",
+        severity: Low,
+        confidence: High,
+        default_enabled: true,
+        references: ["DL3008"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for (_, commands) in ctx.runs() {
+        for p in pkg_commands(commands).filter(|p| applies(p)) {
+            for package in pinning::unpinned(&p) {
+                out.emit(
+                    &UnpinnedApt::INFO,
+                    package.span,
+                    format!("`{}` is installed without a version", package.value),
+                );
+            }
+        }
+    }
+}
+
+fn applies(p: &PkgCommand<'_>) -> bool {
+    p.manager == Manager::AptGet && p.is_install()
+}

@@ -1,0 +1,55 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::base_image::base_images;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a base image that is not pinned by digest (`@sha256:…`). Off by default: turn it
+    /// on with `--select D003` or `enable = ["D003"]` for a strict (pedantic) profile.
+    ///
+    /// ## Why is this bad?
+    /// Tags are mutable: the publisher, or anyone who controls the registry account, can point
+    /// `node:20` at different content. Only a digest names exactly the bytes you reviewed.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM node:20-alpine
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM node:20-alpine@sha256:<digest>
+    /// ```
+    ///
+    /// ## Fix
+    /// Append the digest you tested (`docker buildx imagetools inspect node:20-alpine`), and let
+    /// a bot such as Renovate or Dependabot keep it current.
+    ///
+    /// ## References
+    /// - CIS Docker Benchmark 4.2; Docker build best practices ("pin base image versions").
+    pub struct UnpinnedDigest {
+        code: "D003",
+        name: "base-image-not-pinned-by-digest",
+        summary: "base image is not pinned by digest",
+        severity: Low,
+        confidence: High,
+        default_enabled: false,
+        references: ["CIS-DOCKER-4.2"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for base in base_images(ctx) {
+        if base.unresolved || base.image.digest.is_some() {
+            continue;
+        }
+        out.emit(
+            &UnpinnedDigest::INFO,
+            base.stage.image.span,
+            format!(
+                "base image `{}` is not pinned by digest",
+                base.stage.image_resolved
+            ),
+        );
+    }
+}

@@ -1,0 +1,57 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::pinning;
+use crate::rules::dockerfile::pkg::{Manager, PkgCommand, pkg_commands};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports packages installed with `gem install` without a version.
+    ///
+    /// ## Why is this bad?
+    /// An unpinned install takes whatever the repository serves on the day of the build: the
+    /// image is not reproducible, a rebuild can break, and a compromised or vulnerable release
+    /// enters unreviewed. Pinning makes every change a reviewed diff.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN gem install rails
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN gem install rails:7.1.3
+    /// ```
+    ///
+    /// ## Fix
+    /// Write `gem:version` or pass `-v VERSION`.
+    ///
+    /// ## References
+    /// - hadolint DL3028.
+    pub struct UnpinnedGem {
+        code: "D059",
+        name: "unpinned-gem",
+        summary: "gem install without versions",
+        severity: Low,
+        confidence: High,
+        default_enabled: true,
+        references: ["DL3028"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for (_, commands) in ctx.runs() {
+        for p in pkg_commands(commands).filter(|p| applies(p)) {
+            for package in pinning::unpinned(&p) {
+                out.emit(
+                    &UnpinnedGem::INFO,
+                    package.span,
+                    format!("`{}` is installed without a version", package.value),
+                );
+            }
+        }
+    }
+}
+
+fn applies(p: &PkgCommand<'_>) -> bool {
+    p.manager == Manager::Gem && p.is_install()
+}

@@ -1,0 +1,57 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::pinning;
+use crate::rules::dockerfile::pkg::{Manager, PkgCommand, pkg_commands};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports packages installed with `npm install` without a version.
+    ///
+    /// ## Why is this bad?
+    /// An unpinned install takes whatever the repository serves on the day of the build: the
+    /// image is not reproducible, a rebuild can break, and a compromised or vulnerable release
+    /// enters unreviewed. Pinning makes every change a reviewed diff.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN npm install -g typescript
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN npm install -g typescript@5.4.5
+    /// ```
+    ///
+    /// ## Fix
+    /// Write `package@version` (`@scope/pkg@version`); a bare `npm install`/`npm ci` uses the lock file and is not reported, nor are paths and tarballs. Git URLs need a `#ref`.
+    ///
+    /// ## References
+    /// - hadolint DL3016. moat also judges the `npm i` and `npm add` aliases, which hadolint does not.
+    pub struct UnpinnedNpm {
+        code: "D057",
+        name: "unpinned-npm-package",
+        summary: "npm install without package versions",
+        severity: Low,
+        confidence: High,
+        default_enabled: true,
+        references: ["DL3016"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for (_, commands) in ctx.runs() {
+        for p in pkg_commands(commands).filter(|p| applies(p)) {
+            for package in pinning::unpinned(&p) {
+                out.emit(
+                    &UnpinnedNpm::INFO,
+                    package.span,
+                    format!("`{}` is installed without a version", package.value),
+                );
+            }
+        }
+    }
+}
+
+fn applies(p: &PkgCommand<'_>) -> bool {
+    p.manager == Manager::Npm && p.is_install()
+}

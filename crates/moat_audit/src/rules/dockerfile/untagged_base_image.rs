@@ -1,0 +1,57 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::base_image::base_images;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a `FROM` whose image has neither a tag nor a digest, after global `ARG` defaults
+    /// are expanded.
+    ///
+    /// ## Why is this bad?
+    /// Without a tag Docker pulls `latest`, which moves: the same Dockerfile builds a different
+    /// image from one day to the next, and a compromised or broken upstream release flows into
+    /// your image unreviewed.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM node
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM node:20.11-bookworm-slim
+    /// ```
+    ///
+    /// ## Fix
+    /// Name an explicit version tag, or better a digest (`node:20.11@sha256:…`).
+    ///
+    /// ## References
+    /// - hadolint DL3006. moat differs deliberately in one way: it expands global `ARG` defaults,
+    ///   so `ARG IMG=node` + `FROM ${IMG}` is reported, where hadolint skips variables.
+    /// - Trivy DS-0001 (related), CIS Docker Benchmark 4.2 (use trusted base images).
+    pub struct UntaggedBaseImage {
+        code: "D001",
+        name: "untagged-base-image",
+        summary: "base image has no tag or digest",
+        severity: Medium,
+        confidence: High,
+        default_enabled: true,
+        references: ["DL3006", "CIS-DOCKER-4.2"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for base in base_images(ctx) {
+        if base.unresolved || base.image.tag.is_some() || base.image.digest.is_some() {
+            continue;
+        }
+        out.emit(
+            &UntaggedBaseImage::INFO,
+            base.stage.image.span,
+            format!(
+                "base image `{}` has no tag: it means `latest`, which changes",
+                base.stage.image_resolved
+            ),
+        );
+    }
+}

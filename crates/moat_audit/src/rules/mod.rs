@@ -1,0 +1,83 @@
+//! The rule registry: every rule moat has, in one table (like ruff's `codes.rs`). Codes are
+//! stable and never reused; a retired rule keeps its code out of circulation.
+//!
+//! Code prefixes: `D` Dockerfile, `M` moat itself (meta).
+
+use crate::rule::{Check, Rule};
+
+/// Dockerfile rules.
+pub mod dockerfile;
+pub mod unused_ignore;
+
+use dockerfile as df;
+
+macro_rules! registry {
+    ($($kind:ident $path:path => $check:path),* $(,)?) => {
+        /// Every rule, sorted by code.
+        pub static REGISTRY: &[Rule] = &[
+            $(Rule { info: &<$path>::INFO, check: registry!(@check $kind $check) }),*
+        ];
+    };
+    (@check dockerfile $check:path) => { Check::Dockerfile($check) };
+    (@check engine $check:path) => { Check::Engine };
+}
+
+registry! {
+    dockerfile df::untagged_base_image::UntaggedBaseImage => df::untagged_base_image::check,
+    dockerfile df::latest_base_image::LatestBaseImage => df::latest_base_image::check,
+    dockerfile df::unpinned_digest::UnpinnedDigest => df::unpinned_digest::check,
+    dockerfile df::untrusted_registry::UntrustedRegistry => df::untrusted_registry::check,
+    dockerfile df::secret_in_env::SecretInEnv => df::secret_in_env::check, // D010
+    dockerfile df::secret_file_copied::SecretFileCopied => df::secret_file_copied::check, // D011
+    dockerfile df::secret_in_build_script::SecretInBuildScript => df::secret_in_build_script::check, // D012
+    dockerfile df::missing_user::MissingUser => df::missing_user::check, // D020
+    dockerfile df::root_user::RootUser => df::root_user::check, // D021
+    dockerfile df::sudo_used::SudoUsed => df::sudo_used::check, // D022
+    dockerfile df::sudo_installed::SudoInstalled => df::sudo_installed::check, // D023
+    dockerfile df::passwordless_sudo::PasswordlessSudo => df::passwordless_sudo::check, // D024
+    dockerfile df::missing_healthcheck::MissingHealthcheck => df::missing_healthcheck::check, // D030
+    dockerfile df::multiple_healthchecks::MultipleHealthchecks => df::multiple_healthchecks::check, // D031
+    dockerfile df::add_instead_of_copy::AddInsteadOfCopy => df::add_instead_of_copy::check, // D040
+    dockerfile df::add_url_without_checksum::AddUrlWithoutChecksum => df::add_url_without_checksum::check, // D041
+    dockerfile df::lone_package_update::LonePackageUpdate => df::lone_package_update::check, // D050
+    dockerfile df::apt_lists_not_removed::AptListsNotRemoved => df::apt_lists_not_removed::check, // D051
+    dockerfile df::apt_no_install_recommends::AptNoInstallRecommends => df::apt_no_install_recommends::check, // D052
+    dockerfile df::apk_no_cache::ApkNoCache => df::apk_no_cache::check, // D053
+    dockerfile df::pip_no_cache_dir::PipNoCacheDir => df::pip_no_cache_dir::check, // D054
+    dockerfile df::unpinned_apt::UnpinnedApt => df::unpinned_apt::check, // D055
+    dockerfile df::unpinned_pip::UnpinnedPip => df::unpinned_pip::check, // D056
+    dockerfile df::unpinned_npm::UnpinnedNpm => df::unpinned_npm::check, // D057
+    dockerfile df::unpinned_apk::UnpinnedApk => df::unpinned_apk::check, // D058
+    dockerfile df::unpinned_gem::UnpinnedGem => df::unpinned_gem::check, // D059
+    dockerfile df::unpinned_yum::UnpinnedYum => df::unpinned_yum::check, // D060
+    dockerfile df::apt_instead_of_apt_get::AptInsteadOfAptGet => df::apt_instead_of_apt_get::check, // D061
+    dockerfile df::apt_get_missing_yes::AptGetMissingYes => df::apt_get_missing_yes::check, // D062
+    dockerfile df::setuid_bit::SetuidBit => df::setuid_bit::check, // D070
+    dockerfile df::world_writable::WorldWritable => df::world_writable::check, // D071
+    dockerfile df::pipe_to_shell::PipeToShell => df::pipe_to_shell::check, // D080
+    dockerfile df::tls_verification_disabled::TlsVerificationDisabled => df::tls_verification_disabled::check, // D081
+    dockerfile df::pipe_without_pipefail::PipeWithoutPipefail => df::pipe_without_pipefail::check, // D082
+    dockerfile df::ssh_port_exposed::SshPortExposed => df::ssh_port_exposed::check, // D090
+    dockerfile df::invalid_port::InvalidPort => df::invalid_port::check, // D091
+    dockerfile df::maintainer_deprecated::MaintainerDeprecated => df::maintainer_deprecated::check, // D100
+    dockerfile df::shell_form_cmd::ShellFormCmd => df::shell_form_cmd::check, // D101
+    dockerfile df::multiple_cmd::MultipleCmd => df::multiple_cmd::check, // D102
+    dockerfile df::multiple_entrypoint::MultipleEntrypoint => df::multiple_entrypoint::check, // D103
+    dockerfile df::relative_workdir::RelativeWorkdir => df::relative_workdir::check, // D104
+    dockerfile df::copy_from_unknown_stage::CopyFromUnknownStage => df::copy_from_unknown_stage::check, // D105
+    dockerfile df::copy_from_self::CopyFromSelf => df::copy_from_self::check, // D106
+    dockerfile df::duplicate_stage_name::DuplicateStageName => df::duplicate_stage_name::check, // D107
+    engine unused_ignore::UnusedIgnore => unused_ignore::UnusedIgnore,
+}
+
+/// Every rule.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    REGISTRY.iter()
+}
+
+/// The rule with this exact code.
+pub fn by_code(code: &str) -> Option<&'static Rule> {
+    REGISTRY
+        .iter()
+        .find(|r| r.info.code.eq_ignore_ascii_case(code))
+}

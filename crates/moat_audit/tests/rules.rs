@@ -1,0 +1,171 @@
+//! One fixture and one snapshot per rule: `tests/fixtures/dockerfile/<CODE>.Dockerfile` is
+//! audited with only that rule enabled, and the rendered findings are compared with
+//! `tests/snapshots/rules__<CODE>.snap`. Orphan fixtures and snapshots fail the suite.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use moat_audit::config::{Config, Overrides};
+use moat_audit::engine::audit_dockerfile;
+use moat_audit::rule::Check;
+use moat_audit::rules;
+use moat_diagnostics::report::{self, TextOptions};
+use moat_diagnostics::{Report, SourceFile};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dockerfile")
+}
+
+fn config_for(code: &str) -> Config {
+    // Engine rules (such as unused-ignore) judge what the other rules did: run them all.
+    let engine = rules::by_code(code).is_some_and(|r| matches!(r.check, Check::Engine));
+    let select = if engine {
+        Vec::new()
+    } else {
+        vec![code.to_string()]
+    };
+    let overrides = Overrides {
+        select,
+        ..Overrides::default()
+    };
+    // Fixtures may carry their own settings in a sibling `<CODE>.moat.toml`.
+    let cfg = fixtures_dir().join(format!("{code}.moat.toml"));
+    if cfg.exists() {
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        Config::parse(
+            &cfg.display().to_string(),
+            &text,
+            &fixtures_dir(),
+            &overrides,
+        )
+        .unwrap()
+    } else {
+        Config::defaults(&fixtures_dir(), &overrides).unwrap()
+    }
+}
+
+/// Audits a fixture with one rule and renders the findings as plain text.
+fn render_rule(code: &str) -> (usize, String) {
+    let path = fixtures_dir().join(format!("{code}.Dockerfile"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("rule {code} has no fixture {}: {e}", path.display()));
+    let source = SourceFile::new(format!("{code}.Dockerfile"), text);
+    let outcome = audit_dockerfile(&source, &config_for(code));
+    assert!(
+        outcome.errors.is_empty(),
+        "fixture of {code} does not parse: {:?}",
+        outcome.errors
+    );
+    let engine = rules::by_code(code).is_some_and(|r| matches!(r.check, Check::Engine));
+    let findings: Vec<_> = outcome
+        .findings
+        .into_iter()
+        .filter(|f| !engine || f.code == code)
+        .collect();
+    for f in &findings {
+        assert_eq!(f.code, code, "fixture of {code} raised another rule");
+    }
+    let count = findings.len();
+    let mut report = Report {
+        findings,
+        ..Report::default()
+    };
+    report.sources.insert(source.path.clone(), source);
+    (
+        count,
+        report::text(
+            &report,
+            &TextOptions {
+                color: false,
+                show_fixes: true,
+            },
+        ),
+    )
+}
+
+#[test]
+fn every_dockerfile_rule_matches_its_snapshot() {
+    for rule in rules::all().filter(|r| !r.info.code.starts_with('C')) {
+        let code = rule.info.code;
+        let (count, rendered) = render_rule(code);
+        assert!(
+            count > 0,
+            "fixture of {code} raises no finding: it must show the rule firing"
+        );
+        insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(format!("rules__{code}"), rendered);
+        });
+    }
+}
+
+#[test]
+fn no_orphan_fixtures_or_snapshots() {
+    let codes: BTreeSet<String> = rules::all().map(|r| r.info.code.to_string()).collect();
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        let code = name.split('.').next().unwrap_or_default();
+        assert!(codes.contains(code), "fixture {name} belongs to no rule");
+    }
+    let snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for entry in std::fs::read_dir(snaps).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        let Some(code) = name
+            .strip_prefix("rules__")
+            .and_then(|n| n.strip_suffix(".snap"))
+        else {
+            continue;
+        };
+        assert!(codes.contains(code), "snapshot {name} belongs to no rule");
+    }
+}
+
+#[test]
+fn every_rule_is_documented() {
+    let mut seen = BTreeSet::new();
+    for rule in rules::all() {
+        let docs = rule.docs();
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Fix",
+            "## References",
+        ] {
+            assert!(
+                docs.contains(section),
+                "rule {} lacks `{section}` in its docs",
+                rule.info.code
+            );
+        }
+        assert!(
+            seen.insert(rule.info.code),
+            "code {} is registered twice",
+            rule.info.code
+        );
+        assert!(
+            rule.info
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "name of {} is not kebab-case",
+            rule.info.code
+        );
+        for r in rule.info.references {
+            if r.starts_with("CIS") {
+                let id = r
+                    .strip_prefix("CIS-DOCKER-")
+                    .unwrap_or_else(|| panic!("bad CIS id {r}"));
+                assert!(
+                    id.split('.').all(|n| n.parse::<u32>().is_ok()),
+                    "bad CIS id {r}"
+                );
+            }
+            if let Some(number) = r.strip_prefix("DL") {
+                assert!(
+                    number.len() == 4 && number.parse::<u32>().is_ok(),
+                    "bad hadolint code {r}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! A small YAML tree with byte spans, built from `saphyr-parser` events.
+//!
+//! We build our own tree (rather than saphyr's `MarkedYaml`) because compose needs three things
+//! the loaders do not give together: byte spans for every node (saphyr reports character
+//! indices, converted here), anchors/aliases resolved with the anchor's own spans, and YAML
+//! merge keys (`<<: *a`, `<<: [*a, *b]`) applied with explicit keys winning. Alias expansion
+//! is bounded (billion-laughs documents end in an error) and so is nesting depth.
+
+use moat_diagnostics::{InputError, Location, SourceFile};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::rc::Rc;
+
+/// Deepest nesting accepted.
+const MAX_DEPTH: usize = 128;
+/// Most nodes one document may expand to (aliases included).
+const MAX_NODES: usize = 500_000;
+
+/// A node's value.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    /// `~`, `null`, or nothing.
+    Null,
+    /// A scalar, with its style (a plain scalar may be a number or a boolean).
+    Str { s: String, plain: bool },
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order (merge keys applied).
+    Map(Vec<(Node, Node)>),
+}
+
+/// A node and where it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub value: Value,
+    pub src: Rc<SourceFile>,
+    pub span: Range<usize>,
+    /// Byte offset from `span.start` where the scalar's value is written verbatim (0 for a
+    /// plain scalar, 1 for a quoted one without escapes); `None` when the text differs (escapes,
+    /// folding, interpolation).
+    pub exact: Option<usize>,
+    /// The scalar contained a `${VAR}`/`$VAR` reference before interpolation.
+    pub interpolated: bool,
+    /// A local tag such as `!reset` or `!override`.
+    pub tag: Option<String>,
+}
+
+impl Node {
+    pub(crate) fn location(&self) -> Location {
+        self.src.location(self.span.clone())
+    }
+
+    /// Location of bytes `range` of the scalar's value, when the value is written verbatim;
+    /// else the whole node.
+    pub(crate) fn sub_location(&self, range: Range<usize>) -> Location {
+        match self.exact {
+            Some(off) if !self.interpolated => {
+                let start = self.span.start + off + range.start;
+                let end = self.span.start + off + range.end;
+                if end <= self.src.text.len() && self.src.text.is_char_boundary(start) {
+                    self.src.location(start..end)
+                } else {
+                    self.location()
+                }
+            }
+            _ => self.location(),
+        }
+    }
+
+    /// `value` located at this node, carrying its interpolation flag.
+    pub(crate) fn located<T>(&self, value: T) -> crate::facts::Located<T> {
+        crate::facts::Located::with_flag(value, self.location(), self.interpolated)
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str { s, .. } => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Str { .. } => "a scalar",
+            Value::Seq(_) => "a sequence",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// An input error located at this node.
+    pub(crate) fn error(&self, message: impl Into<String>) -> InputError {
+        let loc = self.location();
+        InputError {
+            path: loc.path,
+            line: Some(loc.line),
+            column: Some(loc.column),
+            message: message.into(),
+        }
+    }
+
+    /// Number of nodes in this subtree.
+    fn size(&self) -> usize {
+        match &self.value {
+            Value::Null | Value::Str { .. } => 1,
+            Value::Seq(v) => 1 + v.iter().map(Node::size).sum::<usize>(),
+            Value::Map(m) => 1 + m.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
+        }
+    }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: usize,
+        flow: bool,
+        anchor: usize,
+        tag: Option<String>,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        start: usize,
+        flow: bool,
+        anchor: usize,
+        tag: Option<String>,
+    },
+}
+
+/// Converts saphyr's character indices to byte offsets.
+struct Offsets {
+    /// Byte offset of each character, plus the text length; empty for ASCII texts.
+    table: Vec<usize>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Self {
+        let table = if text.is_ascii() {
+            Vec::new()
+        } else {
+            let mut t: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+            t.push(text.len());
+            t
+        };
+        Self {
+            table,
+            len: text.len(),
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        if self.table.is_empty() {
+            char_index.min(self.len)
+        } else {
+            self.table.get(char_index).copied().unwrap_or(self.len)
+        }
+    }
+}
+
+fn tag_name(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
+    tag.map(|t| format!("{}{}", t.handle, t.suffix))
+}
+
+/// Parses the first document of `src` into a tree. An empty document gives `Value::Null`.
+pub(crate) fn parse(src: &Rc<SourceFile>) -> Result<Node, InputError> {
+    let text = src.text.as_str();
+    let offsets = Offsets::new(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut total = 0usize;
+    let mut root: Option<Node> = None;
+    let located = |line: usize, col: usize, message: String| InputError {
+        path: src.path.clone(),
+        line: Some(line.max(1)),
+        column: Some(col + 1),
+        message,
+    };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (event, span) = match parser.next() {
+            None => break,
+            Some(Err(e)) => {
+                return Err(located(
+                    e.marker().line(),
+                    e.marker().col(),
+                    format!("invalid YAML: {}", e.info()),
+                ));
+            }
+            Some(Ok(x)) => x,
+        };
+        let start = offsets.byte(span.start.index());
+        let end = offsets.byte(span.end.index()).max(start);
+        let node = match event {
+            Event::StreamStart | Event::Nothing | Event::DocumentStart(_) => continue,
+            Event::DocumentEnd | Event::StreamEnd => break,
+            Event::Alias(id) => {
+                let Some(target) = anchors.get(&id) else {
+                    return Err(located(
+                        span.start.line(),
+                        span.start.col(),
+                        "alias to an unknown anchor".into(),
+                    ));
+                };
+                total += target.size();
+                if total > MAX_NODES {
+                    return Err(located(
+                        span.start.line(),
+                        span.start.col(),
+                        "too many nodes after alias expansion".into(),
+                    ));
+                }
+                target.clone()
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                total += 1;
+                let plain = matches!(style, ScalarStyle::Plain);
+                let raw = text.get(start..end).unwrap_or("");
+                let exact = if plain && raw == value {
+                    Some(0)
+                } else if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
+                    && raw.len() == value.len() + 2
+                    && raw.get(1..raw.len() - 1) == Some(value.as_ref())
+                {
+                    Some(1)
+                } else {
+                    None
+                };
+                let tag = tag_name(tag.as_deref());
+                let is_null = plain
+                    && tag.is_none()
+                    && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL");
+                let node = Node {
+                    value: if is_null {
+                        Value::Null
+                    } else {
+                        Value::Str {
+                            s: value.into_owned(),
+                            plain,
+                        }
+                    },
+                    src: Rc::clone(src),
+                    span: start..end,
+                    exact,
+                    interpolated: false,
+                    tag,
+                };
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::SequenceStart(anchor, tag) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(located(
+                        span.start.line(),
+                        span.start.col(),
+                        "nesting too deep".into(),
+                    ));
+                }
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start,
+                    flow: end > start,
+                    anchor,
+                    tag: tag_name(tag.as_deref()),
+                });
+                continue;
+            }
+            Event::MappingStart(anchor, tag) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(located(
+                        span.start.line(),
+                        span.start.col(),
+                        "nesting too deep".into(),
+                    ));
+                }
+                stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    start,
+                    flow: end > start,
+                    anchor,
+                    tag: tag_name(tag.as_deref()),
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                total += 1;
+                let Some(frame) = stack.pop() else { continue };
+                let (value, start0, flow, anchor, tag, last_end) = match frame {
+                    Frame::Seq {
+                        items,
+                        start,
+                        flow,
+                        anchor,
+                        tag,
+                    } => {
+                        let last = items.last().map_or(start, |n| n.span.end);
+                        (Value::Seq(items), start, flow, anchor, tag, last)
+                    }
+                    Frame::Map {
+                        entries,
+                        start,
+                        flow,
+                        anchor,
+                        tag,
+                        ..
+                    } => {
+                        let last = entries.last().map_or(start, |(_, v)| v.span.end);
+                        (
+                            Value::Map(apply_merge_keys(entries)?),
+                            start,
+                            flow,
+                            anchor,
+                            tag,
+                            last,
+                        )
+                    }
+                };
+                let end = if flow { end } else { last_end.max(start0) };
+                let node = Node {
+                    value,
+                    src: Rc::clone(src),
+                    span: start0..end,
+                    exact: None,
+                    interpolated: false,
+                    tag,
+                };
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+        };
+        if total > MAX_NODES {
+            return Err(located(
+                span.start.line(),
+                span.start.col(),
+                "document too large".into(),
+            ));
+        }
+        match stack.last_mut() {
+            None => {
+                root = Some(node);
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+        if root.is_some() && stack.is_empty() {
+            break;
+        }
+    }
+    Ok(root.unwrap_or_else(|| Node {
+        value: Value::Null,
+        src: Rc::clone(src),
+        span: 0..0,
+        exact: None,
+        interpolated: false,
+        tag: None,
+    }))
+}
+
+/// Applies `<<` merge keys: the merged mappings' entries are added when the key is not set
+/// explicitly (and, for a list, earlier mappings win).
+fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, InputError> {
+    let is_merge = |k: &Node| {
+        matches!(&k.value, Value::Str { s, plain: true } if s == "<<") && k.tag.is_none()
+    };
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return Ok(entries);
+    }
+    let mut out: Vec<(Node, Node)> = Vec::new();
+    let mut merged: Vec<(Node, Node)> = Vec::new();
+    for (k, v) in entries {
+        if is_merge(&k) {
+            let sources: Vec<Node> = match v.value {
+                Value::Map(_) => vec![v],
+                Value::Seq(items) => items,
+                _ => return Err(v.error("a merge key `<<` needs a mapping or a list of mappings")),
+            };
+            for s in sources {
+                let Value::Map(m) = s.value else {
+                    return Err(s.error("a merge key `<<` needs a mapping or a list of mappings"));
+                };
+                for (mk, mv) in m {
+                    if !merged.iter().any(|(e, _)| same_key(e, &mk)) {
+                        merged.push((mk, mv));
+                    }
+                }
+            }
+        } else {
+            out.push((k, v));
+        }
+    }
+    for (mk, mv) in merged {
+        if !out.iter().any(|(e, _)| same_key(e, &mk)) {
+            out.push((mk, mv));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Str { s: x, .. }, Value::Str { s: y, .. }) => x == y,
+        (Value::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Node {
+        parse(&Rc::new(SourceFile::new("t.yaml", text))).unwrap()
+    }
+
+    #[test]
+    fn spans_are_bytes_even_after_non_ascii() {
+        let n = p("é: x\nb: \"yy\"\n");
+        let b = n.get("b").unwrap();
+        assert_eq!(b.as_str(), Some("yy"));
+        let loc = b.location();
+        assert_eq!((loc.line, loc.column), (2, 4));
+        assert_eq!(b.sub_location(0..1).column, 5);
+    }
+
+    #[test]
+    fn merge_keys_explicit_wins() {
+        let n = p("a: &a {x: 1, y: 2}\nb: &b {z: 3}\nc:\n  <<: [*a, *b]\n  x: 9\n");
+        let c = n.get("c").unwrap();
+        assert_eq!(c.get("x").unwrap().as_str(), Some("9"));
+        assert_eq!(c.get("y").unwrap().as_str(), Some("2"));
+        assert_eq!(c.get("z").unwrap().location().line, 2);
+    }
+
+    #[test]
+    fn billion_laughs_is_an_error() {
+        let mut s = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+        for i in 0..9 {
+            use std::fmt::Write;
+            let _ = writeln!(
+                s,
+                "b{i}: &b{i} [{0},{0},{0},{0},{0},{0},{0},{0},{0},{0}]",
+                if i == 0 {
+                    "*a".to_string()
+                } else {
+                    format!("*b{}", i - 1)
+                }
+            );
+        }
+        assert!(parse(&Rc::new(SourceFile::new("t", s))).is_err());
+    }
+
+    #[test]
+    fn malformed_yaml_is_located() {
+        let e = parse(&Rc::new(SourceFile::new("t", "a: [1\nb: c: d\n"))).unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+}

@@ -1,5 +1,6 @@
 //! What a rule sees (a context per input) and where it puts findings (an [`Emitter`]).
 
+use moat_deploy::{ComposeProject, ContainerFacts, DaemonFacts};
 use moat_diagnostics::{Applicability, Edit, Finding, Fix, Location, RuleInfo, SourceFile};
 use moat_dockerfile::{Dockerfile, Instruction, Kind, Span, Stage, shell::Command};
 
@@ -75,6 +76,35 @@ impl<'a> DockerfileContext<'a> {
     pub fn text(&self, span: Span) -> &'a str {
         self.file.text.get(span.range()).unwrap_or("")
     }
+}
+
+/// One container's settings (a compose service or a `docker run` line), with its project.
+#[derive(Debug)]
+pub struct ContainerContext<'a> {
+    /// The container.
+    pub facts: &'a ContainerFacts,
+    /// The compose project it belongs to, if any.
+    pub project: Option<&'a ComposeProject>,
+    /// Resolved settings.
+    pub settings: &'a Settings,
+}
+
+/// A compose project as a whole.
+#[derive(Debug)]
+pub struct ProjectContext<'a> {
+    /// The project.
+    pub project: &'a ComposeProject,
+    /// Resolved settings.
+    pub settings: &'a Settings,
+}
+
+/// A Docker daemon configuration.
+#[derive(Debug)]
+pub struct DaemonContext<'a> {
+    /// Its settings.
+    pub facts: &'a DaemonFacts,
+    /// Resolved settings.
+    pub settings: &'a Settings,
 }
 
 /// Collects the findings of one input.

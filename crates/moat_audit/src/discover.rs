@@ -11,6 +11,12 @@ use moat_diagnostics::InputError;
 pub enum InputKind {
     /// A Dockerfile or Containerfile.
     Dockerfile,
+    /// A compose file (loaded with its `.override` file when it has one).
+    Compose,
+    /// A Docker daemon configuration (`daemon.json`).
+    Daemon,
+    /// A shell script or Makefile, read for `docker run` command lines.
+    Script,
 }
 
 /// Files to audit and the paths that could not be walked.
@@ -44,10 +50,20 @@ const NOT_DOCKERFILES: &[&str] = &[
     ".in",
 ];
 
-/// The kind of a file judged by its name alone: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
+/// The kind of a file judged by its name alone: compose files, `daemon.json`, scripts and
+/// Makefiles (see `moat_deploy`), and Dockerfiles: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
 /// `*.dockerfile`, `Dockerfile.*`, `Containerfile.*` (documentation and ignore files excluded).
 pub fn kind_by_name(path: &Path) -> Option<InputKind> {
     let name = path.file_name()?.to_str()?;
+    if moat_deploy::is_compose_file(name) {
+        return Some(InputKind::Compose);
+    }
+    if moat_deploy::is_daemon_config(name) {
+        return Some(InputKind::Daemon);
+    }
+    if moat_deploy::is_script(name) {
+        return Some(InputKind::Script);
+    }
     let lower = name.to_ascii_lowercase();
     if NOT_DOCKERFILES.iter().any(|ext| lower.ends_with(ext)) && lower != "dockerfile" {
         return None;
@@ -108,9 +124,34 @@ pub fn discover(paths: &[PathBuf]) -> Inputs {
             }
         }
         found.sort();
+        let bases: Vec<PathBuf> = found
+            .iter()
+            .filter(|(_, k)| *k == InputKind::Compose)
+            .map(|(p, _)| p.clone())
+            .collect();
+        found.retain(|(p, k)| *k != InputKind::Compose || !is_merged_override(p, &bases));
         inputs.files.extend(found);
     }
     inputs
+}
+
+/// Whether `path` is a `*.override.y(a)ml` compose file whose base file is also an input: it
+/// is then loaded together with the base, the way `docker compose` does.
+pub fn is_merged_override(path: &Path, compose_files: &[PathBuf]) -> bool {
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let defaults = moat_deploy::default_compose_files(dir);
+    defaults.len() > 1
+        && defaults
+            .last()
+            .is_some_and(|o| o.file_name() == path.file_name())
+        && compose_files.iter().any(|b| {
+            b.parent() == Some(dir)
+                && defaults
+                    .first()
+                    .is_some_and(|f| f.file_name() == b.file_name())
+        })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use moat_dockerfile::Span;
 
 use crate::config::{self, Config, Overrides};
 use crate::context::{DockerfileContext, Emitter};
+use crate::deploy;
 use crate::discover::{InputKind, Inputs};
 use crate::pragma::{self, Flavor, Pragma, Scope};
 use crate::rule::Check;
@@ -32,8 +33,8 @@ pub struct FileOutcome {
     pub findings: Vec<Finding>,
     /// Read or parse errors.
     pub errors: Vec<InputError>,
-    /// The source, when it could be read.
-    pub source: Option<SourceFile>,
+    /// The sources read (for snippets).
+    pub sources: Vec<SourceFile>,
 }
 
 /// Configurations by config-file path (`None`: the defaults), with the error when invalid.
@@ -119,7 +120,7 @@ impl Auditor {
                     config_errors.push(e);
                 }
             }
-            if let Some(src) = outcome.source {
+            for src in outcome.sources {
                 report.sources.insert(src.path.clone(), src);
             }
         }
@@ -188,12 +189,18 @@ impl Auditor {
         let source = SourceFile::new(shown, text);
         let mut outcome = match kind {
             InputKind::Dockerfile => audit_dockerfile(&source, &config),
+            InputKind::Compose => deploy::audit_compose(path, &source, &config),
+            InputKind::Daemon => deploy::audit_daemon(&source, &config),
+            InputKind::Script => deploy::audit_script(&source, &config),
         };
-        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         outcome.findings.retain(|f| {
-            !config.is_path_ignored(&abs, &f.code) && !config.is_path_ignored(path, &f.code)
+            let p = Path::new(&f.location.path);
+            let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            !config.is_path_ignored(&abs, &f.code) && !config.is_path_ignored(p, &f.code)
         });
-        outcome.source = Some(source);
+        if !outcome.sources.iter().any(|s| s.path == source.path) {
+            outcome.sources.push(source);
+        }
         outcome
     }
 }
@@ -224,19 +231,24 @@ pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
             check(&ctx, &mut emitter);
         }
     }
-    let mut findings = emitter.into_findings();
-    for f in &mut findings {
-        if let Some(rule) = rules::by_code(&f.code) {
-            f.severity = config.severity_of(rule);
-        }
-    }
+    let findings = with_severities(emitter.into_findings(), config);
     let pragmas = dockerfile_pragmas(source, &dockerfile);
     let findings = apply_pragmas(source, pragmas, findings, config);
     FileOutcome {
         findings,
         errors: Vec::new(),
-        source: None,
+        sources: Vec::new(),
     }
+}
+
+/// Applies the configured severity overrides.
+pub fn with_severities(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
+    for f in &mut findings {
+        if let Some(rule) = rules::by_code(&f.code) {
+            f.severity = config.severity_of(rule);
+        }
+    }
+    findings
 }
 
 /// Ignore pragmas of a Dockerfile; a line pragma covers the next instruction.

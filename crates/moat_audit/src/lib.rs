@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod context;
+pub mod deploy;
 pub mod discover;
 pub mod docs;
 pub mod engine;

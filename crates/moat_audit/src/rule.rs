@@ -3,7 +3,7 @@
 
 pub use moat_diagnostics::{Confidence, RuleInfo, Severity};
 
-use crate::context::{DockerfileContext, Emitter};
+use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter, ProjectContext};
 
 /// Declares a rule: a unit struct whose doc comment becomes the rule's documentation (what
 /// `moat audit --explain CODE` prints), with its metadata in an associated `INFO` constant.
@@ -49,6 +49,12 @@ pub(crate) use declare_rule;
 pub enum Check {
     /// Reads one parsed Dockerfile.
     Dockerfile(fn(&DockerfileContext<'_>, &mut Emitter<'_>)),
+    /// Reads one container (a compose service, a `docker run` line; later a live container).
+    Container(fn(&ContainerContext<'_>, &mut Emitter<'_>)),
+    /// Reads a whole compose project (topology: networks, which services publish ports).
+    Project(fn(&ProjectContext<'_>, &mut Emitter<'_>)),
+    /// Reads a Docker daemon configuration.
+    Daemon(fn(&DaemonContext<'_>, &mut Emitter<'_>)),
     /// Emitted by the engine itself (e.g. unused ignores); has no check function.
     Engine,
 }
@@ -57,6 +63,9 @@ impl std::fmt::Debug for Check {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Check::Dockerfile(_) => "Check::Dockerfile",
+            Check::Container(_) => "Check::Container",
+            Check::Project(_) => "Check::Project",
+            Check::Daemon(_) => "Check::Daemon",
             Check::Engine => "Check::Engine",
         })
     }

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use moat_audit::config::{Config, Overrides};
+use moat_audit::deploy;
+use moat_audit::discover::InputKind;
 use moat_audit::engine::audit_dockerfile;
 use moat_audit::rule::Check;
 use moat_audit::rules;
@@ -44,13 +46,47 @@ fn config_for(code: &str) -> Config {
     }
 }
 
+/// The fixture of a rule: `dockerfile/<CODE>.Dockerfile`, `compose/<CODE>.compose.yaml`,
+/// `daemon/<CODE>.daemon.json` or `scripts/<CODE>.sh` under `tests/fixtures`.
+fn fixture_of(code: &str) -> Option<(PathBuf, InputKind)> {
+    let base = Path::new("tests/fixtures");
+    [
+        (
+            format!("dockerfile/{code}.Dockerfile"),
+            InputKind::Dockerfile,
+        ),
+        (format!("compose/{code}.compose.yaml"), InputKind::Compose),
+        (format!("daemon/{code}.daemon.json"), InputKind::Daemon),
+        (format!("scripts/{code}.sh"), InputKind::Script),
+    ]
+    .into_iter()
+    .map(|(p, k)| (base.join(p), k))
+    .find(|(p, _)| Path::new(env!("CARGO_MANIFEST_DIR")).join(p).is_file())
+}
+
 /// Audits a fixture with one rule and renders the findings as plain text.
 fn render_rule(code: &str) -> (usize, String) {
-    let path = fixtures_dir().join(format!("{code}.Dockerfile"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("rule {code} has no fixture {}: {e}", path.display()));
-    let source = SourceFile::new(format!("{code}.Dockerfile"), text);
-    let outcome = audit_dockerfile(&source, &config_for(code));
+    let (path, kind) = fixture_of(code).unwrap_or_else(|| panic!("rule {code} has no fixture"));
+    // fixture paths are relative to the crate, where cargo runs tests
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let config = config_for(code);
+    let outcome = match kind {
+        InputKind::Dockerfile => {
+            let source = SourceFile::new(format!("{code}.Dockerfile"), text);
+            let mut o = audit_dockerfile(&source, &config);
+            o.sources.push(source);
+            o
+        }
+        _ => {
+            let source = SourceFile::new(path.to_string_lossy().into_owned(), text);
+            match kind {
+                InputKind::Compose => deploy::audit_compose(&path, &source, &config),
+                InputKind::Daemon => deploy::audit_daemon(&source, &config),
+                _ => deploy::audit_script(&source, &config),
+            }
+        }
+    };
     assert!(
         outcome.errors.is_empty(),
         "fixture of {code} does not parse: {:?}",
@@ -70,7 +106,9 @@ fn render_rule(code: &str) -> (usize, String) {
         findings,
         ..Report::default()
     };
-    report.sources.insert(source.path.clone(), source);
+    for src in outcome.sources {
+        report.sources.insert(src.path.clone(), src);
+    }
     (
         count,
         report::text(
@@ -84,8 +122,8 @@ fn render_rule(code: &str) -> (usize, String) {
 }
 
 #[test]
-fn every_dockerfile_rule_matches_its_snapshot() {
-    for rule in rules::all().filter(|r| !r.info.code.starts_with('C')) {
+fn every_rule_matches_its_snapshot() {
+    for rule in rules::all() {
         let code = rule.info.code;
         let (count, rendered) = render_rule(code);
         assert!(
@@ -101,10 +139,18 @@ fn every_dockerfile_rule_matches_its_snapshot() {
 #[test]
 fn no_orphan_fixtures_or_snapshots() {
     let codes: BTreeSet<String> = rules::all().map(|r| r.info.code.to_string()).collect();
-    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().to_string();
-        let code = name.split('.').next().unwrap_or_default();
-        assert!(codes.contains(code), "fixture {name} belongs to no rule");
+    for dir in ["dockerfile", "compose", "daemon", "scripts"] {
+        let Ok(entries) = std::fs::read_dir(fixtures_dir().join("..").join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            let code = name.split('.').next().unwrap_or_default();
+            assert!(
+                codes.contains(code),
+                "fixture {dir}/{name} belongs to no rule"
+            );
+        }
     }
     let snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     for entry in std::fs::read_dir(snaps).unwrap() {

@@ -1,14 +1,24 @@
 //! The rule registry: every rule moat has, in one table (like ruff's `codes.rs`). Codes are
 //! stable and never reused; a retired rule keeps its code out of circulation.
 //!
-//! Code prefixes: `D` Dockerfile, `M` moat itself (meta).
+//! Code prefixes: `D` Dockerfile, `C` container settings (compose services, `docker run`, live
+//! containers), `N` network topology, `H` the Docker host (daemon configuration), `M` moat
+//! itself (meta).
 
 use crate::rule::{Check, Rule};
 
+/// Container and topology rules.
+pub mod container;
+/// Daemon configuration rules.
+pub mod daemon;
 /// Dockerfile rules.
 pub mod dockerfile;
 pub mod unused_ignore;
 
+#[allow(unused_imports)]
+use container as ct;
+#[allow(unused_imports)]
+use daemon as dm;
 use dockerfile as df;
 
 macro_rules! registry {
@@ -19,6 +29,9 @@ macro_rules! registry {
         ];
     };
     (@check dockerfile $check:path) => { Check::Dockerfile($check) };
+    (@check container $check:path) => { Check::Container($check) };
+    (@check project $check:path) => { Check::Project($check) };
+    (@check daemon $check:path) => { Check::Daemon($check) };
     (@check engine $check:path) => { Check::Engine };
 }
 

@@ -222,10 +222,9 @@ fn comment_start(line: &str) -> Option<usize> {
     for (i, c) in line.char_indices() {
         match quote {
             Some(q) if c == q => quote = None,
-            Some(_) => {}
             None if c == '\'' || c == '"' => quote = Some(c),
             None if c == '#' && prev.is_whitespace() => return Some(i),
-            None => {}
+            _ => {}
         }
         prev = c;
     }

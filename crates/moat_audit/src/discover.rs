@@ -178,9 +178,21 @@ mod tests {
             "README",
             ".dockerignore",
             "Dockerfile.dockerignore",
-            "compose.yaml",
         ] {
             assert_eq!(kind_by_name(Path::new(no)), None, "{no}");
         }
+        assert_eq!(
+            kind_by_name(Path::new("compose.yaml")),
+            Some(InputKind::Compose)
+        );
+        assert_eq!(
+            kind_by_name(Path::new("etc/docker/daemon.json")),
+            Some(InputKind::Daemon)
+        );
+        assert_eq!(
+            kind_by_name(Path::new("deploy.sh")),
+            Some(InputKind::Script)
+        );
+        assert_eq!(kind_by_name(Path::new("Makefile")), Some(InputKind::Script));
     }
 }

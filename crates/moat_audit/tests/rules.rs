@@ -71,20 +71,17 @@ fn render_rule(code: &str) -> (usize, String) {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let config = config_for(code);
-    let outcome = match kind {
-        InputKind::Dockerfile => {
-            let source = SourceFile::new(format!("{code}.Dockerfile"), text);
-            let mut o = audit_dockerfile(&source, &config);
-            o.sources.push(source);
-            o
-        }
-        _ => {
-            let source = SourceFile::new(path.to_string_lossy().into_owned(), text);
-            match kind {
-                InputKind::Compose => deploy::audit_compose(&path, &source, &config),
-                InputKind::Daemon => deploy::audit_daemon(&source, &config),
-                _ => deploy::audit_script(&source, &config),
-            }
+    let outcome = if kind == InputKind::Dockerfile {
+        let source = SourceFile::new(format!("{code}.Dockerfile"), text);
+        let mut o = audit_dockerfile(&source, &config);
+        o.sources.push(source);
+        o
+    } else {
+        let source = SourceFile::new(path.to_string_lossy().into_owned(), text);
+        match kind {
+            InputKind::Compose => deploy::audit_compose(&path, &source, &config),
+            InputKind::Daemon => deploy::audit_daemon(&source, &config),
+            _ => deploy::audit_script(&source, &config),
         }
     };
     assert!(

@@ -333,3 +333,79 @@ fn example_project_is_audited() {
         );
     }
 }
+
+#[test]
+fn docker_run_command_lines_are_audited_and_bad_ones_are_located() {
+    let d = Dir::new();
+    let o = d.moat(&[
+        "audit",
+        "--format",
+        "json",
+        "--docker-run",
+        "docker run --privileged nginx:1.25",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "C001")
+        .expect("C001");
+    assert_eq!(f["location"]["path"], "<docker-run>");
+    assert_eq!(f["location"]["column"], 12);
+
+    let o = d.moat(&[
+        "audit",
+        "--format",
+        "json",
+        "--docker-run",
+        "docker run --no-such-flag x nginx:1.25",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    let err = &v["errors"][0];
+    assert_eq!(err["path"], "<docker-run>");
+    assert_eq!(err["line"], 1);
+    assert_eq!(err["column"], 12, "{err}");
+}
+
+#[test]
+fn malformed_compose_and_daemon_files_are_located_errors() {
+    let d = Dir::new();
+    d.write(
+        "compose.yaml",
+        "services:\n  api:\n    image: nginx:1.25\n    ports: [\"80:80\"\n",
+    );
+    let o = d.moat(&["audit", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    let err = &v["errors"][0];
+    assert_eq!(err["path"], "compose.yaml");
+    assert!(err["line"].as_u64().unwrap() >= 4, "{err}");
+
+    let d = Dir::new();
+    d.write(
+        "daemon.json",
+        "{\n  \"icc\": false,\n  \"live-restore\": tru\n}\n",
+    );
+    let o = d.moat(&["audit", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    let err = &v["errors"][0];
+    assert_eq!(err["path"], "daemon.json");
+    assert_eq!(err["line"], 3, "{err}");
+
+    let d = Dir::new();
+    d.write("etc/docker.json", "{\"icc\": true}\n");
+    let o = d.moat(&[
+        "audit",
+        "--format",
+        "json",
+        "--daemon-config",
+        "etc/docker.json",
+    ]);
+    let v = json(&o);
+    assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(v["findings"][0]["location"]["path"], "etc/docker.json");
+}

@@ -288,6 +288,11 @@ impl Config {
         self.enabled.binary_search(&code).is_ok()
     }
 
+    /// The severity the configuration sets for rule `code`, if it sets one.
+    pub fn severity_override(&self, code: &str) -> Option<Severity> {
+        self.severity.get(code).copied()
+    }
+
     /// Effective severity of a rule.
     pub fn severity_of(&self, rule: &Rule) -> Severity {
         self.severity

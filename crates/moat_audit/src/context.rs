@@ -25,8 +25,11 @@ impl<'a> DockerfileContext<'a> {
         let commands = dockerfile
             .instructions
             .iter()
-            .map(|i| match i.kind {
-                Kind::Run => i.run_commands(),
+            .map(|i| match (i.kind, i.onbuild.as_deref()) {
+                (Kind::Run, _) => i.run_commands(),
+                (Kind::Onbuild, Some(trigger)) if trigger.kind == Kind::Run => {
+                    trigger.run_commands()
+                }
                 _ => Vec::new(),
             })
             .collect();
@@ -62,13 +65,17 @@ impl<'a> DockerfileContext<'a> {
             .map_or(&[], |s| self.dockerfile.instructions_of(s))
     }
 
-    /// Every RUN with its shell commands.
+    /// Every RUN with its shell commands, including `ONBUILD RUN` triggers (yielded as the
+    /// ONBUILD instruction, which carries the stage), since they run in every image built
+    /// from this one.
     pub fn runs(&self) -> impl Iterator<Item = (&'a Instruction, &[Command])> {
         self.dockerfile
             .instructions
             .iter()
             .zip(&self.commands)
-            .filter(|(i, _)| i.kind == Kind::Run)
+            .filter(|(i, _)| {
+                i.kind == Kind::Run || i.onbuild.as_deref().is_some_and(|t| t.kind == Kind::Run)
+            })
             .map(|(i, c)| (i, c.as_slice()))
     }
 

@@ -50,6 +50,15 @@ pub fn audit_compose(path: &Path, source: &SourceFile, config: &Config) -> FileO
         }
     }
     let findings = with_severities(emitter.into_findings(), config);
+    // findings may point into env files and extended files: show their lines too
+    for f in &findings {
+        let path = &f.location.path;
+        if !sources.iter().any(|s| &s.path == path)
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            sources.push(SourceFile::new(path.clone(), text));
+        }
+    }
     FileOutcome {
         findings: apply_text_pragmas(&sources, findings, config),
         errors: Vec::new(),
@@ -229,6 +238,27 @@ fn comment_start(line: &str) -> Option<usize> {
         prev = c;
     }
     None
+}
+
+/// Pseudo-path under which a `--docker-run` command line is reported.
+pub const DOCKER_RUN_PATH: &str = "<docker-run>";
+
+/// Audits one `docker run` / `docker create` command line given on the command line.
+pub fn audit_docker_run(cmdline: &str, config: &Config) -> FileOutcome {
+    let source = SourceFile::new(DOCKER_RUN_PATH, cmdline);
+    let mut outcome = FileOutcome {
+        sources: vec![source.clone()],
+        ..FileOutcome::default()
+    };
+    match moat_deploy::parse_docker_run(cmdline, DOCKER_RUN_PATH, 0) {
+        Ok(facts) => {
+            let mut emitter = Emitter::new(&source);
+            run_container(&facts, None, config, &mut emitter);
+            outcome.findings = with_severities(emitter.into_findings(), config);
+        }
+        Err(e) => outcome.errors.push(e),
+    }
+    outcome
 }
 
 #[cfg(test)]

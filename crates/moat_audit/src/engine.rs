@@ -81,10 +81,31 @@ impl Auditor {
 
     /// Audits every input, in parallel, and returns the report sorted by path and position.
     pub fn audit(&self, inputs: Inputs) -> Report {
+        self.audit_with(inputs, &[])
+    }
+
+    /// Like [`Auditor::audit`], with `docker run` command lines given on the command line too
+    /// (judged with the configuration of the current directory).
+    pub fn audit_with(&self, inputs: Inputs, docker_runs: &[String]) -> Report {
         let mut report = Report {
             errors: inputs.errors,
             ..Report::default()
         };
+        if !docker_runs.is_empty() {
+            match self.config_for(Path::new(".")) {
+                Ok(config) => {
+                    for cmdline in docker_runs {
+                        let outcome = deploy::audit_docker_run(cmdline, &config);
+                        report.findings.extend(outcome.findings);
+                        report.errors.extend(outcome.errors);
+                        for src in outcome.sources {
+                            report.sources.insert(src.path.clone(), src);
+                        }
+                    }
+                }
+                Err(e) => report.errors.push(e),
+            }
+        }
         let files = inputs.files;
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<FileOutcome>> = Mutex::new(Vec::with_capacity(files.len()));
@@ -241,11 +262,13 @@ pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
     }
 }
 
-/// Applies the configured severity overrides.
+/// Applies the configured severity overrides. A finding keeps the severity its rule gave it
+/// (which may differ from the rule's default, e.g. a read-only mount judged lower) unless the
+/// configuration sets one for that rule.
 pub fn with_severities(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
     for f in &mut findings {
-        if let Some(rule) = rules::by_code(&f.code) {
-            f.severity = config.severity_of(rule);
+        if let Some(severity) = config.severity_override(&f.code) {
+            f.severity = severity;
         }
     }
     findings
@@ -313,8 +336,8 @@ pub fn apply_pragmas(
                 Span::new(p.span.start, p.span.end)
             };
             let f = emitter.emit(unused, span, format!("{scope} entry `{}` {what}", e.token));
-            if let Some(rule) = rules::by_code(unused.code) {
-                f.severity = config.severity_of(rule);
+            if let Some(severity) = config.severity_override(unused.code) {
+                f.severity = severity;
             }
         }
     }

@@ -120,7 +120,9 @@ fn render_rule(code: &str) -> (usize, String) {
 
 #[test]
 fn every_rule_matches_its_snapshot() {
-    for rule in rules::all() {
+    // `MOAT_RULE_FILTER=D0` checks only the rules whose code starts with that prefix.
+    let filter = std::env::var("MOAT_RULE_FILTER").unwrap_or_default();
+    for rule in rules::all().filter(|r| r.info.code.starts_with(filter.as_str())) {
         let code = rule.info.code;
         let (count, rendered) = render_rule(code);
         assert!(
@@ -211,4 +213,43 @@ fn every_rule_is_documented() {
             }
         }
     }
+}
+
+/// Applying a rule's fixes to its fixture and auditing again must remove exactly the findings
+/// that were fixed, and the fixed file must still parse (fixes converge).
+#[test]
+fn fixes_converge() {
+    let mut checked = 0;
+    for rule in rules::all().filter(|r| matches!(r.check, Check::Dockerfile(_))) {
+        let code = rule.info.code;
+        let Some((path, InputKind::Dockerfile)) = fixture_of(code) else {
+            continue;
+        };
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&path)).unwrap();
+        let config = config_for(code);
+        let before = audit_dockerfile(&SourceFile::new("Dockerfile", text.clone()), &config);
+        let fixes: Vec<_> = before
+            .findings
+            .iter()
+            .filter_map(|f| f.fix.as_ref())
+            .collect();
+        if fixes.is_empty() {
+            continue;
+        }
+        let fixed = moat_diagnostics::apply_edits(&text, fixes.iter().flat_map(|f| f.edits.iter()));
+        let after = audit_dockerfile(&SourceFile::new("Dockerfile", fixed.clone()), &config);
+        assert!(
+            after.errors.is_empty(),
+            "{code}: fixed text does not parse: {:?}\n{fixed}",
+            after.errors
+        );
+        assert_eq!(
+            after.findings.len(),
+            before.findings.len() - fixes.len(),
+            "{code}: fixes did not remove exactly the fixed findings:\n{fixed}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} rules with fixes were checked");
 }

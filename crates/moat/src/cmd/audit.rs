@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use moat_audit::config::resolve_rules;
-use moat_audit::discover::discover;
+use moat_audit::discover::{InputKind, discover};
 use moat_audit::rule::Rule;
 use moat_audit::{AuditOptions, Auditor, Overrides, rules};
 use moat_diagnostics::report::{self, TextOptions, ToolInfo};
@@ -53,6 +53,12 @@ pub struct AuditArgs {
     /// List the rules and exit (as text, or JSON with --format json).
     #[arg(long)]
     pub list_rules: bool,
+    /// Audit a `docker run` / `docker create` command line (repeatable).
+    #[arg(long = "docker-run", value_name = "COMMAND")]
+    pub docker_run: Vec<String>,
+    /// Audit FILE as a Docker daemon configuration, whatever its name (repeatable).
+    #[arg(long = "daemon-config", value_name = "FILE")]
+    pub daemon_config: Vec<PathBuf>,
     /// Use this config file instead of discovering .moat.toml upward from each path.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -78,7 +84,8 @@ pub fn run(args: &AuditArgs) -> ExitCode {
             ExitCode::from(2)
         };
     }
-    let paths = if args.paths.is_empty() {
+    let only_extra = !args.docker_run.is_empty() || !args.daemon_config.is_empty();
+    let paths = if args.paths.is_empty() && !only_extra {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
@@ -94,14 +101,21 @@ pub fn run(args: &AuditArgs) -> ExitCode {
     let auditor = Auditor::new(options);
     // Resolve the configuration of the first path up front so that a bad config or bad
     // --select fails fast with exit 2 even when there is nothing to audit.
-    let fail_on = match auditor.config_for(&paths[0]) {
+    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let fail_on = match auditor.config_for(&first) {
         Ok(c) => c.fail_on,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let report = auditor.audit(discover(&paths));
+    let mut inputs = discover(&paths);
+    inputs.files.extend(
+        args.daemon_config
+            .iter()
+            .map(|p| (p.clone(), InputKind::Daemon)),
+    );
+    let report = auditor.audit_with(inputs, &args.docker_run);
     let rendered = render(&report, args);
     if let Some(out) = &args.output {
         if let Err(e) = std::fs::write(out, rendered) {

@@ -24,7 +24,8 @@ declare_rule! {
     /// Add `-y` after `install` (a safe fix is offered).
     ///
     /// ## References
-    /// - hadolint DL3014.
+    /// - hadolint DL3014. moat differs deliberately: it also reads commands behind `sudo`/`env`
+    ///   and inside `sh -c '…'`, e.g. `RUN sudo apt-get install curl`, which hadolint skips.
     pub struct AptGetMissingYes {
         code: "D062",
         name: "apt-get-missing-yes",

@@ -1,11 +1,13 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::cmd::{effective_argv, has_cache_mount, is_program};
+use crate::rules::dockerfile::image_stages::image_stages;
 use crate::rules::dockerfile::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports, in the final stage, a `RUN` with `apt-get update` that does not remove
+    /// Reports, in the stages that make up the image (the final stage and the stages it is
+    /// built `FROM`), a `RUN` with `apt-get update` (or `apt update`) that does not remove
     /// `/var/lib/apt/lists` afterwards (and does not mount a cache there).
     ///
     /// ## Why is this bad?
@@ -29,8 +31,10 @@ declare_rule! {
     /// `RUN --mount=type=cache,target=/var/lib/apt/lists`.
     ///
     /// ## References
-    /// - hadolint DL3009 (same scope: only the final stage is judged, since earlier stages do
-    ///   not ship).
+    /// - hadolint DL3009 (same scope: build stages that do not end up in the image are not
+    ///   judged). moat differs deliberately in two ways: it sees `sudo apt-get update`, and it
+    ///   accepts `rm -r /var/lib/apt/lists` without `-f`, which hadolint reports although it
+    ///   removes the lists just as well.
     pub struct AptListsNotRemoved {
         code: "D051",
         name: "apt-lists-not-removed",
@@ -43,11 +47,10 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    let Some(last) = ctx.final_stage() else {
-        return;
-    };
+    let image: Vec<usize> = image_stages(ctx).iter().map(|s| s.index).collect();
     for (instr, commands) in ctx.runs() {
-        if instr.stage != Some(last.index) || has_cache_mount(instr, "/var/lib/apt/lists") {
+        let in_image = instr.stage.is_some_and(|s| image.contains(&s));
+        if !in_image || has_cache_mount(instr, "/var/lib/apt/lists") {
             continue;
         }
         let cleans = commands.iter().any(|c| {
@@ -59,10 +62,10 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
         if cleans {
             continue;
         }
-        if let Some(p) =
-            pkg_commands(commands).find(|p| p.manager == Manager::AptGet && p.is_update())
+        if let Some(p) = pkg_commands(commands)
+            .find(|p| matches!(p.manager, Manager::AptGet | Manager::Apt) && p.is_update())
         {
-            out.emit(&AptListsNotRemoved::INFO, p.command.span, "apt lists are not removed after `apt-get update`: add `rm -rf /var/lib/apt/lists/*`");
+            out.emit(&AptListsNotRemoved::INFO, p.command.span, "apt lists are not removed after the package index update: add `rm -rf /var/lib/apt/lists/*`");
         }
     }
 }

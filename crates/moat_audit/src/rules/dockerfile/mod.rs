@@ -48,6 +48,7 @@ pub mod tls_verification_disabled;
 pub mod unpinned_apk;
 pub mod unpinned_apt;
 pub mod unpinned_digest;
+pub mod unpinned_dnf;
 pub mod unpinned_gem;
 pub mod unpinned_npm;
 pub mod unpinned_pip;

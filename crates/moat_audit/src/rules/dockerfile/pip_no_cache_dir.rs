@@ -27,7 +27,8 @@ declare_rule! {
     /// Add `--no-cache-dir` after `install` (a safe fix is offered).
     ///
     /// ## References
-    /// - hadolint DL3042.
+    /// - hadolint DL3042. moat also recognises pip run by path (`/opt/venv/bin/pip install`)
+    ///   and `python -m pip`, which hadolint misses.
     pub struct PipNoCacheDir {
         code: "D054",
         name: "pip-without-no-cache-dir",

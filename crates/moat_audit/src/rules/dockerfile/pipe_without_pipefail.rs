@@ -32,7 +32,9 @@ declare_rule! {
     /// POSIX shell (PowerShell, cmd) are not judged.
     ///
     /// ## References
-    /// - hadolint DL4006.
+    /// - hadolint DL4006. moat differs deliberately: a RUN that starts with `set -o pipefail` is
+    ///   not reported (hadolint reports it although the pipe is then checked), and a pipe
+    ///   inside a command substitution (`X=$(a | b)`) is reported like hadolint does.
     pub struct PipeWithoutPipefail {
         code: "D082",
         name: "pipe-without-pipefail",
@@ -49,7 +51,12 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
         if !matches!(instr.args, Arguments::Shell(_)) {
             continue;
         }
-        let Some(pipe) = commands.iter().find(|c| c.after == Some(Op::Pipe)) else {
+        let pipe_span = commands
+            .iter()
+            .find(|c| c.after == Some(Op::Pipe))
+            .map(|c| c.span)
+            .or_else(|| substituted_pipe(commands));
+        let Some(pipe_span) = pipe_span else {
             continue;
         };
         match shell_for(ctx, instr) {
@@ -69,10 +76,25 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
         }
         out.emit(
             &PipeWithoutPipefail::INFO,
-            pipe.span,
+            pipe_span,
             "pipe without `pipefail`: a failure on its left side goes unnoticed",
         );
     }
+}
+
+/// A pipe inside a command substitution (`x=$(a | b)`), which the shell also runs without
+/// pipefail; the span of the word that holds it.
+fn substituted_pipe(commands: &[moat_dockerfile::shell::Command]) -> Option<moat_dockerfile::Span> {
+    commands
+        .iter()
+        .flat_map(|c| c.assignments.iter().chain(&c.argv))
+        .find_map(|w| {
+            let inner = &w.value[w.value.find("$(")?..];
+            let has_pipe = inner.char_indices().any(|(i, ch)| {
+                ch == '|' && !inner[i + 1..].starts_with('|') && !inner[..i].ends_with('|')
+            });
+            has_pipe.then_some(w.span)
+        })
 }
 
 /// The exec-form words of the last SHELL before `instr` in its stage.

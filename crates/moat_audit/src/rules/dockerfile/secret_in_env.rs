@@ -146,7 +146,7 @@ fn check_pair(
 /// [`secrets::is_secret_name`], plus names written without separators (`S3SECRETKEY`,
 /// `DBPASSWORD`), minus names whose last word says they configure something about a secret
 /// rather than hold one (`FTP_PASS_PORT_START`, `GLUU_SECRET_ADAPTER`).
-fn is_secret_name(name: &str, allow: &[String]) -> bool {
+pub(crate) fn is_secret_name(name: &str, allow: &[String]) -> bool {
     const CONFIG_SUFFIXES: &[&str] = &[
         "ADAPTER",
         "SCHEME",
@@ -191,7 +191,7 @@ fn is_secret_name(name: &str, allow: &[String]) -> bool {
 
 /// Values that cannot be secrets: empty, switches (`no`, `false`, `None`), placeholders made
 /// of `x` or `*`, and file paths (`/run/secrets/db`, `./key.json`).
-fn not_a_secret_value(value: &str) -> bool {
+pub(crate) fn not_a_secret_value(value: &str) -> bool {
     let v = value.trim();
     let lower = v.to_ascii_lowercase();
     let switch = matches!(
@@ -213,7 +213,7 @@ fn not_a_secret_value(value: &str) -> bool {
 /// The secret shape of a value; long random-looking strings count only when the name does not
 /// say what else the value is, and only when they mix upper- and lower-case letters (which
 /// identifiers such as `supercronic-linux-amd64` or `org/4cbcd6dc79570c55` do not).
-fn value_kind(name: &str, value: &str) -> Option<ValueKind> {
+pub(crate) fn value_kind(name: &str, value: &str) -> Option<ValueKind> {
     if names_non_secret(name) || value.starts_with('/') || value.contains("://") {
         return secrets::classify_value(value);
     }

@@ -26,7 +26,9 @@ declare_rule! {
     /// Write `package=version` for each package (`apt-cache policy curl` shows the candidates). A `.deb` file or path is not reported.
     ///
     /// ## References
-    /// - hadolint DL3008.
+    /// - hadolint DL3008. moat differs deliberately: it reads commands behind `sudo` and inside
+    ///   `sh -c '…'`, and it does not report a package given as a variable (`apt-get install
+    ///   $PKGS`), whose value it cannot see.
     pub struct UnpinnedApt {
         code: "D055",
         name: "unpinned-apt-package",

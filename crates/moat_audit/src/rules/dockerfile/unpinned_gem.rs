@@ -26,7 +26,8 @@ declare_rule! {
     /// Write `gem:version` or pass `-v VERSION`.
     ///
     /// ## References
-    /// - hadolint DL3028.
+    /// - hadolint DL3028. moat also reads `gem install` inside `bash -l -c '…'` (common with
+    ///   rvm), which hadolint does not.
     pub struct UnpinnedGem {
         code: "D059",
         name: "unpinned-gem",

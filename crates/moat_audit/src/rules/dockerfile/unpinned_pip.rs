@@ -26,7 +26,8 @@ declare_rule! {
     /// Pin with `==` (or a range operator such as `>=`, `~=`), or install from a requirements file with hashes (`pip install --require-hashes -r requirements.txt`): an install that names `-r`/`-c` is not reported, nor are local paths, wheels and archives.
     ///
     /// ## References
-    /// - hadolint DL3013 (same exceptions).
+    /// - hadolint DL3013 (same exceptions). moat also recognises pip run by path
+    ///   (`/venv/bin/pip install x`) and `python -m pip`, which hadolint does not.
     pub struct UnpinnedPip {
         code: "D056",
         name: "unpinned-pip-package",

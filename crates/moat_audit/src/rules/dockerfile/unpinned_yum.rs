@@ -23,18 +23,19 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix
-    /// Write `package-version`. moat applies the same check to `dnf` and `microdnf` (hadolint has DL3041 for those).
+    /// Write `package-version`. `dnf` and `microdnf` are judged by D063.
     ///
     /// ## References
-    /// - hadolint DL3033 (yum) and DL3041 (dnf).
+    /// - hadolint DL3033. moat does not report packages given as a variable
+    ///   (`yum install -y $INSTALL_PKGS`): their value is not in the Dockerfile.
     pub struct UnpinnedYum {
         code: "D060",
         name: "unpinned-yum-package",
-        summary: "yum/dnf install without package versions",
+        summary: "yum install without package versions",
         severity: Low,
         confidence: High,
         default_enabled: true,
-        references: ["DL3033", "DL3041"],
+        references: ["DL3033"],
     }
 }
 
@@ -53,5 +54,5 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
 }
 
 fn applies(p: &PkgCommand<'_>) -> bool {
-    matches!(p.manager, Manager::Yum | Manager::Dnf) && p.is_install()
+    p.manager == Manager::Yum && p.is_install()
 }

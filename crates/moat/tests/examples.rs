@@ -1,0 +1,140 @@
+//! The examples audit as they claim: `examples/insecure-api` is caught by every family of rules
+//! (Dockerfile, container, topology, daemon) with findings located in its files, and its
+//! hardened twin `examples/secure-api` audits clean, down to `info`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs moat from the workspace root, so that finding paths are `examples/…`.
+fn moat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(args)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// Code families (`C`, `D`, `H`, `N`) of the rules enabled by default, engine rules aside.
+fn families() -> BTreeSet<char> {
+    let rules = json(&moat(&["audit", "--list-rules", "--format", "json"]));
+    rules
+        .as_array()
+        .expect("a list of rules")
+        .iter()
+        .filter(|r| r["default_enabled"].as_bool() == Some(true))
+        .filter_map(|r| r["code"].as_str()?.chars().next())
+        .filter(|c| matches!(c, 'C' | 'D' | 'H' | 'N'))
+        .collect()
+}
+
+fn findings(report: &serde_json::Value) -> &Vec<serde_json::Value> {
+    report["findings"].as_array().expect("findings")
+}
+
+fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_default()
+}
+
+#[test]
+fn insecure_example_is_caught_by_every_rule_family() {
+    let out = moat(&["audit", "examples/insecure-api", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert!(
+        report["errors"].as_array().is_none_or(Vec::is_empty),
+        "errors: {}",
+        report["errors"]
+    );
+    let found = findings(&report);
+    let fired: BTreeSet<char> = found
+        .iter()
+        .filter_map(|f| str_of(f, "code").chars().next())
+        .collect();
+    for family in families() {
+        assert!(
+            fired.contains(&family),
+            "no `{family}` rule fires on examples/insecure-api (fired: {fired:?})"
+        );
+    }
+
+    // compose findings point at lines of the compose file
+    let compose = std::fs::read_to_string(workspace().join("examples/insecure-api/compose.yaml"))
+        .unwrap();
+    let lines: Vec<&str> = compose.lines().collect();
+    let in_compose: Vec<_> = found
+        .iter()
+        .filter(|f| str_of(&f["location"], "path") == "examples/insecure-api/compose.yaml")
+        .collect();
+    if fired.contains(&'C') {
+        assert!(!in_compose.is_empty(), "no finding in compose.yaml");
+    }
+    for f in &in_compose {
+        let line = f["location"]["line"].as_u64().expect("a line") as usize;
+        assert!((1..=lines.len()).contains(&line), "line {line} of {f}");
+    }
+    // where the rule exists, `privileged: true` of the `api` service is reported on its line
+    if let Some(f) = in_compose.iter().find(|f| str_of(f, "code") == "C001") {
+        let line = f["location"]["line"].as_u64().unwrap() as usize;
+        assert_eq!(lines[line - 1].trim(), "privileged: true");
+    }
+    // daemon findings point into daemon.json
+    if fired.contains(&'H') {
+        assert!(found.iter().any(|f| {
+            str_of(f, "code").starts_with('H')
+                && str_of(&f["location"], "path") == "examples/insecure-api/daemon.json"
+        }));
+    }
+}
+
+#[test]
+fn secure_example_audits_clean() {
+    let out = moat(&[
+        "audit",
+        "examples/secure-api",
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+    ]);
+    let report = json(&out);
+    let found: Vec<String> = findings(&report)
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{} {}",
+                str_of(f, "code"),
+                str_of(&f["location"], "path"),
+                f["location"]["line"],
+                str_of(f, "message")
+            )
+        })
+        .collect();
+    assert!(found.is_empty(), "findings:\n{}", found.join("\n"));
+    assert!(
+        report["errors"].as_array().is_none_or(Vec::is_empty),
+        "errors: {}",
+        report["errors"]
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -1,0 +1,87 @@
+use crate::context::{ContainerContext, Emitter};
+use crate::rule::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a port published on a privileged host port (below 1024): `ports: ["80:8080"]`,
+    /// `docker run -p 443:8443`. A range is reported when it starts below 1024. A port
+    /// published without a host port (an ephemeral port) or on host port `0` is not reported.
+    ///
+    /// ## Why is this bad?
+    /// Ports below 1024 are reserved for services started by root. Publishing them from a
+    /// container makes the daemon bind them on the container's behalf, so any container that
+    /// is allowed to publish can impersonate a system service (SSH on 22, DNS on 53, SMTP on
+    /// 25). Only the gateway in front of the application should need 80 and 443.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// services:
+    ///   api:
+    ///     image: example/api:1.4
+    ///     ports:
+    ///       - "80:8080"
+    /// ```
+    ///
+    /// Use instead:
+    /// ```yaml
+    /// services:
+    ///   api:
+    ///     image: example/api:1.4
+    ///     ports:
+    ///       - "127.0.0.1:8080:8080"   # behind the gateway
+    /// ```
+    ///
+    /// ## Fix
+    /// Publish on a port of 1024 or above, or let only the gateway publish 80/443 and
+    /// ignore the finding there (`# moat: ignore[C024] the gateway serves HTTP`).
+    ///
+    /// ## References
+    /// - CIS Docker Benchmark 5.8 (privileged ports are not mapped within containers).
+    /// - Docker Bench for Security check 5.8; KICS "Privileged Ports Mapped In Container".
+    pub struct PrivilegedHostPort {
+        code: "C024",
+        name: "privileged-host-port",
+        summary: "port published on a privileged host port",
+        severity: Low,
+        confidence: High,
+        default_enabled: true,
+        references: ["CIS-DOCKER-5.8"],
+    }
+}
+
+pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
+    for port in &ctx.facts.ports {
+        let Some((first, _)) = port.value.published_range else {
+            continue;
+        };
+        if first == 0 || first >= 1024 {
+            continue;
+        }
+        let published = port.value.published.as_deref().unwrap_or_default();
+        out.emit_at(
+            &PrivilegedHostPort::INFO,
+            port.location.clone(),
+            format!(
+                "`{}` publishes privileged host port {published} (below 1024)",
+                ctx.facts.name
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+
+    #[test]
+    fn only_low_host_ports() {
+        let yaml = "services:\n  a:\n    image: x\n    ports:\n      - \"80:8080\"\n      - \"8080:80\"\n      - \"80\"\n      - \"1000-1030:1000-1030\"\n      - target: 80\n        published: 443\n";
+        assert_eq!(compose_lines(check, yaml), [5, 8, 9]);
+        assert_eq!(
+            run_findings(check, "docker run -p 127.0.0.1:22:22 sshd").len(),
+            1
+        );
+        assert!(run_findings(check, "docker run -p 0:80 -p 8443:443 nginx").is_empty());
+    }
+}

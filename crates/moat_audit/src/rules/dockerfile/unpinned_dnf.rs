@@ -1,0 +1,57 @@
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::declare_rule;
+use crate::rules::dockerfile::pinning;
+use crate::rules::dockerfile::pkg::{Manager, PkgCommand, pkg_commands};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports packages installed with `dnf install` without a version.
+    ///
+    /// ## Why is this bad?
+    /// An unpinned install takes whatever the repository serves on the day of the build: the
+    /// image is not reproducible, a rebuild can break, and a compromised or vulnerable release
+    /// enters unreviewed. Pinning makes every change a reviewed diff.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN dnf install -y httpd
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN dnf install -y httpd-2.4.57
+    /// ```
+    ///
+    /// ## Fix
+    /// Write `package-version`; `microdnf` is judged the same way.
+    ///
+    /// ## References
+    /// - hadolint DL3041.
+    pub struct UnpinnedDnf {
+        code: "D063",
+        name: "unpinned-dnf-package",
+        summary: "dnf install without package versions",
+        severity: Low,
+        confidence: High,
+        default_enabled: true,
+        references: ["DL3041"],
+    }
+}
+
+pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    for (_, commands) in ctx.runs() {
+        for p in pkg_commands(commands).filter(|p| applies(p)) {
+            for package in pinning::unpinned(&p) {
+                out.emit(
+                    &UnpinnedDnf::INFO,
+                    package.span,
+                    format!("`{}` is installed without a version", package.value),
+                );
+            }
+        }
+    }
+}
+
+fn applies(p: &PkgCommand<'_>) -> bool {
+    p.manager == Manager::Dnf && p.is_install()
+}

@@ -79,8 +79,8 @@ fn insecure_example_is_caught_by_every_rule_family() {
     }
 
     // compose findings point at lines of the compose file
-    let compose = std::fs::read_to_string(workspace().join("examples/insecure-api/compose.yaml"))
-        .unwrap();
+    let compose =
+        std::fs::read_to_string(workspace().join("examples/insecure-api/compose.yaml")).unwrap();
     let lines: Vec<&str> = compose.lines().collect();
     let in_compose: Vec<_> = found
         .iter()

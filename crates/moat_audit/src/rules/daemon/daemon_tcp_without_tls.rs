@@ -1,5 +1,5 @@
 use crate::context::{DaemonContext, Emitter};
-use crate::rule::declare_rule;
+use crate::rule::{Severity, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -39,8 +39,12 @@ declare_rule! {
     /// socket is needed, set `tlsverify: true` with a CA that signs only your clients'
     /// certificates, listen on the management interface only, and use port 2376. When
     /// `tlsverify` is on without explicit certificate paths, dockerd falls back to the files
-    /// under `~/.docker` of the user running it: moat reports it so that the paths are written
-    /// down, not because the socket is open.
+    /// under `~/.docker` of the user running it: moat reports it (as `low`) so that the paths
+    /// are written down, not because the socket is open.
+    ///
+    /// Severity: `critical` when the socket listens beyond loopback without client
+    /// verification, `high` when it listens on loopback only, `low` when only certificate paths
+    /// are missing.
     ///
     /// ## References
     /// - CIS Docker Benchmark 2.7 (Docker Bench for Security `check_2_7`).
@@ -100,39 +104,57 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
         let Some(addr) = tcp_address(&host.value) else {
             continue;
         };
-        let reach = if is_loopback(addr) {
+        let local = is_loopback(addr);
+        let reach = if local {
             "any local user or host-network container"
         } else {
             "anyone who can reach it"
         };
-        let message = if !tls {
-            format!(
-                "the Docker API on `{}` is served in plain text without authentication: {reach} controls the host as root",
-                host.value
+        // anyone who reaches the socket is root: critical when that is the network, high when
+        // it is the host's own users; missing certificate paths are a gap in the record only
+        let exposed = if local {
+            Severity::High
+        } else {
+            Severity::Critical
+        };
+        let (message, severity) = if !tls {
+            (
+                format!(
+                    "the Docker API on `{}` is served in plain text without authentication: {reach} controls the host as root",
+                    host.value
+                ),
+                exposed,
             )
         } else if !verify {
-            format!(
-                "the Docker API on `{}` uses TLS but `tlsverify` is not `true`, so every client is accepted: {reach} controls the host as root",
-                host.value
+            (
+                format!(
+                    "the Docker API on `{}` uses TLS but `tlsverify` is not `true`, so every client is accepted: {reach} controls the host as root",
+                    host.value
+                ),
+                exposed,
             )
         } else if !missing.is_empty() {
-            format!(
-                "`tlsverify` is on for `{}` but `{}` {} not set: dockerd falls back to the files under `~/.docker`; write the paths down",
-                host.value,
-                missing.join("`, `"),
-                if missing.len() == 1 { "is" } else { "are" }
+            (
+                format!(
+                    "`tlsverify` is on for `{}` but `{}` {} not set: dockerd falls back to the files under `~/.docker`; write the paths down",
+                    host.value,
+                    missing.join("`, `"),
+                    if missing.len() == 1 { "is" } else { "are" }
+                ),
+                Severity::Low,
             )
         } else {
             continue;
         };
-        out.emit_at(&DaemonTcpWithoutTls::INFO, host.location.clone(), message);
+        out.emit_at(&DaemonTcpWithoutTls::INFO, host.location.clone(), message)
+            .severity = severity;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::daemon::testing::{findings, lines};
+    use crate::rules::daemon::testing::{findings, lines, severities};
 
     #[test]
     fn addresses() {
@@ -156,6 +178,8 @@ mod tests {
     fn judged_by_tls_settings() {
         let plain = r#"{"hosts": ["fd://", "tcp://0.0.0.0:2375", "unix:///run/docker.sock"]}"#;
         assert_eq!(lines(check, plain), [1]);
+        let local = r#"{"hosts": ["tcp://127.0.0.1:2375"]}"#;
+        assert!(findings(check, local)[0].1.contains("any local user"));
         assert!(findings(check, plain)[0].1.contains("plain text"));
         let tls_only = r#"{"hosts": ["tcp://0.0.0.0:2376"], "tls": true}"#;
         assert!(findings(check, tls_only)[0].1.contains("every client"));
@@ -170,5 +194,18 @@ mod tests {
             "tlscacert": "/ca", "tlscert": "/c", "tlskey": "/k"}"#;
         assert!(lines(check, good).is_empty());
         assert!(lines(check, r#"{"tls": false}"#).is_empty());
+    }
+
+    #[test]
+    fn graded_by_exposure() {
+        let json = r#"{"hosts": ["tcp://0.0.0.0:2375", "tcp://127.0.0.1:2375"]}"#;
+        assert_eq!(
+            severities(check, json),
+            [Severity::Critical, Severity::High]
+        );
+        let json = r#"{"hosts": ["tcp://[::]:2376"], "tls": true}"#;
+        assert_eq!(severities(check, json), [Severity::Critical]);
+        let json = r#"{"hosts": ["tcp://10.0.0.5:2376"], "tlsverify": true}"#;
+        assert_eq!(severities(check, json), [Severity::Low]);
     }
 }

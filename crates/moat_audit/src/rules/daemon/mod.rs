@@ -132,6 +132,24 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// The severity of each finding of `check` on `json`.
+    pub fn severities(check: CheckFn, json: &str) -> Vec<crate::rule::Severity> {
+        let file = SourceFile::new("daemon.json", json);
+        let facts =
+            moat_deploy::parse_daemon_config(json, "daemon.json").expect("test JSON parses");
+        let settings = Settings::default();
+        let ctx = DaemonContext {
+            facts: &facts,
+            settings: &settings,
+        };
+        let mut out = Emitter::new(&file);
+        check(&ctx, &mut out);
+        out.into_findings()
+            .into_iter()
+            .map(|f| f.severity)
+            .collect()
+    }
+
     /// The lines of the findings of `check` on `json`.
     pub fn lines(check: CheckFn, json: &str) -> Vec<usize> {
         findings(check, json).into_iter().map(|(l, _)| l).collect()

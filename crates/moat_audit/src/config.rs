@@ -310,6 +310,11 @@ impl Config {
             .any(|ig| (ig.codes.is_empty() || ig.codes.contains(&code)) && ig.glob.is_match(rel))
     }
 
+    /// Whether any `[[ignore]]` entry exists.
+    pub fn has_path_ignores(&self) -> bool {
+        !self.ignores.is_empty()
+    }
+
     /// Settings rules read.
     pub fn settings(&self) -> &Settings {
         &self.settings

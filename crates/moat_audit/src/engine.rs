@@ -45,6 +45,7 @@ type ConfigCache = HashMap<Option<PathBuf>, Result<Arc<Config>, InputError>>;
 pub struct Auditor {
     options: AuditOptions,
     configs: Mutex<ConfigCache>,
+    discovered: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 impl Auditor {
@@ -53,6 +54,7 @@ impl Auditor {
         Self {
             options,
             configs: Mutex::new(HashMap::new()),
+            discovered: Mutex::new(HashMap::new()),
         }
     }
 
@@ -60,7 +62,7 @@ impl Auditor {
     pub fn config_for(&self, path: &Path) -> Result<Arc<Config>, InputError> {
         let file = match &self.options.config_file {
             Some(f) => Some(f.clone()),
-            None => config::discover(path),
+            None => self.discover_cached(path),
         };
         let mut cache = self
             .configs
@@ -76,6 +78,24 @@ impl Auditor {
                     Config::defaults(&root, &self.options.overrides).map(Arc::new)
                 }
             })
+            .clone()
+    }
+
+    /// [`config::discover`] for `path`, remembered per directory: a tree has far fewer
+    /// directories than files.
+    fn discover_cached(&self, path: &Path) -> Option<PathBuf> {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
+        let mut cache = self
+            .discovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| config::discover(path))
             .clone()
     }
 
@@ -214,11 +234,16 @@ impl Auditor {
             InputKind::Daemon => deploy::audit_daemon(&source, &config),
             InputKind::Script => deploy::audit_script(&source, &config),
         };
-        outcome.findings.retain(|f| {
-            let p = Path::new(&f.location.path);
-            let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-            !config.is_path_ignored(&abs, &f.code) && !config.is_path_ignored(p, &f.code)
-        });
+        if config.has_path_ignores() {
+            let mut absolute: HashMap<String, PathBuf> = HashMap::new();
+            outcome.findings.retain(|f| {
+                let p = Path::new(&f.location.path);
+                let abs = absolute.entry(f.location.path.clone()).or_insert_with(|| {
+                    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+                });
+                !config.is_path_ignored(abs, &f.code) && !config.is_path_ignored(p, &f.code)
+            });
+        }
         if !outcome.sources.iter().any(|s| s.path == source.path) {
             outcome.sources.push(source);
         }

@@ -26,7 +26,8 @@ declare_rule! {
     /// Write `package-version`; `microdnf` is judged the same way.
     ///
     /// ## References
-    /// - hadolint DL3041.
+    /// - hadolint DL3041. moat differs deliberately: it recognises dnf run by path (`/bin/dnf`),
+    ///   and it does not report packages given as a variable (`dnf install $PKGS`).
     pub struct UnpinnedDnf {
         code: "D063",
         name: "unpinned-dnf-package",

@@ -409,3 +409,68 @@ fn malformed_compose_and_daemon_files_are_located_errors() {
     assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
     assert_eq!(v["findings"][0]["location"]["path"], "etc/docker.json");
 }
+
+#[test]
+fn compose_files_given_together_are_merged_in_order() {
+    let d = Dir::new();
+    d.write(
+        "base.yaml",
+        "services:\n  api:\n    image: nginx:1.25\n    read_only: true\n",
+    );
+    d.write("prod.yaml", "services:\n  api:\n    privileged: true\n");
+    let o = d.moat(&[
+        "audit",
+        "--format",
+        "json",
+        "--compose",
+        "base.yaml",
+        "--compose",
+        "prod.yaml",
+    ]);
+    let v = json(&o);
+    assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    let privileged = findings
+        .iter()
+        .find(|f| f["code"] == "C001")
+        .expect("C001 from prod.yaml");
+    assert_eq!(privileged["location"]["path"], "prod.yaml");
+    assert_eq!(privileged["location"]["line"], 3);
+    // read_only from base.yaml survives the merge
+    assert!(
+        !findings.iter().any(|f| f["code"] == "C023"),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn path_ignores_from_the_config_apply() {
+    let d = Dir::new();
+    d.write(
+        ".moat.toml",
+        "[[ignore]]\npath = \"legacy\"\nrules = [\"D001\"]\n",
+    );
+    d.write("legacy/Dockerfile", "FROM node\n");
+    d.write("new/Dockerfile", "FROM node\n");
+    let o = d.moat(&["audit", "--format", "json", "--select", "D001"]);
+    let v = json(&o);
+    let paths: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["new/Dockerfile"]);
+}
+
+#[test]
+fn yaml_inline_ignores_cover_a_service() {
+    let d = Dir::new();
+    d.write(
+        "compose.yaml",
+        "services:\n  # moat: ignore[C001] the agent needs it\n  agent:\n    image: agent:1.0\n    privileged: true\n",
+    );
+    let o = d.moat(&["audit", "--format", "json", "--select", "C001,M001"]);
+    let v = json(&o);
+    assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
+}

@@ -28,6 +28,12 @@ pub fn audit_compose(path: &Path, source: &SourceFile, config: &Config) -> FileO
     } else {
         vec![path.to_path_buf()]
     };
+    audit_compose_files(&paths, source, config)
+}
+
+/// Audits the compose project made of `paths` merged in order (like `docker compose -f a -f b`);
+/// `source` is the text of the first file.
+pub fn audit_compose_files(paths: &[PathBuf], source: &SourceFile, config: &Config) -> FileOutcome {
     let paths: Vec<PathBuf> = paths
         .iter()
         .map(|p| PathBuf::from(display_path(p)))

@@ -24,6 +24,9 @@ pub enum InputKind {
 pub struct Inputs {
     /// Files with their kind, in a stable order.
     pub files: Vec<(PathBuf, InputKind)>,
+    /// Compose files given as one project (`--compose a.yaml --compose b.yaml`), merged in
+    /// order.
+    pub compose_project: Vec<PathBuf>,
     /// Paths that do not exist or could not be read.
     pub errors: Vec<InputError>,
 }

@@ -111,6 +111,14 @@ impl Auditor {
             errors: inputs.errors,
             ..Report::default()
         };
+        if let Some(first) = inputs.compose_project.first() {
+            let outcome = self.audit_compose_project(first, &inputs.compose_project);
+            report.findings.extend(outcome.findings);
+            report.errors.extend(outcome.errors);
+            for src in outcome.sources {
+                report.sources.insert(src.path.clone(), src);
+            }
+        }
         if !docker_runs.is_empty() {
             match self.config_for(Path::new(".")) {
                 Ok(config) => {
@@ -184,6 +192,34 @@ impl Auditor {
             .errors
             .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
         report
+    }
+
+    /// Audits compose files given explicitly as one project.
+    fn audit_compose_project(&self, first: &Path, paths: &[PathBuf]) -> FileOutcome {
+        let config = match self.config_for(first) {
+            Ok(c) => c,
+            Err(e) => {
+                return FileOutcome {
+                    errors: vec![e],
+                    ..FileOutcome::default()
+                };
+            }
+        };
+        match std::fs::read_to_string(first) {
+            Ok(text) => {
+                let source = SourceFile::new(display_path(first), text);
+                deploy::audit_compose_files(paths, &source, &config)
+            }
+            Err(e) => FileOutcome {
+                errors: vec![InputError {
+                    path: display_path(first),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read: {e}"),
+                }],
+                ..FileOutcome::default()
+            },
+        }
     }
 
     /// Audits one file of a known kind.

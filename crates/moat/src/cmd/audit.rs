@@ -53,6 +53,10 @@ pub struct AuditArgs {
     /// List the rules and exit (as text, or JSON with --format json).
     #[arg(long)]
     pub list_rules: bool,
+    /// Audit these compose files as one project, merged in the order given, like
+    /// `docker compose -f a.yaml -f b.yaml` (repeatable).
+    #[arg(long = "compose", value_name = "FILE")]
+    pub compose: Vec<PathBuf>,
     /// Audit a `docker run` / `docker create` command line (repeatable).
     #[arg(long = "docker-run", value_name = "COMMAND")]
     pub docker_run: Vec<String>,
@@ -84,7 +88,8 @@ pub fn run(args: &AuditArgs) -> ExitCode {
             ExitCode::from(2)
         };
     }
-    let only_extra = !args.docker_run.is_empty() || !args.daemon_config.is_empty();
+    let only_extra =
+        !args.docker_run.is_empty() || !args.daemon_config.is_empty() || !args.compose.is_empty();
     let paths = if args.paths.is_empty() && !only_extra {
         vec![PathBuf::from(".")]
     } else {
@@ -115,6 +120,7 @@ pub fn run(args: &AuditArgs) -> ExitCode {
             .iter()
             .map(|p| (p.clone(), InputKind::Daemon)),
     );
+    inputs.compose_project.clone_from(&args.compose);
     let report = auditor.audit_with(inputs, &args.docker_run);
     let rendered = render(&report, args);
     if let Some(out) = &args.output {

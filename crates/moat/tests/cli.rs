@@ -474,3 +474,29 @@ fn yaml_inline_ignores_cover_a_service() {
     let v = json(&o);
     assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
 }
+
+#[test]
+fn secret_values_are_masked_in_every_format() {
+    let d = Dir::new();
+    d.write(
+        "Dockerfile",
+        "FROM node:20\nENV DB_PASSWORD=hunter2-very-secret\nRUN git clone https://deploy:Tr0ub4dor3x@git.example.com/app.git\n",
+    );
+    d.write("compose.yaml", "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr3t-pa55word\n");
+    for format in ["text", "json", "sarif"] {
+        let o = d.moat(&["audit", "--format", format, "--no-color"]);
+        let out = stdout(&o);
+        for secret in ["hunter2-very-secret", "Tr0ub4dor3x", "s3cr3t-pa55word"] {
+            assert!(
+                !out.contains(secret),
+                "{format} output repeats `{secret}`:\n{out}"
+            );
+        }
+        assert!(
+            out.contains("D010") && out.contains("C029"),
+            "{format}: {out}"
+        );
+    }
+    let o = d.moat(&["audit", "--no-color"]);
+    assert!(stdout(&o).contains("DB_PASSWORD=hun****"), "{}", stdout(&o));
+}

@@ -174,6 +174,7 @@ impl Auditor {
             }
         }
         report.errors.extend(config_errors);
+        mask_secrets(&mut report);
         report.findings.sort_by(|a, b| {
             (
                 &a.location.path,
@@ -320,6 +321,67 @@ pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
         findings,
         errors: Vec::new(),
         sources: Vec::new(),
+    }
+}
+
+/// Rules whose findings point at a secret value.
+const SECRET_RULES: &[&str] = &["D010", "D012", "C029", "C030"];
+
+/// Masks the secret values that secret rules found in the report's source texts, so that no
+/// reporter (text snippets, SARIF snippets) repeats them into CI logs or code-scanning uploads.
+/// The first three characters stay visible to help find the value; byte lengths are kept, so
+/// every span stays valid.
+pub fn mask_secrets(report: &mut Report) {
+    let mut masks: HashMap<String, Vec<std::ops::Range<usize>>> = HashMap::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| SECRET_RULES.contains(&f.code.as_str()))
+    {
+        let (Some(span), Some(src)) = (&f.location.span, report.sources.get(&f.location.path))
+        else {
+            continue;
+        };
+        let Some(text) = src.text.get(span.clone()) else {
+            continue;
+        };
+        // `KEY=value` (ENV, ARG): only the value is secret; a bare `ARG NAME` has none
+        let value = match text.find('=') {
+            Some(eq) if f.code == "D010" => span.start + eq + 1..span.end,
+            None if f.code == "D010" => continue,
+            _ => span.clone(),
+        };
+        masks
+            .entry(f.location.path.clone())
+            .or_default()
+            .push(value);
+    }
+    for (path, ranges) in masks {
+        let Some(src) = report.sources.get(&path) else {
+            continue;
+        };
+        let mut text = src.text.clone().into_bytes();
+        for r in ranges {
+            let mut shown = 0;
+            let Some(value) = src.text.get(r.clone()) else {
+                continue;
+            };
+            for (i, c) in value.char_indices() {
+                if c.is_whitespace() || matches!(c, '"' | '\'' | '\n') {
+                    continue;
+                }
+                shown += 1;
+                if shown > 3 {
+                    for b in &mut text[r.start + i..r.start + i + c.len_utf8()] {
+                        *b = b'*';
+                    }
+                }
+            }
+        }
+        let masked = String::from_utf8(text).unwrap_or_else(|_| src.text.clone());
+        report
+            .sources
+            .insert(path.clone(), SourceFile::new(path, masked));
     }
 }
 

@@ -18,8 +18,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Audit Dockerfiles (and, as they land, compose files, daemon.json and the live engine).
+    /// Audit Dockerfiles, compose files, `docker run` lines and daemon.json.
     Audit(cmd::audit::AuditArgs),
+    /// Run the hardened reverse proxy in front of API containers, or check its config.
+    Gateway(moat_gateway::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Audit(args) => cmd::audit::run(&args),
+        Command::Gateway(args) => moat_gateway::run(args),
     }
 }
 

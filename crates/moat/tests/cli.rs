@@ -500,3 +500,40 @@ fn secret_values_are_masked_in_every_format() {
     let o = d.moat(&["audit", "--no-color"]);
     assert!(stdout(&o).contains("DB_PASSWORD=hun****"), "{}", stdout(&o));
 }
+
+#[test]
+fn gateway_check_reports_the_insecure_example_and_passes_the_example() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gateway");
+    let d = Dir::new();
+    let o = d.moat(&[
+        "gateway",
+        "check",
+        "--format",
+        "json",
+        examples.join("insecure.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"G001") && codes.contains(&"G003"),
+        "{codes:?}"
+    );
+    let o = d.moat(&[
+        "gateway",
+        "check",
+        examples.join("moat-gateway.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = d.moat(&["audit", "--explain", "G003"]);
+    assert!(
+        stdout(&o).starts_with("# G003 route-without-rate-limit"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -137,6 +137,7 @@ pub(crate) fn parse_port_short(raw: &str) -> Result<PortMapping, String> {
         protocol,
         mode: None,
         syntax: Syntax::Short,
+        published_at: None,
     })
 }
 

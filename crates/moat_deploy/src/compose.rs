@@ -899,7 +899,9 @@ fn port_facts(n: &Node) -> Result<Located<PortMapping>, InputError> {
             let Some(target) = opt_str(n, "target")? else {
                 return Err(n.error("a port in long syntax needs a `target`"));
             };
-            let published = opt_str(n, "published")?.map(|p| p.value);
+            let published_node = opt_str(n, "published")?;
+            let published_at = published_node.as_ref().map(|p| p.location.clone());
+            let published = published_node.map(|p| p.value);
             let range = |s: &str| -> Option<(u16, u16)> {
                 match s.split_once('-') {
                     Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
@@ -917,6 +919,7 @@ fn port_facts(n: &Node) -> Result<Located<PortMapping>, InputError> {
                 protocol: opt_str(n, "protocol")?.map_or_else(|| "tcp".into(), |p| p.value),
                 mode: opt_str(n, "mode")?.map(|m| m.value),
                 syntax: Syntax::Long,
+                published_at,
             }))
         }
         _ => Err(n.error(format!(

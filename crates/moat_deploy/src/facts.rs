@@ -209,6 +209,9 @@ pub struct PortMapping {
     pub mode: Option<String>,
     /// Short or long syntax.
     pub syntax: Syntax,
+    /// Long syntax: where `published:` is written (the entry's own location covers the
+    /// short syntax).
+    pub published_at: Option<Location>,
 }
 
 /// A reference from a service to a secret or config.

@@ -206,7 +206,7 @@ pub fn apply_edits<'a>(text: &str, edits: impl Iterator<Item = &'a Edit>) -> Str
 /// One problem found by a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Stable code, e.g. `MOAT-D001`; never reused.
+    /// Stable code, e.g. `D002`; never reused.
     pub code: String,
     /// Kebab-case rule name.
     pub name: String,

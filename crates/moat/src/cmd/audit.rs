@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use moat_audit::config::resolve_rules;
 use moat_audit::discover::{InputKind, discover};
-use moat_audit::rule::Rule;
 use moat_audit::{AuditOptions, Auditor, Overrides, rules};
 use moat_diagnostics::report::{self, TextOptions, ToolInfo};
 use moat_diagnostics::{Report, RuleInfo, Severity};
@@ -175,45 +174,61 @@ fn emit(text: &str) -> ExitCode {
 /// `--list-rules`.
 fn list_rules(format: Format) -> String {
     if format == Format::Json {
-        let list: Vec<serde_json::Value> = rules::all()
+        let list: Vec<serde_json::Value> = all_rules()
             .map(|r| {
                 serde_json::json!({
-                    "code": r.info.code,
-                    "name": r.info.name,
-                    "summary": r.info.summary,
-                    "severity": r.info.severity,
-                    "confidence": r.info.confidence,
-                    "default_enabled": r.info.default_enabled,
-                    "references": r.info.references,
+                    "code": r.code,
+                    "name": r.name,
+                    "summary": r.summary,
+                    "severity": r.severity,
+                    "confidence": r.confidence,
+                    "default_enabled": r.default_enabled,
+                    "references": r.references,
                 })
             })
             .collect();
         return serde_json::to_string_pretty(&list).unwrap_or_default() + "\n";
     }
     let mut out = String::new();
-    for r in rules::all() {
-        let on = if r.info.default_enabled {
+    for r in all_rules() {
+        let on = if r.default_enabled {
             ""
         } else {
             " (off by default)"
         };
-        let refs = if r.info.references.is_empty() {
+        let refs = if r.references.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", r.info.references.join(", "))
+            format!(" [{}]", r.references.join(", "))
         };
         let _ = writeln!(
             out,
             "{:<5} {:<8} {:<36} {}{on}{refs}",
-            r.info.code, r.info.severity, r.info.name, r.info.summary
+            r.code, r.severity, r.name, r.summary
         );
     }
     out
 }
 
+/// The audit rules, then the gateway's configuration checks.
+fn all_rules() -> impl Iterator<Item = &'static RuleInfo> {
+    rules::all()
+        .map(|r| r.info)
+        .chain(moat_gateway::check::RULES.iter())
+}
+
 /// `--explain CODE`: the rule's documentation.
 fn explain(token: &str) -> Option<String> {
-    let found: Vec<&Rule> = resolve_rules(token);
+    let found: Vec<&RuleInfo> = resolve_rules(token).into_iter().map(|r| r.info).collect();
+    let found = if found.is_empty() {
+        // the gateway's configuration checks (`moat gateway check`) share the finding model
+        moat_gateway::check::RULES
+            .iter()
+            .filter(|r| r.code.eq_ignore_ascii_case(token) || r.name.eq_ignore_ascii_case(token))
+            .collect()
+    } else {
+        found
+    };
     if found.is_empty()
         || found.len() == moat_audit::rules::REGISTRY.len() && !token.eq_ignore_ascii_case("all")
     {
@@ -221,21 +236,26 @@ fn explain(token: &str) -> Option<String> {
     }
     let mut out = String::new();
     for r in found {
-        let on = if r.info.default_enabled { "on" } else { "off" };
+        let on = if r.default_enabled { "on" } else { "off" };
+        let docs: Vec<&str> = r
+            .docs
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
         let _ = write!(
             out,
             "# {} {}\n\n{}\n\nSeverity: {} · Confidence: {} · Default: {on}\nReferences: {}\n\n{}\n\n",
-            r.info.code,
-            r.info.name,
-            r.info.summary,
-            r.info.severity,
-            r.info.confidence,
-            if r.info.references.is_empty() {
+            r.code,
+            r.name,
+            r.summary,
+            r.severity,
+            r.confidence,
+            if r.references.is_empty() {
                 "—".to_string()
             } else {
-                r.info.references.join(", ")
+                r.references.join(", ")
             },
-            r.docs()
+            docs.join("\n").trim()
         );
     }
     Some(out.trim_end().to_string() + "\n")

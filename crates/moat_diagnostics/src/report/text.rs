@@ -1,7 +1,7 @@
 //! Human-readable output, in the style of compiler diagnostics:
 //!
 //! ```text
-//! high[MOAT-D001] latest-tag: base image `node:latest` uses the `latest` tag
+//! medium[D002] latest-base-image: base image `node:latest` uses the `latest` tag
 //!   --> examples/insecure-api/Dockerfile:1:6
 //!    |
 //!  1 | FROM node:latest

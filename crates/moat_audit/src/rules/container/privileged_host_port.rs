@@ -60,7 +60,10 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         let published = port.value.published.as_deref().unwrap_or_default();
         out.emit_at(
             &PrivilegedHostPort::INFO,
-            port.location.clone(),
+            port.value
+                .published_at
+                .clone()
+                .unwrap_or_else(|| port.location.clone()),
             format!(
                 "`{}` publishes privileged host port {published} (below 1024)",
                 ctx.facts.name
@@ -77,7 +80,7 @@ mod tests {
     #[test]
     fn only_low_host_ports() {
         let yaml = "services:\n  a:\n    image: x\n    ports:\n      - \"80:8080\"\n      - \"8080:80\"\n      - \"80\"\n      - \"1000-1030:1000-1030\"\n      - target: 80\n        published: 443\n";
-        assert_eq!(compose_lines(check, yaml), [5, 8, 9]);
+        assert_eq!(compose_lines(check, yaml), [5, 8, 10]);
         assert_eq!(
             run_findings(check, "docker run -p 127.0.0.1:22:22 sshd").len(),
             1

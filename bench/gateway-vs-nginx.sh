@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# moat gateway vs NGINX as a TLS reverse proxy, same machine, same run, interleaved A/B rounds.
+#
+#   bench/gateway-vs-nginx.sh [ROUNDS] [SECONDS]      (defaults: 3 rounds of 10 s per target)
+#
+# Targets (all on 127.0.0.1, ports chosen free at start):
+#   direct     the trivial upstream itself (nginx `return 200`, plain HTTP)
+#   nginx      NGINX TLS reverse proxy, limit_req (not binding), JSON access log to a file
+#   moat       moat gateway, TLS, one rate limit (not binding), JSON access log to a file
+#   moat-auth  the same with API-key auth on
+# Throughput: wrk over HTTPS keep-alive (wrk pinned to CPU 1, servers to CPU 0 when taskset
+# and 2+ CPUs exist). Latency: hey at a fixed offered rate. CPU = server user+sys seconds per
+# run; RSS = resident memory after the run. Idle RSS and RSS with 10,000 idle keep-alive
+# connections are measured for moat at the end. The load average is checked before each run.
+# Needs: nginx, wrk, hey, openssl, python3 (installed from Debian when missing), cargo.
+set -euo pipefail
+ROUNDS="${1:-3}"
+SECS="${2:-10}"
+CONNS="${CONNS:-64}"
+RATE="${RATE:-2000}"
+cd "$(dirname "$0")/.."
+ulimit -n 65536 2>/dev/null || true
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v hey >/dev/null 2>&1 || need+=(hey)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/moat-target}"
+cargo build -q --release -p moat_gateway --example moat-gateway
+MOAT="$CARGO_TARGET_DIR/release/examples/moat-gateway"
+
+WORK="$(mktemp -d /tmp/moat-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+UP=$(free_port); NG=$(free_port); MO=$(free_port); MA=$(free_port); ADM=$(free_port)
+
+SRV_CPU=""; LOAD_CPU=""
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  SRV_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"
+fi
+
+# certificates and keys
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+BENCH_KEY="bench-key-0123456789abcdef"
+echo "bench:$BENCH_KEY" > "$WORK/keys.txt"
+
+# upstream and NGINX proxy
+mkdir -p "$WORK/ng-up" "$WORK/ng-px"
+cat > "$WORK/ng-up/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/ng-up/nginx.pid;
+error_log $WORK/ng-up/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
+}
+EOF
+cat > "$WORK/ng-px/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/ng-px/nginx.pid;
+error_log $WORK/ng-px/error.log warn;
+events { worker_connections 16384; }
+http {
+  log_format json escape=json '{"@timestamp":"\$time_iso8601","client.ip":"\$remote_addr","http.request.method":"\$request_method","url.path":"\$uri","http.response.status_code":\$status,"event.duration":\$request_time,"upstream.address":"\$upstream_addr","upstream.duration":"\$upstream_response_time","trace.id":"\$request_id"}';
+  access_log $WORK/ng-px/access.log json;
+  limit_req_zone \$binary_remote_addr zone=perip:10m rate=1000000r/s;
+  upstream api { server 127.0.0.1:$UP; keepalive 64; }
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NG ssl http2;
+    ssl_certificate $WORK/cert.pem;
+    ssl_certificate_key $WORK/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    server_tokens off;
+    location / {
+      limit_req zone=perip burst=1000000 nodelay;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Request-Id \$request_id;
+      proxy_pass http://api;
+    }
+  }
+}
+EOF
+moat_config() { # $1 port, $2 auth (none|api_key), $3 file
+  cat > "$3" <<EOF
+[[listener]]
+listen = "127.0.0.1:$1"
+[[listener.tls.certificates]]
+cert_file = "$WORK/cert.pem"
+key_file = "$WORK/key.pem"
+[admin]
+listen = "127.0.0.1:$ADM"
+[limits]
+max_connections_per_ip = 0
+max_connections = 0
+[api_keys]
+file = "$WORK/keys.txt"
+[[rate_limit]]
+name = "not-binding"
+key = "ip"
+rate = "1000000/s"
+[upstream.api]
+targets = ["127.0.0.1:$UP"]
+[[route]]
+name = "all"
+upstream = "api"
+auth = "$2"
+rate_limits = ["not-binding"]
+[access_log]
+target = "$WORK/moat-$1.log"
+EOF
+}
+moat_config "$MO" none "$WORK/moat.toml"
+ADM_AUTH=$ADM; ADM=$(free_port); moat_config "$MA" api_key "$WORK/moat-auth.toml"; ADM=$ADM_AUTH
+
+$SRV_CPU "$NGINX" -c "$WORK/ng-up/nginx.conf" -g 'daemon off;' & PIDS+=($!); UP_PID=$!
+$SRV_CPU "$NGINX" -c "$WORK/ng-px/nginx.conf" -g 'daemon off;' & PIDS+=($!); NG_PID=$!
+$SRV_CPU "$MOAT" --config "$WORK/moat.toml" 2>"$WORK/moat.err" & PIDS+=($!); MO_PID=$!
+$SRV_CPU "$MOAT" --config "$WORK/moat-auth.toml" 2>"$WORK/moat-auth.err" & PIDS+=($!); MA_PID=$!
+sleep 1.5
+for p in $UP $NG $MO $MA; do
+  curl -sk -o /dev/null "https://127.0.0.1:$p/" 2>/dev/null || curl -s -o /dev/null "http://127.0.0.1:$p/" \
+    || { echo "server on $p did not start" >&2; cat "$WORK"/*.err >&2; exit 1; }
+done
+
+tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+cpu_ticks() { local t=0; for p in $(tree_pids "$1"); do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+rss_kb() { local t=0; for p in $(tree_pids "$1"); do
+    [ -r "/proc/$p/status" ] && t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; echo "$t"; }
+busy_pct() { # CPU busy % of the whole machine over one second
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat); sleep 1
+  b=$(awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); u=y[1]-x[1]; i=y[2]-x[2]; printf "%d", (u+i) ? 100*u/(u+i) : 0}'
+}
+wait_quiet() { # before each run: wait (up to 10 s) until other work leaves the machine mostly idle
+  local p
+  for _ in $(seq 1 10); do
+    p=$(busy_pct); [ "$p" -lt 25 ] && return 0
+  done
+  echo "  (machine still ${p}% busy with other work; measuring anyway)"
+}
+HZ=$(getconf CLK_TCK)
+declare -A RPS P50 P99 CPU RSS LP50 LP99
+add() { eval "$1[\$2]=\"\${$1[\$2]:-} $3\""; }
+
+run_one() { # name url pid header
+  local name=$1 url=$2 pid=$3 hdr=$4 out c0 c1 lat
+  wait_quiet
+  c0=$(cpu_ticks "$pid")
+  out=$($LOAD_CPU wrk -t1 -c"$CONNS" -d"${SECS}s" --latency ${hdr:+-H "$hdr"} "$url")
+  c1=$(cpu_ticks "$pid")
+  add RPS "$name" "$(awk '/Requests\/sec/{print $2}' <<<"$out")"
+  add P50 "$name" "$(awk '$1=="50%"{print $2}' <<<"$out")"
+  add P99 "$name" "$(awk '$1=="99%"{print $2}' <<<"$out")"
+  add CPU "$name" "$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)/hz}')"
+  add RSS "$name" "$(( $(rss_kb "$pid") / 1024 ))"
+  wait_quiet
+  lat=$($LOAD_CPU hey -host localhost -z "${SECS}s" -c 20 -q $((RATE / 20)) ${hdr:+-H "$hdr"} "$url" 2>/dev/null)
+  add LP50 "$name" "$(awk '/ 50% in/{printf "%.2fms", $3*1000}' <<<"$lat")"
+  add LP99 "$name" "$(awk '/ 99% in/{printf "%.2fms", $3*1000}' <<<"$lat")"
+  echo "  $name: $(awk '/Requests\/sec/{print $2}' <<<"$out") req/s"
+}
+
+echo "# gateway vs nginx: $ROUNDS rounds x ${SECS}s, $CONNS connections (wrk), fixed rate $RATE req/s (hey)"
+echo "# $(nproc) CPUs, $(uname -r), nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'), pinning: ${SRV_CPU:-none}"
+fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r"
+  if [ "$r" = 2 ]; then MO_RSS_WARM=$(rss_kb "$MO_PID"); MO_FD_WARM=$(fds "$MO_PID"); fi
+  run_one direct "http://127.0.0.1:$UP/" "$UP_PID" ""
+  run_one nginx "https://localhost:$NG/" "$NG_PID" ""
+  run_one moat "https://localhost:$MO/" "$MO_PID" ""
+  run_one moat-auth "https://localhost:$MA/" "$MA_PID" "x-api-key: $BENCH_KEY"
+done
+
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$0} END{print a[int((NR+1)/2)]}'; }
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
+echo
+printf '%-10s %10s %9s %9s %9s %9s %8s %8s\n' target "req/s" "p50" "p99" "fix-p50" "fix-p99" "cpu-s" "rss-MB"
+for t in direct nginx moat moat-auth; do
+  printf '%-10s %10s %9s %9s %9s %9s %8s %8s\n' "$t" \
+    "$(median <<<"${RPS[$t]}")" "$(median <<<"${P50[$t]}" | to_ms)ms" "$(median <<<"${P99[$t]}" | to_ms)ms" \
+    "$(median <<<"${LP50[$t]}" | to_ms)ms" "$(median <<<"${LP99[$t]}" | to_ms)ms" \
+    "$(median <<<"${CPU[$t]}")" "$(median <<<"${RSS[$t]}")"
+done
+m=$(median <<<"${RPS[moat]}"); n=$(median <<<"${RPS[nginx]}"); d=$(median <<<"${RPS[direct]}")
+ma=$(median <<<"${RPS[moat-auth]}")
+mp=$(median <<<"${LP99[moat]}" | to_ms); np=$(median <<<"${LP99[nginx]}" | to_ms)
+awk -v m="$m" -v n="$n" -v d="$d" -v ma="$ma" -v mp="$mp" -v np="$np" 'BEGIN{
+  printf "ratios: moat/nginx %.2f, moat-auth/nginx %.2f, moat/direct %.2f, fixed-rate p99 moat/nginx %.2f\n", m/n, ma/n, m/d, mp/np }'
+
+TOTAL=$(curl -s "http://127.0.0.1:$ADM/metrics" | awk '/^moat_gateway_requests_total/{s+=$2} END{print s+0}')
+echo "moat served $TOTAL requests; after warm-up (round 1): RSS ${MO_RSS_WARM:-?} kB, ${MO_FD_WARM:-?} fds; at the end: RSS $(rss_kb "$MO_PID") kB, $(fds "$MO_PID") fds"
+# idle RSS and RSS with 10,000 idle keep-alive TLS connections (moat, auth off)
+echo "moat idle RSS: $(( $(rss_kb "$MO_PID") / 1024 )) MB"
+python3 - "$MO" <<'EOF' &
+import socket, ssl, sys, time
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+conns = []
+for i in range(10000):
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        t.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); t.recv(4096)
+        conns.append(t)
+    except OSError as e:
+        print(f"connection {i}: {e}", file=sys.stderr); break
+print(f"opened {len(conns)} keep-alive connections", flush=True)
+time.sleep(8)
+EOF
+HOLD=$!
+sleep 6
+for _ in $(seq 1 120); do
+  n=$(ls /proc/"$MO_PID"/fd 2>/dev/null | wc -l); [ "$n" -ge 10000 ] && break; sleep 1
+done
+echo "moat with $(( $(ls /proc/"$MO_PID"/fd | wc -l) - 10 ))+ open connections: RSS $(( $(rss_kb "$MO_PID") / 1024 )) MB"
+wait "$HOLD" 2>/dev/null || true

@@ -1,0 +1,440 @@
+//! `moat gateway check`: validates a config (every mistake at `file:line:col`, secrets not
+//! read) and audits it for weak settings with the shared finding model.
+
+use crate::config::{self, ParsedConfig, RawConfig};
+use crate::plan::{self, BuildOptions, parse_cidr};
+use moat_diagnostics::{Confidence, Finding, Location, Report, RuleInfo, Severity};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::Path;
+
+macro_rules! rule {
+    ($ident:ident, $code:literal, $name:literal, $sev:ident, $summary:literal, $refs:expr, $docs:literal) => {
+        /// See the rule's `docs`.
+        pub const $ident: RuleInfo = RuleInfo {
+            code: $code,
+            name: $name,
+            summary: $summary,
+            severity: Severity::$sev,
+            confidence: Confidence::High,
+            default_enabled: true,
+            references: $refs,
+            docs: $docs,
+        };
+    };
+}
+
+rule!(
+    PLAIN_HTTP_LISTENER,
+    "G001",
+    "plain-http-listener",
+    High,
+    "A listener serves plain HTTP",
+    &["OWASP-API8:2023"],
+    "## What it does\nFlags `plain_http = true` listeners. High when the listener binds a non-loopback address, low on loopback.\n\n## Why is this bad?\nCredentials (API keys) and data cross the network unencrypted. Plain HTTP is only acceptable behind another TLS terminator on the same host.\n\n## Example\n```toml\n[[listener]]\nlisten = \"0.0.0.0:8080\"\nplain_http = true\n```\n\n## Fix\nConfigure `[listener.tls]` with a certificate, and add a `redirect_https_port` listener for port 80."
+);
+rule!(
+    WEAK_TLS_VERSION,
+    "G002",
+    "weak-tls-version",
+    High,
+    "TLS below 1.2 is allowed",
+    &["NIST-SP-800-52r2", "RFC8996"],
+    "## What it does\nFlags `tls.min_version` below 1.2.\n\n## Why is this bad?\nTLS 1.0 and 1.1 are deprecated (RFC 8996) and lack modern AEAD suites. The gateway refuses to start with them.\n\n## Fix\nSet `min_version = \"1.2\"` (the default) or `\"1.3\"`."
+);
+rule!(
+    ROUTE_WITHOUT_RATE_LIMIT,
+    "G003",
+    "route-without-rate-limit",
+    Medium,
+    "A public route has no rate limit",
+    &["OWASP-API4:2023"],
+    "## What it does\nFlags routes that have no rate limit (neither their own `rate_limits` nor `[defaults].rate_limits`).\n\n## Why is this bad?\nWithout a limit one client can exhaust the API (brute force, scraping, denial of service).\n\n## Fix\nDefine a `[[rate_limit]]` and list it in `rate_limits` of the route or of `[defaults]`."
+);
+rule!(
+    ADMIN_NOT_LOOPBACK,
+    "G004",
+    "admin-not-loopback",
+    High,
+    "The admin listener is reachable beyond loopback",
+    &["CIS-DOCKER-5.7"],
+    "## What it does\nFlags an `[admin]` listener bound to a non-loopback address.\n\n## Why is this bad?\nMetrics reveal routes, consumers and upstream health; the admin listener has no authentication.\n\n## Fix\nBind it to `127.0.0.1` (and scrape from the same host or network namespace)."
+);
+rule!(
+    TRUST_EVERY_PROXY,
+    "G005",
+    "trusted-proxies-everything",
+    High,
+    "Every address is a trusted proxy",
+    &["OWASP-API4:2023"],
+    "## What it does\nFlags `trusted_proxies` entries covering the whole address space (`0.0.0.0/0`, `::/0`).\n\n## Why is this bad?\nAny client can then choose its own address with `X-Forwarded-For`, which defeats IP allow-lists and per-IP rate limits.\n\n## Fix\nList only the addresses of the load balancers in front of the gateway."
+);
+rule!(
+    PRIVATE_ROUTE_WITHOUT_AUTH,
+    "G006",
+    "private-route-without-auth",
+    High,
+    "A route marked private has no authentication",
+    &["OWASP-API2:2023"],
+    "## What it does\nFlags routes with `private = true` whose effective `auth` is `none`.\n\n## Why is this bad?\nThe route was meant to require credentials but anyone can call it. The gateway refuses to start with it.\n\n## Fix\nSet `auth = \"api_key\"` on the route or in `[defaults]`."
+);
+rule!(
+    WEAK_HSTS,
+    "G007",
+    "weak-hsts",
+    Low,
+    "HSTS is off or shorter than two years",
+    &["RFC6797"],
+    "## What it does\nFlags `security_headers.hsts_max_age` below 63072000 (two years); medium when 0 (off).\n\n## Why is this bad?\nWithout HSTS a browser can be downgraded to plain HTTP on its first request.\n\n## Fix\nRemove the setting (the default is two years)."
+);
+rule!(
+    RATE_LIMIT_DRY_RUN,
+    "G008",
+    "rate-limit-dry-run",
+    Low,
+    "A rate limit only logs",
+    &["OWASP-API4:2023"],
+    "## What it does\nFlags `[[rate_limit]]` entries with `dry_run = true`.\n\n## Why is this bad?\nA dry-run limit never rejects; it is meant for tuning, not for production.\n\n## Fix\nRemove `dry_run` once the limit is tuned."
+);
+rule!(
+    API_KEY_IN_QUERY,
+    "G009",
+    "api-key-in-query",
+    Low,
+    "API keys are accepted in the query string",
+    &["OWASP-API2:2023"],
+    "## What it does\nFlags `[api_keys].query`.\n\n## Why is this bad?\nURLs end up in browser history, proxies' logs and `Referer` headers. The gateway removes the key before proxying and logging, but systems in front of it may not.\n\n## Fix\nSend keys in a header only."
+);
+rule!(
+    LARGE_BODY_LIMIT,
+    "G010",
+    "large-body-limit",
+    Low,
+    "The request body limit is above 100 MiB",
+    &["OWASP-API4:2023"],
+    "## What it does\nFlags `max_body_bytes` above 100 MiB.\n\n## Why is this bad?\nLarge bodies tie up upstream workers and disk; most APIs need a few MiB at most.\n\n## Fix\nLower `max_body_bytes`, or raise it only on the route that needs it."
+);
+
+/// Every rule of `gateway check`.
+pub const RULES: [RuleInfo; 10] = [
+    PLAIN_HTTP_LISTENER,
+    WEAK_TLS_VERSION,
+    ROUTE_WITHOUT_RATE_LIMIT,
+    ADMIN_NOT_LOOPBACK,
+    TRUST_EVERY_PROXY,
+    PRIVATE_ROUTE_WITHOUT_AUTH,
+    WEAK_HSTS,
+    RATE_LIMIT_DRY_RUN,
+    API_KEY_IN_QUERY,
+    LARGE_BODY_LIMIT,
+];
+
+struct Out<'a> {
+    parsed: &'a ParsedConfig,
+    findings: Vec<Finding>,
+}
+
+impl Out<'_> {
+    fn add(&mut self, rule: &RuleInfo, sev: Severity, span: Option<Range<usize>>, msg: String) {
+        let location = match span {
+            Some(s) => self.parsed.source.location(s),
+            None => Location::file(self.parsed.source.path.clone()),
+        };
+        let evidence = location.span.as_ref().and_then(|s| {
+            self.parsed
+                .source
+                .text
+                .get(s.clone())
+                .map(|t| t.lines().next().unwrap_or("").to_string())
+        });
+        self.findings.push(Finding {
+            code: rule.code.to_string(),
+            name: rule.name.to_string(),
+            severity: sev,
+            confidence: rule.confidence,
+            message: msg,
+            location,
+            references: rule.references.iter().map(|r| (*r).to_string()).collect(),
+            evidence,
+            fix: None,
+        });
+    }
+}
+
+fn is_loopback(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback())
+}
+
+/// Runs every rule on a parsed config.
+pub fn audit(parsed: &ParsedConfig) -> Vec<Finding> {
+    let raw: &RawConfig = &parsed.raw;
+    let mut out = Out {
+        parsed,
+        findings: Vec::new(),
+    };
+    for l in &raw.listeners {
+        let l = l.get_ref();
+        if let Some(p) = &l.plain_http
+            && *p.get_ref()
+        {
+            let public = !is_loopback(l.listen.get_ref());
+            let sev = if public {
+                Severity::High
+            } else {
+                Severity::Low
+            };
+            out.add(
+                &PLAIN_HTTP_LISTENER,
+                sev,
+                Some(p.span()),
+                format!(
+                    "listener `{}` serves plain HTTP{}",
+                    l.listen.get_ref(),
+                    if public {
+                        " on a non-loopback address"
+                    } else {
+                        " (loopback)"
+                    }
+                ),
+            );
+        }
+        if let Some(t) = &l.tls
+            && let Some(v) = &t.get_ref().min_version
+            && matches!(v.get_ref().as_str(), "1.0" | "1.1")
+        {
+            out.add(
+                &WEAK_TLS_VERSION,
+                Severity::High,
+                Some(v.span()),
+                format!("TLS {} is allowed; the minimum should be 1.2", v.get_ref()),
+            );
+        }
+    }
+    if let Some(a) = &raw.admin {
+        let listen = &a.get_ref().listen;
+        if !is_loopback(listen.get_ref()) {
+            out.add(
+                &ADMIN_NOT_LOOPBACK,
+                Severity::High,
+                Some(listen.span()),
+                format!("admin listener binds `{}`, not loopback", listen.get_ref()),
+            );
+        }
+    }
+    for p in &raw.client_address.trusted_proxies {
+        if parse_cidr(p.get_ref()).is_some_and(|n| n.prefix_len() == 0) {
+            out.add(
+                &TRUST_EVERY_PROXY,
+                Severity::High,
+                Some(p.span()),
+                format!(
+                    "`{}` trusts every address to set X-Forwarded-For",
+                    p.get_ref()
+                ),
+            );
+        }
+    }
+    let d = &raw.defaults;
+    for r in &raw.routes {
+        let r = r.get_ref();
+        let limits = r.rate_limits.as_ref().or(d.rate_limits.as_ref());
+        if limits.is_none_or(Vec::is_empty) {
+            out.add(
+                &ROUTE_WITHOUT_RATE_LIMIT,
+                Severity::Medium,
+                Some(r.name.span()),
+                format!("route `{}` has no rate limit", r.name.get_ref()),
+            );
+        }
+        let auth = r.auth.as_ref().or(d.auth.as_ref());
+        let authed = auth.is_some_and(|a| a.get_ref() != "none");
+        if let Some(p) = &r.private
+            && *p.get_ref()
+            && !authed
+        {
+            out.add(
+                &PRIVATE_ROUTE_WITHOUT_AUTH,
+                Severity::High,
+                Some(p.span()),
+                format!(
+                    "route `{}` is private but has no authentication",
+                    r.name.get_ref()
+                ),
+            );
+        }
+        if let Some(b) = &r.max_body_bytes
+            && *b.get_ref() > 100 * 1024 * 1024
+        {
+            out.add(
+                &LARGE_BODY_LIMIT,
+                Severity::Low,
+                Some(b.span()),
+                format!(
+                    "route `{}` accepts bodies of {} bytes",
+                    r.name.get_ref(),
+                    b.get_ref()
+                ),
+            );
+        }
+    }
+    if let Some(b) = &d.max_body_bytes
+        && *b.get_ref() > 100 * 1024 * 1024
+    {
+        out.add(
+            &LARGE_BODY_LIMIT,
+            Severity::Low,
+            Some(b.span()),
+            format!("default body limit is {} bytes", b.get_ref()),
+        );
+    }
+    if let Some(h) = &raw.security_headers.hsts_max_age {
+        let v = *h.get_ref();
+        if v < 63_072_000 {
+            let (sev, msg) = if v == 0 {
+                (Severity::Medium, "HSTS is disabled".to_string())
+            } else {
+                (
+                    Severity::Low,
+                    format!("HSTS max-age is {v}s, under two years"),
+                )
+            };
+            out.add(&WEAK_HSTS, sev, Some(h.span()), msg);
+        }
+    }
+    for rl in &raw.rate_limits {
+        let rl = rl.get_ref();
+        if rl.dry_run {
+            out.add(
+                &RATE_LIMIT_DRY_RUN,
+                Severity::Low,
+                Some(rl.name.span()),
+                format!(
+                    "rate limit `{}` is in dry-run mode and never rejects",
+                    rl.name.get_ref()
+                ),
+            );
+        }
+    }
+    if let Some(k) = &raw.api_keys
+        && let Some(q) = &k.get_ref().query
+    {
+        out.add(
+            &API_KEY_IN_QUERY,
+            Severity::Low,
+            Some(q.span()),
+            format!(
+                "API keys are accepted in the `{}` query parameter",
+                q.get_ref()
+            ),
+        );
+    }
+    out.findings.sort_by(|a, b| {
+        (a.location.line, a.location.column).cmp(&(b.location.line, b.location.column))
+    });
+    out.findings
+}
+
+/// Validates and audits config text; input errors and findings go into one report.
+pub fn check_str(path: &str, text: &str, base_dir: &Path) -> Report {
+    let mut report = Report::default();
+    report.sources.insert(
+        path.to_string(),
+        moat_diagnostics::SourceFile::new(path, text),
+    );
+    let parsed = match config::parse_str(path, text) {
+        Ok(p) => p,
+        Err(e) => {
+            report.errors.push(e);
+            return report;
+        }
+    };
+    let opts = BuildOptions {
+        base_dir: base_dir.to_path_buf(),
+        load_secrets: false,
+    };
+    if let Err(errs) = plan::build(&parsed, &opts, None) {
+        report.errors.extend(errs);
+    }
+    report.findings = audit(&parsed);
+    report
+}
+
+/// Validates and audits a config file.
+pub fn check_file(path: &Path) -> Report {
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let base = path
+                .parent()
+                .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
+            check_str(&shown, &text, &base)
+        }
+        Err(e) => {
+            let mut r = Report::default();
+            r.errors.push(moat_diagnostics::InputError {
+                path: shown,
+                line: None,
+                column: None,
+                message: format!("cannot read config: {e}"),
+            });
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_its_doc_sections() {
+        for r in RULES {
+            for s in ["## What it does", "## Why is this bad?", "## Fix"] {
+                assert!(r.docs.contains(s), "{} lacks {s}", r.code);
+            }
+        }
+        let mut codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), RULES.len());
+    }
+
+    #[test]
+    fn insecure_config_is_reported_with_locations() {
+        let text = r#"[admin]
+listen = "0.0.0.0:9901"
+
+[[listener]]
+listen = "0.0.0.0:8080"
+plain_http = true
+
+[client_address]
+trusted_proxies = ["0.0.0.0/0"]
+
+[upstream.api]
+targets = ["127.0.0.1:3000"]
+
+[[route]]
+name = "admin-api"
+upstream = "api"
+private = true
+"#;
+        let r = check_str("bad.toml", text, Path::new("."));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let got: Vec<(String, usize, usize)> = r
+            .findings
+            .iter()
+            .map(|f| (f.code.clone(), f.location.line, f.location.column))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("G004".into(), 2, 10),
+                ("G001".into(), 6, 14),
+                ("G005".into(), 9, 20),
+                ("G003".into(), 15, 8),
+                ("G006".into(), 17, 11),
+            ]
+        );
+    }
+}

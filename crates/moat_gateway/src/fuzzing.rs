@@ -1,0 +1,142 @@
+//! Entry points for the fuzz targets in `crates/moat_gateway/fuzz/` (also run on seeds by the
+//! unit tests, so a panic found once stays fixed). Not a stable API.
+
+use crate::client_addr;
+use crate::guard::HeadInspector;
+use crate::ratelimit::{KeyKind, LimitSpec, Limiter};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Config parsing, validation and the self-audit on arbitrary text: must never panic.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let report = crate::check::check_str("fuzz.toml", text, Path::new("/nonexistent"));
+    for e in &report.errors {
+        let _ = e.to_string();
+    }
+}
+
+/// The request-policy path on arbitrary bytes: the smuggling guard in arbitrary chunking,
+/// client-address resolution, query-key removal, key lookup and the rate-limit key handling.
+pub fn request_policy(data: &[u8]) {
+    // first byte chooses a split point for the head inspector
+    let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
+    let mut insp = HeadInspector::new(4096);
+    if insp.feed(&data[..split]).is_ok() {
+        let _ = insp.feed(&data[split..]);
+    }
+    if let Ok(head) = std::str::from_utf8(data) {
+        let _ = crate::guard::check_head(data);
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(head) {
+            headers.append("x-forwarded-for", v);
+        }
+        let trusted = ["0.0.0.0/0".parse().ok(), "::/0".parse().ok()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<ipnet::IpNet>>();
+        if let Ok(ip) = client_addr::resolve(
+            "127.0.0.1"
+                .parse()
+                .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+            &headers,
+            &trusted,
+        ) {
+            let _ = client_addr::key(ip, split as u8);
+        }
+        let _ = crate::proxy::take_query_param(Some(head), "api_key");
+        let _ = crate::plan::parse_cidr(head);
+        let _ = crate::util::parse_duration(head);
+        let _ = crate::util::parse_rate(head);
+        if let Ok(keys) = crate::auth::ApiKeys::parse(head) {
+            let _ = keys.lookup(data);
+        }
+        let limiter = Limiter::new(LimitSpec {
+            name: "fuzz".into(),
+            key: KeyKind::Ip,
+            count: 1,
+            period: Duration::from_secs(1),
+            burst: 1,
+            dry_run: false,
+            consumers: None,
+            except_consumers: vec![],
+            max_keys: 16,
+        });
+        let now = Instant::now();
+        for part in head.split('\n') {
+            let _ = limiter.check(part, now);
+            limiter.refund(part);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny deterministic generator, so the seeds below are extended the same way every run.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    fn mutations(seed: &[u8], n: usize) -> Vec<Vec<u8>> {
+        let mut st = 0x9e37_79b9_7f4a_7c15_u64 ^ seed.len() as u64;
+        (0..n)
+            .map(|_| {
+                let mut v = seed.to_vec();
+                for _ in 0..(xorshift(&mut st) % 8) {
+                    if v.is_empty() {
+                        v.push(0);
+                    }
+                    let i = (xorshift(&mut st) as usize) % v.len();
+                    match xorshift(&mut st) % 4 {
+                        0 => v[i] = xorshift(&mut st) as u8,
+                        1 => v.insert(i, b"\r\n:,=[]{}\"/%"[(xorshift(&mut st) % 12) as usize]),
+                        2 => {
+                            v.remove(i);
+                        }
+                        _ => v.truncate(i),
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn config_target_survives_seeds_and_mutations() {
+        let seeds: [&[u8]; 4] = [
+            include_bytes!("../../../examples/gateway/moat-gateway.toml"),
+            include_bytes!("../../../examples/gateway/insecure.toml"),
+            b"[[listener]]\nlisten = \"[::]:0\"\nplain_http = true\n[[route]]\nname=\"r\"\nupstream=\"u\"\n",
+            b"[limits]\nheader_read_timeout = \"99999999999999999999d\"\n[[rate_limit]]\nname=\"a\"\nkey=\"header:\"\nrate=\"4294967295/s\"\nburst=0\n",
+        ];
+        for s in seeds {
+            config(s);
+            for m in mutations(s, 200) {
+                config(&m);
+            }
+        }
+    }
+
+    #[test]
+    fn request_policy_target_survives_seeds_and_mutations() {
+        let seeds: [&[u8]; 4] = [
+            b"\x10GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+            b"\x05POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+            b"\xff1.1.1.1, [::1]:80, 10.0.0.1:8080, garbage",
+            b"\x00a=1&api_key=%zz%4&api_key=x&&=",
+        ];
+        for s in seeds {
+            request_policy(s);
+            for m in mutations(s, 500) {
+                request_policy(&m);
+            }
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! The HTTP/1 connection guard, below hyper: it watches request heads as bytes arrive and
+//!
+//! - answers **408** and closes when a request head is not complete within the header-read
+//!   timeout (slowloris), and closes quietly after the keep-alive idle timeout;
+//! - answers **400** and closes on framing that invites request smuggling, before hyper sees
+//!   the head: `Content-Length` together with `Transfer-Encoding`, several differing or
+//!   malformed `Content-Length` values, obsolete line folding, bare CR or bare LF line ends,
+//!   whitespace before the colon of a header name;
+//! - answers **431** (JSON) and closes when a head is longer than the limit.
+//!
+//! After a head, it skips a `Content-Length` body to find the next pipelined head. After a
+//! chunked head it stops inspecting until the request is answered (hyper still parses and
+//! re-frames those requests; the gateway never forwards client framing upstream).
+
+use crate::metrics::Metrics;
+use crate::util::raw_error;
+use http::StatusCode;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    /// Between requests (or inside a head, when `head` is not empty).
+    Head,
+    /// Skipping a body of this many bytes.
+    Body(u64),
+    /// Not inspecting until the current request is answered.
+    Passthrough,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Off,
+    Idle,
+    Header,
+}
+
+/// What was wrong with a head.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadError {
+    /// Content-Length and Transfer-Encoding together.
+    ClAndTe,
+    /// Several differing or malformed Content-Length values.
+    BadContentLength,
+    /// Obsolete line folding.
+    ObsFold,
+    /// CR or LF not in a CRLF pair.
+    BareLineEnd,
+    /// Whitespace between a header name and its colon, or a line without a colon.
+    BadHeaderLine,
+    /// The head is longer than the limit.
+    TooLarge,
+}
+
+/// How the body of a valid head is framed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No body.
+    None,
+    /// This many bytes.
+    Length(u64),
+    /// Transfer-Encoding.
+    Chunked,
+}
+
+/// Checks one complete request head (through its empty line).
+pub fn check_head(head: &[u8]) -> Result<Framing, HeadError> {
+    for (i, &b) in head.iter().enumerate() {
+        match b {
+            b'\n' if i == 0 || head[i - 1] != b'\r' => return Err(HeadError::BareLineEnd),
+            b'\r' if head.get(i + 1) != Some(&b'\n') => return Err(HeadError::BareLineEnd),
+            _ => {}
+        }
+    }
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let _request_line = lines.next();
+    let mut cl: Option<u64> = None;
+    let mut te = false;
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            return Err(HeadError::ObsFold);
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return Err(HeadError::BadHeaderLine);
+        };
+        let name = &line[..colon];
+        if name.is_empty() || name.last().is_some_and(u8::is_ascii_whitespace) {
+            return Err(HeadError::BadHeaderLine);
+        }
+        let value = line[colon + 1..].trim_ascii();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            for part in value.split(|&b| b == b',') {
+                let part = part.trim_ascii();
+                if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+                    return Err(HeadError::BadContentLength);
+                }
+                let n: u64 = std::str::from_utf8(part)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or(HeadError::BadContentLength)?;
+                match cl {
+                    Some(prev) if prev != n => return Err(HeadError::BadContentLength),
+                    _ => cl = Some(n),
+                }
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            te = true;
+        }
+    }
+    match (cl, te) {
+        (Some(_), true) => Err(HeadError::ClAndTe),
+        (_, true) => Ok(Framing::Chunked),
+        (Some(0) | None, false) => Ok(Framing::None),
+        (Some(n), false) => Ok(Framing::Length(n)),
+    }
+}
+
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3);
+    (start..buf.len()).find_map(|i| {
+        if buf[i] != b'\n' {
+            return None;
+        }
+        if buf.get(i + 1) == Some(&b'\n') {
+            return Some(i + 2);
+        }
+        if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
+            return Some(i + 3);
+        }
+        None
+    })
+}
+
+/// The request-head state machine, without I/O or timers: feed it bytes as they arrive.
+#[derive(Debug)]
+pub struct HeadInspector {
+    state: State,
+    head: Vec<u8>,
+    max_head: usize,
+}
+
+impl HeadInspector {
+    /// An inspector between requests; heads longer than `max_head` are left to hyper (431).
+    pub fn new(max_head: usize) -> Self {
+        Self {
+            state: State::Head,
+            head: Vec::new(),
+            max_head,
+        }
+    }
+
+    /// Whether part of a request head has arrived but not its end.
+    pub fn in_head(&self) -> bool {
+        self.state == State::Head && !self.head.is_empty()
+    }
+
+    /// Called when no request is in flight and the peer is quiet: a chunked body is over.
+    pub fn request_done(&mut self) {
+        if self.state == State::Passthrough {
+            self.state = State::Head;
+        }
+    }
+
+    /// Feeds bytes; returns how many heads were completed, or the first bad head.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<usize, HeadError> {
+        let mut completed = 0;
+        while !data.is_empty() {
+            match self.state {
+                State::Passthrough => return Ok(completed),
+                State::Body(n) => {
+                    let take = (data.len() as u64).min(n);
+                    data = &data[take as usize..];
+                    self.state = if n == take {
+                        State::Head
+                    } else {
+                        State::Body(n - take)
+                    };
+                }
+                State::Head => {
+                    if self.head.is_empty() {
+                        let skip = data
+                            .iter()
+                            .take_while(|b| matches!(b, b'\r' | b'\n'))
+                            .count();
+                        data = &data[skip..];
+                        if data.is_empty() {
+                            return Ok(completed);
+                        }
+                    }
+                    let before = self.head.len();
+                    self.head.extend_from_slice(data);
+                    let Some(end) = head_end(&self.head, before) else {
+                        if self.head.len() > self.max_head {
+                            self.head.clear();
+                            return Err(HeadError::TooLarge);
+                        }
+                        return Ok(completed);
+                    };
+                    if end > self.max_head {
+                        self.head.clear();
+                        return Err(HeadError::TooLarge);
+                    }
+                    let framing = check_head(&self.head[..end]);
+                    data = &data[end - before..];
+                    self.head.clear();
+                    completed += 1;
+                    self.state = match framing? {
+                        Framing::None => State::Head,
+                        Framing::Length(n) => State::Body(n),
+                        Framing::Chunked => State::Passthrough,
+                    };
+                }
+            }
+        }
+        Ok(completed)
+    }
+}
+
+/// Guarded I/O for one HTTP/1 connection.
+pub struct GuardedIo<T> {
+    inner: T,
+    inspector: HeadInspector,
+    timer: Timer,
+    sleep: Pin<Box<Sleep>>,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    active: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
+    reply: Option<(Vec<u8>, usize)>,
+    closed: bool,
+}
+
+impl<T> std::fmt::Debug for GuardedIo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedIo")
+            .field("inspector", &self.inspector.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> GuardedIo<T> {
+    /// Guards `inner`; `active` counts requests in flight on the connection.
+    pub fn new(
+        inner: T,
+        max_head: usize,
+        header_timeout: Duration,
+        idle_timeout: Duration,
+        active: Arc<AtomicUsize>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            inner,
+            inspector: HeadInspector::new(max_head),
+            timer: Timer::Off,
+            sleep: Box::pin(tokio::time::sleep(idle_timeout)),
+            header_timeout,
+            idle_timeout,
+            active,
+            metrics,
+            reply: None,
+            closed: false,
+        }
+    }
+
+    fn arm(&mut self, t: Timer) {
+        let d = match t {
+            Timer::Idle => self.idle_timeout,
+            Timer::Header => self.header_timeout,
+            Timer::Off => {
+                self.timer = Timer::Off;
+                return;
+            }
+        };
+        self.sleep.as_mut().reset(Instant::now() + d);
+        self.timer = t;
+    }
+
+    fn fail(&mut self, status: StatusCode, code: &'static str, msg: &str) {
+        self.metrics.rejected(code);
+        self.reply = Some((raw_error(status, code, msg), 0));
+    }
+
+    /// Feeds newly read bytes through the inspector and keeps the header timer in step.
+    fn inspect(&mut self, data: &[u8]) -> Result<(), HeadError> {
+        let completed = self.inspector.feed(data)?;
+        if self.inspector.in_head() {
+            if completed > 0 || self.timer != Timer::Header {
+                self.arm(Timer::Header);
+            }
+        } else if self.timer == Timer::Header {
+            self.timer = Timer::Off;
+        }
+        Ok(())
+    }
+
+    fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>
+    where
+        T: AsyncWrite + Unpin,
+    {
+        if let Some((bytes, sent)) = &mut self.reply {
+            while *sent < bytes.len() {
+                match Pin::new(&mut self.inner).poll_write(cx, &bytes[*sent..]) {
+                    Poll::Ready(Ok(0) | Err(_)) => break,
+                    Poll::Ready(Ok(n)) => *sent += n,
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if Pin::new(&mut self.inner).poll_flush(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.reply = None;
+            self.closed = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if this.reply.is_some() {
+                return match this.poll_reply(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(_) => Poll::Ready(Ok(())),
+                };
+            }
+            if this.closed {
+                return Poll::Ready(Ok(()));
+            }
+            let before = buf.filled().len();
+            match Pin::new(&mut this.inner).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len() - before;
+                    if n == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                    if this.timer == Timer::Idle {
+                        this.timer = Timer::Off;
+                    }
+                    if let Err(e) = this.inspect(&buf.filled()[before..]) {
+                        buf.set_filled(before);
+                        if e == HeadError::TooLarge {
+                            this.fail(
+                                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                                "headers_too_large",
+                                "request headers too large",
+                            );
+                            continue;
+                        }
+                        let msg = match e {
+                            HeadError::ClAndTe => "Content-Length with Transfer-Encoding",
+                            HeadError::BadContentLength => "invalid Content-Length",
+                            HeadError::ObsFold => "obsolete line folding",
+                            HeadError::BareLineEnd => "bare CR or LF",
+                            HeadError::BadHeaderLine | HeadError::TooLarge => {
+                                "malformed header line"
+                            }
+                        };
+                        this.fail(StatusCode::BAD_REQUEST, "smuggling", msg);
+                        continue;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    let busy = this.active.load(Ordering::Acquire) > 0;
+                    if busy {
+                        if this.timer == Timer::Idle {
+                            this.timer = Timer::Off;
+                        }
+                        return Poll::Pending;
+                    }
+                    this.inspector.request_done();
+                    if this.timer == Timer::Off {
+                        if this.inspector.in_head() {
+                            this.arm(Timer::Header);
+                        } else {
+                            this.arm(Timer::Idle);
+                        }
+                    }
+                    if this.sleep.as_mut().poll(cx).is_ready() {
+                        if this.timer == Timer::Header {
+                            this.timer = Timer::Off;
+                            this.fail(
+                                StatusCode::REQUEST_TIMEOUT,
+                                "header_timeout",
+                                "request headers not received in time",
+                            );
+                            continue;
+                        }
+                        this.closed = true;
+                        return Poll::Ready(Ok(()));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.closed {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.closed {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_classified() {
+        let ok = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(check_head(ok), Ok(Framing::None));
+        let cl = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(check_head(cl), Ok(Framing::Length(5)));
+        let both = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(check_head(both), Err(HeadError::ClAndTe));
+        let dup = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n";
+        assert_eq!(check_head(dup), Err(HeadError::BadContentLength));
+        let same = b"POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n";
+        assert_eq!(check_head(same), Ok(Framing::Length(5)));
+        let fold = b"GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n";
+        assert_eq!(check_head(fold), Err(HeadError::ObsFold));
+        let lf = b"GET / HTTP/1.1\nHost: a\n\n";
+        assert_eq!(check_head(lf), Err(HeadError::BareLineEnd));
+        let cr = b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n";
+        assert_eq!(check_head(cr), Err(HeadError::BareLineEnd));
+        let sp = b"GET / HTTP/1.1\r\nContent-Length : 5\r\n\r\n";
+        assert_eq!(check_head(sp), Err(HeadError::BadHeaderLine));
+        let plus = b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n";
+        assert_eq!(check_head(plus), Err(HeadError::BadContentLength));
+    }
+
+    #[test]
+    fn inspector_follows_pipelined_heads_in_any_chunking() {
+        let stream: &[u8] = b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for split in 1..stream.len() {
+            let mut insp = HeadInspector::new(1 << 14);
+            let first = insp.feed(&stream[..split]);
+            let second = first.and_then(|_| insp.feed(&stream[split..]));
+            assert_eq!(second, Err(HeadError::ClAndTe), "split at {split}");
+        }
+        let mut insp = HeadInspector::new(1 << 14);
+        assert_eq!(insp.feed(b"GET / HTTP/1.1\r\nHo"), Ok(0));
+        assert!(insp.in_head());
+        assert_eq!(insp.feed(b"st: a\r\n\r\n"), Ok(1));
+        assert!(!insp.in_head());
+    }
+
+    #[test]
+    fn head_end_finds_crlf_and_lf_terminators() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nrest", 0), Some(18));
+        assert_eq!(head_end(b"GET /\n\nrest", 0), Some(7));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), None);
+    }
+}

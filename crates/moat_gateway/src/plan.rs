@@ -1,0 +1,1016 @@
+//! The resolved, immutable plan the proxy runs: built from a parsed config in one validation
+//! pass that reports every mistake at `file:line:col`, reads secrets from files and the
+//! environment, and never panics.
+
+use crate::access_log;
+use crate::auth::ApiKeys;
+use crate::config::{ParsedConfig, RawPolicy, SpannedString, error_at};
+use crate::ratelimit::{KeyKind, LimitSpec, Limiter};
+use crate::tls::{self, LoadedCert};
+use crate::upstream::{Balance, GroupSpec, HealthCheck, UpstreamGroup};
+use crate::util::{parse_duration, parse_rate};
+use http::{HeaderName, HeaderValue, Method};
+use ipnet::IpNet;
+use moat_diagnostics::{InputError, SourceFile};
+use rustls::ServerConfig;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use toml::Spanned;
+
+/// How a listener serves.
+#[derive(Debug, Clone)]
+pub enum ListenerKind {
+    /// HTTPS.
+    Tls(Arc<ServerConfig>),
+    /// Plain HTTP, explicitly allowed (behind another TLS terminator).
+    Plain,
+    /// Plain HTTP that only redirects to HTTPS on the given port.
+    Redirect(u16),
+}
+
+/// HTTP/2 server settings.
+#[derive(Debug, Clone)]
+pub struct H2Settings {
+    /// Offer h2.
+    pub enabled: bool,
+    /// Concurrent streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Pending-accept resets before GOAWAY.
+    pub max_pending_accept_reset_streams: usize,
+    /// Locally reset streams before GOAWAY.
+    pub max_local_error_reset_streams: usize,
+    /// Header list size.
+    pub max_header_list_size: u32,
+}
+
+/// One public listener.
+#[derive(Debug, Clone)]
+pub struct ListenerPlan {
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub addr: SocketAddr,
+    /// Mode.
+    pub kind: ListenerKind,
+    /// HTTP/2 settings.
+    pub h2: H2Settings,
+}
+
+/// Connection-level limits.
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    /// Header fields (431).
+    pub max_header_count: usize,
+    /// Request head bytes (431).
+    pub max_header_bytes: usize,
+    /// Request target bytes (414).
+    pub max_uri_bytes: usize,
+    /// Whole request head (408).
+    pub header_read_timeout: Duration,
+    /// Keep-alive idle.
+    pub idle_timeout: Duration,
+    /// TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Per client address (0 = unlimited).
+    pub max_connections_per_ip: u32,
+    /// In all (0 = unlimited).
+    pub max_connections: u32,
+    /// SIGTERM drain deadline.
+    pub shutdown_grace: Duration,
+}
+
+/// API-key authentication settings.
+#[derive(Debug)]
+pub struct KeyAuth {
+    /// Known keys.
+    pub keys: ApiKeys,
+    /// Header carrying the key.
+    pub header: HeaderName,
+    /// The header is `Authorization: Bearer KEY`.
+    pub bearer: bool,
+    /// Query parameter carrying the key.
+    pub query: Option<String>,
+    /// Upstream header with the key id.
+    pub consumer_header: HeaderName,
+}
+
+/// One route.
+#[derive(Debug)]
+pub struct RoutePlan {
+    /// Name.
+    pub name: String,
+    /// Lower-case hosts (empty = any).
+    pub hosts: Vec<String>,
+    /// Path prefix.
+    pub prefix: String,
+    /// Upstream group.
+    pub group: Arc<UpstreamGroup>,
+    /// Allowed CIDRs (empty = all).
+    pub allow: Vec<IpNet>,
+    /// Denied CIDRs.
+    pub deny: Vec<IpNet>,
+    /// Allowed methods.
+    pub methods: Vec<Method>,
+    /// Body limit.
+    pub max_body: u64,
+    /// Body stall limit.
+    pub body_idle: Duration,
+    /// Rate limits in order.
+    pub limits: Vec<Arc<Limiter>>,
+    /// Requires an API key.
+    pub auth: bool,
+}
+
+/// Response security headers.
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// `Strict-Transport-Security` (TLS listeners only).
+    pub hsts: Option<HeaderValue>,
+    /// `X-Frame-Options`.
+    pub frame_options: HeaderValue,
+    /// `Referrer-Policy`.
+    pub referrer_policy: HeaderValue,
+}
+
+/// Background tasks owned by a plan, stopped when it is dropped.
+#[derive(Debug, Default)]
+pub struct Tasks(Mutex<Vec<tokio::task::JoinHandle<()>>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        if let Ok(v) = self.0.get_mut() {
+            for t in v.drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+/// Everything the gateway runs with.
+#[derive(Debug)]
+pub struct Plan {
+    /// Public listeners.
+    pub listeners: Vec<ListenerPlan>,
+    /// Admin listener address.
+    pub admin: Option<SocketAddr>,
+    /// Connection limits.
+    pub conn: ConnLimits,
+    /// Routes, longest prefix first.
+    pub routes: Vec<RoutePlan>,
+    /// Upstream groups.
+    pub groups: Vec<Arc<UpstreamGroup>>,
+    /// Trusted proxies.
+    pub trusted: Vec<IpNet>,
+    /// IPv6 key prefix.
+    pub v6_prefix: u8,
+    /// API keys.
+    pub keys: Option<KeyAuth>,
+    /// Limiters by name (kept across reloads when unchanged).
+    pub limiters: HashMap<String, Arc<Limiter>>,
+    /// Security headers.
+    pub security: Security,
+    /// Access-log target.
+    pub log_target: access_log::Target,
+    /// Health-check tasks.
+    pub tasks: Tasks,
+}
+
+impl Plan {
+    /// Starts the plan's background tasks (health checks). Needs a tokio runtime.
+    pub fn activate(&self) {
+        let mut tasks = match self.tasks.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for g in &self.groups {
+            if let Some(t) = g.spawn_health_checks() {
+                tasks.push(t);
+            }
+        }
+    }
+
+    /// The route for `host` (lower-case, no port) and `path`: routes naming the host first, then
+    /// routes for any host; longest matching prefix (on a segment boundary) wins.
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&RoutePlan> {
+        let specific = host.and_then(|h| {
+            self.routes
+                .iter()
+                .find(|r| r.hosts.iter().any(|x| x == h) && prefix_matches(&r.prefix, path))
+        });
+        specific.or_else(|| {
+            self.routes
+                .iter()
+                .find(|r| r.hosts.is_empty() && prefix_matches(&r.prefix, path))
+        })
+    }
+}
+
+fn prefix_matches(prefix: &str, path: &str) -> bool {
+    if prefix == "/" {
+        return true;
+    }
+    let p = prefix.trim_end_matches('/');
+    path == p
+        || path
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// How to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Relative paths are resolved against this directory (the config file's).
+    pub base_dir: PathBuf,
+    /// Read TLS files, key files and environment secrets (false for `check`).
+    pub load_secrets: bool,
+}
+
+struct Ctx<'a> {
+    src: &'a SourceFile,
+    errors: Vec<InputError>,
+    opts: &'a BuildOptions,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, span: std::ops::Range<usize>, msg: impl Into<String>) {
+        let e = error_at(self.src, span, msg);
+        self.errors.push(e);
+    }
+
+    fn duration(&mut self, v: Option<&SpannedString>, default: Duration) -> Duration {
+        match v {
+            None => default,
+            Some(s) => match parse_duration(s.get_ref()) {
+                Ok(d) if d > Duration::ZERO => d,
+                Ok(_) => {
+                    self.err(s.span(), "duration must be greater than zero");
+                    default
+                }
+                Err(e) => {
+                    self.err(s.span(), e);
+                    default
+                }
+            },
+        }
+    }
+
+    fn cidrs(&mut self, list: Option<&Vec<SpannedString>>) -> Vec<IpNet> {
+        let mut out = Vec::new();
+        for s in list.into_iter().flatten() {
+            match parse_cidr(s.get_ref()) {
+                Some(n) => out.push(n),
+                None => self.err(
+                    s.span(),
+                    format!("`{}` is not an IP address or CIDR", s.get_ref()),
+                ),
+            }
+        }
+        out
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.opts.base_dir.join(p)
+        }
+    }
+
+    fn read_file(&mut self, s: &SpannedString) -> Option<Vec<u8>> {
+        match std::fs::read(self.path(s.get_ref())) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.err(s.span(), format!("cannot read `{}`: {e}", s.get_ref()));
+                None
+            }
+        }
+    }
+
+    fn read_env(&mut self, s: &SpannedString) -> Option<Vec<u8>> {
+        let name = s.get_ref();
+        if let Some(v) = std::env::var_os(name) {
+            return Some(v.into_encoded_bytes());
+        }
+        let file_var = format!("{name}_FILE");
+        if let Some(p) = std::env::var_os(&file_var) {
+            return match std::fs::read(&p) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    self.err(
+                        s.span(),
+                        format!("cannot read the file named by `{file_var}`: {e}"),
+                    );
+                    None
+                }
+            };
+        }
+        self.err(
+            s.span(),
+            format!("environment variable `{name}` (or `{file_var}`) is not set"),
+        );
+        None
+    }
+}
+
+/// Parses an address or CIDR (`10.0.0.0/8`, `::1`, `192.0.2.7`).
+pub fn parse_cidr(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Some(n.trunc());
+    }
+    s.parse::<std::net::IpAddr>().ok().map(IpNet::from)
+}
+
+const DEFAULT_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Builds the plan. `previous` lends its limiters so rate-limit state survives a reload.
+pub fn build(
+    parsed: &ParsedConfig,
+    opts: &BuildOptions,
+    previous: Option<&Plan>,
+) -> Result<Plan, Vec<InputError>> {
+    let raw = &parsed.raw;
+    let mut cx = Ctx {
+        src: &parsed.source,
+        errors: Vec::new(),
+        opts,
+    };
+
+    // limits
+    let l = &raw.limits;
+    let conn = ConnLimits {
+        max_header_count: l.max_header_count.as_ref().map_or(100, |v| *v.get_ref()),
+        max_header_bytes: l
+            .max_header_bytes
+            .as_ref()
+            .map_or(16 * 1024, |v| *v.get_ref()),
+        max_uri_bytes: l.max_uri_bytes.as_ref().map_or(8 * 1024, |v| *v.get_ref()),
+        header_read_timeout: cx.duration(l.header_read_timeout.as_ref(), Duration::from_secs(10)),
+        idle_timeout: cx.duration(l.idle_timeout.as_ref(), Duration::from_mins(1)),
+        handshake_timeout: cx.duration(l.handshake_timeout.as_ref(), Duration::from_secs(10)),
+        max_connections_per_ip: l
+            .max_connections_per_ip
+            .as_ref()
+            .map_or(256, |v| *v.get_ref()),
+        max_connections: l.max_connections.as_ref().map_or(20_000, |v| *v.get_ref()),
+        shutdown_grace: cx.duration(l.shutdown_grace.as_ref(), Duration::from_secs(30)),
+    };
+    for (v, min, what) in [
+        (&l.max_header_count, 1, "max_header_count"),
+        (&l.max_header_bytes, 1024, "max_header_bytes"),
+        (&l.max_uri_bytes, 16, "max_uri_bytes"),
+    ] {
+        if let Some(v) = v
+            && *v.get_ref() < min
+        {
+            cx.err(v.span(), format!("{what} must be at least {min}"));
+        }
+    }
+
+    // listeners
+    let mut listeners = Vec::new();
+    if raw.listeners.is_empty() {
+        cx.errors.push(InputError {
+            path: parsed.source.path.clone(),
+            line: None,
+            column: None,
+            message: "at least one [[listener]] is required".into(),
+        });
+    }
+    for (i, sl) in raw.listeners.iter().enumerate() {
+        let rl = sl.get_ref();
+        let name = rl
+            .name
+            .as_ref()
+            .map_or_else(|| format!("listener{i}"), |n| n.get_ref().clone());
+        let Ok(addr) = rl.listen.get_ref().parse::<SocketAddr>() else {
+            cx.err(
+                rl.listen.span(),
+                "`listen` must be `IP:PORT` (e.g. `0.0.0.0:8443` or `[::]:8443`)",
+            );
+            continue;
+        };
+        let h = &rl.http2;
+        let h2 = H2Settings {
+            enabled: h.enabled.unwrap_or(true),
+            max_concurrent_streams: h.max_concurrent_streams.unwrap_or(100),
+            max_pending_accept_reset_streams: h.max_pending_accept_reset_streams.unwrap_or(20),
+            max_local_error_reset_streams: h.max_local_error_reset_streams.unwrap_or(256),
+            max_header_list_size: h.max_header_list_size.unwrap_or(16 * 1024),
+        };
+        let plain = rl.plain_http.as_ref().is_some_and(|p| *p.get_ref());
+        let modes = usize::from(rl.tls.is_some())
+            + usize::from(plain)
+            + usize::from(rl.redirect_https_port.is_some());
+        if modes != 1 {
+            cx.err(
+                sl.span(),
+                "a listener needs exactly one of `tls`, `plain_http = true` or `redirect_https_port`",
+            );
+            continue;
+        }
+        let kind = if let Some(p) = &rl.redirect_https_port {
+            ListenerKind::Redirect(*p.get_ref())
+        } else if plain {
+            ListenerKind::Plain
+        } else if let Some(t) = &rl.tls {
+            match build_tls(&mut cx, t, h2.enabled) {
+                Some(cfg) => ListenerKind::Tls(cfg),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        listeners.push(ListenerPlan {
+            name,
+            addr,
+            kind,
+            h2,
+        });
+    }
+
+    let admin = raw.admin.as_ref().and_then(|a| {
+        let s = &a.get_ref().listen;
+        if let Ok(addr) = s.get_ref().parse::<SocketAddr>() {
+            Some(addr)
+        } else {
+            cx.err(s.span(), "`listen` must be `IP:PORT`");
+            None
+        }
+    });
+
+    // client address
+    let trusted = cx.cidrs(Some(&raw.client_address.trusted_proxies));
+    let v6_prefix = match &raw.client_address.ipv6_prefix {
+        None => 64,
+        Some(p) if *p.get_ref() <= 128 => *p.get_ref(),
+        Some(p) => {
+            cx.err(p.span(), "ipv6_prefix must be 0..=128");
+            64
+        }
+    };
+
+    // api keys
+    let keys = raw.api_keys.as_ref().and_then(|k| build_keys(&mut cx, k));
+
+    // rate limits
+    let max_keys = match &raw.rate_limiter.max_keys {
+        None => 100_000,
+        Some(v) if *v.get_ref() >= 16 => *v.get_ref(),
+        Some(v) => {
+            cx.err(v.span(), "max_keys must be at least 16");
+            100_000
+        }
+    };
+    let mut limiters: HashMap<String, Arc<Limiter>> = HashMap::new();
+    for srl in &raw.rate_limits {
+        let rl = srl.get_ref();
+        let name = rl.name.get_ref().clone();
+        if limiters.contains_key(&name) {
+            cx.err(
+                rl.name.span(),
+                format!("duplicate rate limit name `{name}`"),
+            );
+            continue;
+        }
+        let key = match rl.key.get_ref().as_str() {
+            "ip" => KeyKind::Ip,
+            "api_key" => KeyKind::ApiKey,
+            "route" => KeyKind::Route,
+            other => {
+                if let Some(h) = other
+                    .strip_prefix("header:")
+                    .and_then(|h| HeaderName::from_bytes(h.trim().as_bytes()).ok())
+                {
+                    KeyKind::Header(h)
+                } else {
+                    cx.err(
+                        rl.key.span(),
+                        "`key` must be `ip`, `api_key`, `route` or `header:NAME`",
+                    );
+                    continue;
+                }
+            }
+        };
+        let (count, period) = match parse_rate(rl.rate.get_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                cx.err(rl.rate.span(), e);
+                continue;
+            }
+        };
+        let burst = match &rl.burst {
+            None => count,
+            Some(b) if *b.get_ref() >= 1 => *b.get_ref(),
+            Some(b) => {
+                cx.err(b.span(), "burst must be at least 1");
+                continue;
+            }
+        };
+        if key == KeyKind::ApiKey && raw.api_keys.is_none() {
+            cx.err(
+                rl.key.span(),
+                "`key = \"api_key\"` needs an [api_keys] section",
+            );
+        }
+        let spec = LimitSpec {
+            name: name.clone(),
+            key,
+            count,
+            period,
+            burst,
+            dry_run: rl.dry_run,
+            consumers: rl
+                .consumers
+                .as_ref()
+                .map(|v| v.iter().map(|s| s.get_ref().clone()).collect()),
+            except_consumers: rl
+                .except_consumers
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+            max_keys,
+        };
+        let reused = previous
+            .and_then(|p| p.limiters.get(&name))
+            .filter(|l| l.spec == spec)
+            .cloned();
+        limiters.insert(name, reused.unwrap_or_else(|| Arc::new(Limiter::new(spec))));
+    }
+
+    // upstreams
+    let mut groups_by_name: HashMap<String, Arc<UpstreamGroup>> = HashMap::new();
+    for (name, su) in &raw.upstreams {
+        let u = su.get_ref();
+        if u.targets.is_empty() {
+            cx.err(su.span(), format!("upstream `{name}` has no targets"));
+            continue;
+        }
+        let mut targets = Vec::new();
+        for t in &u.targets {
+            match t.get_ref().parse::<http::uri::Authority>() {
+                Ok(a) if a.port_u16().is_some() && !t.get_ref().contains('@') => {
+                    targets.push(t.get_ref().clone());
+                }
+                _ => cx.err(t.span(), "target must be `host:port`"),
+            }
+        }
+        let balance = match u.balance.as_ref().map(|b| b.get_ref().as_str()) {
+            None | Some("round_robin") => Balance::RoundRobin,
+            Some("least_connections") => Balance::LeastConnections,
+            Some(_) => {
+                if let Some(b) = &u.balance {
+                    cx.err(
+                        b.span(),
+                        "`balance` must be `round_robin` or `least_connections`",
+                    );
+                }
+                Balance::RoundRobin
+            }
+        };
+        let health = u.health_check.as_ref().map(|h| {
+            let h = h.get_ref();
+            if !h.path.get_ref().starts_with('/') {
+                cx.err(h.path.span(), "health-check path must start with `/`");
+            }
+            HealthCheck {
+                path: h.path.get_ref().clone(),
+                interval: cx.duration(h.interval.as_ref(), Duration::from_secs(5)),
+                timeout: cx.duration(h.timeout.as_ref(), Duration::from_secs(2)),
+                healthy_threshold: h.healthy_threshold.unwrap_or(2).max(1),
+                unhealthy_threshold: h.unhealthy_threshold.unwrap_or(3).max(1),
+            }
+        });
+        let budget = match &u.retry_budget_percent {
+            None => 20,
+            Some(v) if *v.get_ref() <= 100 => *v.get_ref(),
+            Some(v) => {
+                cx.err(v.span(), "retry_budget_percent must be 0..=100");
+                20
+            }
+        };
+        let spec = GroupSpec {
+            name: name.clone(),
+            targets,
+            balance,
+            connect_timeout: cx.duration(u.connect_timeout.as_ref(), Duration::from_secs(2)),
+            response_timeout: cx.duration(u.response_timeout.as_ref(), Duration::from_secs(30)),
+            total_timeout: cx.duration(u.total_timeout.as_ref(), Duration::from_mins(1)),
+            health,
+            eject_after: u.eject_after_failures.unwrap_or(3),
+            eject_for: cx.duration(u.eject_for.as_ref(), Duration::from_secs(10)),
+            retries: u.retries.unwrap_or(1).min(5),
+            retry_budget_percent: budget,
+        };
+        groups_by_name.insert(name.clone(), Arc::new(UpstreamGroup::new(spec)));
+    }
+
+    // routes
+    let d = &raw.defaults;
+    let mut routes = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for sr in &raw.routes {
+        let r = sr.get_ref();
+        if !names.insert(r.name.get_ref().clone()) {
+            cx.err(
+                r.name.span(),
+                format!("duplicate route name `{}`", r.name.get_ref()),
+            );
+        }
+        let Some(group) = groups_by_name.get(r.upstream.get_ref()).cloned() else {
+            cx.err(
+                r.upstream.span(),
+                format!("no [upstream.{}] is defined", r.upstream.get_ref()),
+            );
+            continue;
+        };
+        let prefix = r
+            .path_prefix
+            .as_ref()
+            .map_or_else(|| "/".to_string(), |p| p.get_ref().clone());
+        if !prefix.starts_with('/')
+            && let Some(p) = &r.path_prefix
+        {
+            cx.err(p.span(), "path_prefix must start with `/`");
+        }
+        let policy = RawPolicy {
+            allow: r.allow.clone().or_else(|| d.allow.clone()),
+            deny: r.deny.clone().or_else(|| d.deny.clone()),
+            methods: r.methods.clone().or_else(|| d.methods.clone()),
+            max_body_bytes: r
+                .max_body_bytes
+                .clone()
+                .or_else(|| d.max_body_bytes.clone()),
+            body_idle_timeout: r
+                .body_idle_timeout
+                .clone()
+                .or_else(|| d.body_idle_timeout.clone()),
+            rate_limits: r.rate_limits.clone().or_else(|| d.rate_limits.clone()),
+            auth: r.auth.clone().or_else(|| d.auth.clone()),
+        };
+        let allow = cx.cidrs(policy.allow.as_ref());
+        let deny = cx.cidrs(policy.deny.as_ref());
+        let methods = match &policy.methods {
+            None => DEFAULT_METHODS
+                .iter()
+                .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
+                .collect(),
+            Some(list) => {
+                let mut v = Vec::new();
+                for m in list {
+                    match Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes()) {
+                        Ok(meth) if meth != Method::CONNECT => v.push(meth),
+                        _ => cx.err(
+                            m.span(),
+                            format!("`{}` is not an allowed method", m.get_ref()),
+                        ),
+                    }
+                }
+                v
+            }
+        };
+        let mut limits = Vec::new();
+        for n in policy.rate_limits.iter().flatten() {
+            match limiters.get(n.get_ref()) {
+                Some(l) => limits.push(l.clone()),
+                None => cx.err(
+                    n.span(),
+                    format!("no [[rate_limit]] named `{}`", n.get_ref()),
+                ),
+            }
+        }
+        let auth = match policy.auth.as_ref().map(|a| a.get_ref().as_str()) {
+            None | Some("none") => false,
+            Some("api_key") => {
+                if keys.is_none()
+                    && raw.api_keys.is_none()
+                    && let Some(a) = &policy.auth
+                {
+                    cx.err(a.span(), "`auth = \"api_key\"` needs an [api_keys] section");
+                }
+                true
+            }
+            Some(_) => {
+                if let Some(a) = &policy.auth {
+                    cx.err(a.span(), "`auth` must be `api_key` or `none`");
+                }
+                false
+            }
+        };
+        if opts.load_secrets && !auth && r.private.as_ref().is_some_and(|p| *p.get_ref()) {
+            cx.err(
+                r.name.span(),
+                "route is marked `private` but has no authentication (set `auth = \"api_key\"`)",
+            );
+        }
+        routes.push(RoutePlan {
+            name: r.name.get_ref().clone(),
+            hosts: r
+                .hosts
+                .iter()
+                .map(|h| h.get_ref().to_ascii_lowercase())
+                .collect(),
+            prefix,
+            group,
+            allow,
+            deny,
+            methods,
+            max_body: policy
+                .max_body_bytes
+                .as_ref()
+                .map_or(1024 * 1024, |v| *v.get_ref()),
+            body_idle: cx.duration(policy.body_idle_timeout.as_ref(), Duration::from_secs(10)),
+            limits,
+            auth,
+        });
+    }
+    routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.trim_end_matches('/').len()));
+
+    // security headers
+    let sh = &raw.security_headers;
+    let hsts_age = sh
+        .hsts_max_age
+        .as_ref()
+        .map_or(63_072_000, |v| *v.get_ref());
+    let hsts = (hsts_age > 0).then(|| {
+        let v = if sh.hsts_include_subdomains.unwrap_or(true) {
+            format!("max-age={hsts_age}; includeSubDomains")
+        } else {
+            format!("max-age={hsts_age}")
+        };
+        HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("max-age=63072000"))
+    });
+    let hv = |v: Option<&String>, d: &'static str| {
+        v.and_then(|s| HeaderValue::from_str(s).ok())
+            .unwrap_or(HeaderValue::from_static(d))
+    };
+    let security = Security {
+        hsts,
+        frame_options: hv(sh.frame_options.as_ref(), "DENY"),
+        referrer_policy: hv(sh.referrer_policy.as_ref(), "no-referrer"),
+    };
+
+    let log_target = match raw.access_log.target.as_ref().map(|t| t.get_ref().as_str()) {
+        None | Some("stdout") => access_log::Target::Stdout,
+        Some("stderr") => access_log::Target::Stderr,
+        Some("off") => access_log::Target::Off,
+        Some(p) => access_log::Target::File(cx.path(p)),
+    };
+
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    let mut groups: Vec<Arc<UpstreamGroup>> = groups_by_name.into_values().collect();
+    groups.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+    Ok(Plan {
+        listeners,
+        admin,
+        conn,
+        routes,
+        groups,
+        trusted,
+        v6_prefix,
+        keys,
+        limiters,
+        security,
+        log_target,
+        tasks: Tasks::default(),
+    })
+}
+
+fn build_tls(
+    cx: &mut Ctx<'_>,
+    t: &Spanned<crate::config::RawTls>,
+    h2: bool,
+) -> Option<Arc<ServerConfig>> {
+    let rt = t.get_ref();
+    let tls13_only = match rt.min_version.as_ref().map(|v| v.get_ref().as_str()) {
+        None | Some("1.2") => false,
+        Some("1.3") => true,
+        Some("1.0" | "1.1") => {
+            // `check` reports this as a finding; running refuses it.
+            if cx.opts.load_secrets
+                && let Some(v) = &rt.min_version
+            {
+                cx.err(
+                    v.span(),
+                    "TLS below 1.2 is not supported; use \"1.2\" or \"1.3\"",
+                );
+            }
+            false
+        }
+        Some(_) => {
+            if let Some(v) = &rt.min_version {
+                cx.err(v.span(), "`min_version` must be \"1.2\" or \"1.3\"");
+            }
+            false
+        }
+    };
+    if rt.certificates.is_empty() {
+        cx.err(
+            t.span(),
+            "`tls.certificates` needs at least one certificate",
+        );
+        return None;
+    }
+    let mut certs = Vec::new();
+    let mut ok = true;
+    for sc in &rt.certificates {
+        let c = sc.get_ref();
+        let names: Vec<String> = c
+            .server_names
+            .iter()
+            .map(|n| n.get_ref().to_ascii_lowercase())
+            .collect();
+        let chain_src = match (&c.cert_file, &c.cert_env) {
+            (Some(f), None) => Some((f, true)),
+            (None, Some(e)) => Some((e, false)),
+            _ => {
+                cx.err(
+                    sc.span(),
+                    "a certificate needs exactly one of `cert_file` or `cert_env`",
+                );
+                None
+            }
+        };
+        let key_src = match (&c.key_file, &c.key_env) {
+            (Some(f), None) => Some((f, true)),
+            (None, Some(e)) => Some((e, false)),
+            _ => {
+                cx.err(
+                    sc.span(),
+                    "a certificate needs exactly one of `key_file` or `key_env`",
+                );
+                None
+            }
+        };
+        let (Some((cs, cfile)), Some((ks, kfile))) = (chain_src, key_src) else {
+            ok = false;
+            continue;
+        };
+        if !cx.opts.load_secrets {
+            continue;
+        }
+        let chain = if cfile {
+            cx.read_file(cs)
+        } else {
+            cx.read_env(cs)
+        };
+        let key = if kfile {
+            cx.read_file(ks)
+        } else {
+            cx.read_env(ks)
+        };
+        let (Some(chain), Some(key)) = (chain, key) else {
+            ok = false;
+            continue;
+        };
+        match tls::certified_key(&chain, &key) {
+            Ok(k) => certs.push(LoadedCert { names, key: k }),
+            Err(e) => {
+                cx.err(sc.span(), e);
+                ok = false;
+            }
+        }
+    }
+    if !ok || !cx.opts.load_secrets {
+        return None;
+    }
+    match tls::server_config(certs, tls13_only, h2) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            cx.err(t.span(), e);
+            None
+        }
+    }
+}
+
+fn build_keys(cx: &mut Ctx<'_>, k: &Spanned<crate::config::RawApiKeys>) -> Option<KeyAuth> {
+    let rk = k.get_ref();
+    let header_name = rk
+        .header
+        .as_ref()
+        .map_or("x-api-key", |h| h.get_ref().as_str())
+        .to_ascii_lowercase();
+    let Ok(header) = HeaderName::from_bytes(header_name.as_bytes()) else {
+        if let Some(h) = &rk.header {
+            cx.err(h.span(), "not a valid header name");
+        }
+        return None;
+    };
+    let Ok(consumer_header) = HeaderName::from_bytes(
+        rk.consumer_header
+            .as_ref()
+            .map_or("x-consumer-id", |h| h.get_ref().as_str())
+            .to_ascii_lowercase()
+            .as_bytes(),
+    ) else {
+        if let Some(h) = &rk.consumer_header {
+            cx.err(h.span(), "not a valid header name");
+        }
+        return None;
+    };
+    let source = match (&rk.file, &rk.env) {
+        (Some(f), None) => (f, true),
+        (None, Some(e)) => (e, false),
+        _ => {
+            cx.err(k.span(), "[api_keys] needs exactly one of `file` or `env`");
+            return None;
+        }
+    };
+    let keys = if cx.opts.load_secrets {
+        let text = if source.1 {
+            cx.read_file(source.0)?
+        } else {
+            cx.read_env(source.0)?
+        };
+        let mut text = String::from_utf8_lossy(&text).into_owned();
+        if !source.1 {
+            // an environment variable may list entries separated by commas
+            text = text.replace(',', "\n");
+        }
+        match ApiKeys::parse(&text) {
+            Ok(k) if !k.is_empty() => k,
+            Ok(_) => {
+                cx.err(source.0.span(), "no API keys found");
+                return None;
+            }
+            Err((line, msg)) => {
+                cx.err(source.0.span(), format!("key list line {line}: {msg}"));
+                return None;
+            }
+        }
+    } else {
+        ApiKeys::default()
+    };
+    Some(KeyAuth {
+        keys,
+        bearer: header == http::header::AUTHORIZATION,
+        header,
+        query: rk.query.as_ref().map(|q| q.get_ref().clone()),
+        consumer_header,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_on_segment_boundaries() {
+        assert!(prefix_matches("/", "/x"));
+        assert!(prefix_matches("/api", "/api"));
+        assert!(prefix_matches("/api", "/api/v1"));
+        assert!(prefix_matches("/api/", "/api/v1"));
+        assert!(!prefix_matches("/api", "/apix"));
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_location() {
+        let text = r#"
+[[listener]]
+listen = "127.0.0.1:0"
+plain_http = true
+
+[[rate_limit]]
+name = "a"
+key = "elbow"
+rate = "10/fortnight"
+
+[upstream.api]
+targets = ["nohost"]
+connect_timeout = "soon"
+
+[[route]]
+name = "r"
+upstream = "missing"
+"#;
+        let parsed = crate::config::parse_str("g.toml", text).unwrap();
+        let opts = BuildOptions {
+            base_dir: ".".into(),
+            load_secrets: true,
+        };
+        let errs = build(&parsed, &opts, None).unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert!(
+            shown.iter().any(|e| e.starts_with("g.toml:8:7:")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(|e| e.starts_with("g.toml:12:12:")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(|e| e.starts_with("g.toml:13:19:")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(|e| e.starts_with("g.toml:17:12:")),
+            "{shown:#?}"
+        );
+    }
+}

@@ -1,0 +1,870 @@
+//! The request path: request filters (client address → route → method → IP allow/deny → auth →
+//! rate limit → size limits), the upstream exchange, response hardening, and the logging phase
+//! (access log + metrics written in one place).
+
+use crate::access_log::Record;
+use crate::body::{ActiveGuard, BODY_STALLED, BODY_TOO_LARGE, LimitedBody, ResponseBody};
+use crate::client_addr;
+use crate::metrics::method_label;
+use crate::plan::{Plan, RoutePlan};
+use crate::ratelimit::{Decision, KeyKind};
+use crate::server::Shared;
+use crate::util::{Body, json_error, request_id, rfc3339_now, valid_request_id};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Facts about the client connection a request arrived on.
+#[derive(Debug)]
+pub struct ConnInfo {
+    /// Peer address.
+    pub peer: SocketAddr,
+    /// TLS version, when TLS.
+    pub tls: Option<&'static str>,
+    /// Requests in flight on this connection.
+    pub active: Arc<AtomicUsize>,
+    /// Requests started on this connection.
+    pub started: std::sync::atomic::AtomicU64,
+}
+
+/// Per limit: (name, decision, burst, window seconds).
+type LimitReport = Vec<(String, Decision, u32, u64)>;
+/// All limits, the most restrictive decision and its burst.
+type LimitHeaders = (LimitReport, Decision, u32);
+
+/// What the logging phase needs to know about a request.
+#[derive(Debug, Default)]
+struct Ctx {
+    request_id: String,
+    client: Option<IpAddr>,
+    route: Option<String>,
+    user: Option<String>,
+    rate_limit: Option<&'static str>,
+    upstream_addr: Option<String>,
+    upstream_took: Option<Duration>,
+    error: Option<&'static str>,
+    limit_headers: Option<LimitHeaders>,
+}
+
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+];
+
+/// Removes hop-by-hop headers, including those named in `Connection`.
+pub fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        h.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        h.remove(n);
+    }
+}
+
+fn err(ctx: &mut Ctx, status: StatusCode, code: &'static str, msg: &str) -> Response<Body> {
+    ctx.error = Some(code);
+    json_error(status, code, msg)
+}
+
+/// Handles one request on a public listener.
+pub async fn handle<B>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    active: ActiveGuard,
+    req: Request<B>,
+) -> Response<ResponseBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<crate::util::BoxError>,
+{
+    let started = Instant::now();
+    let timestamp = rfc3339_now();
+    let plan = shared.current_plan();
+    let method = req.method().clone();
+    let version = req.version();
+    let path = req.uri().path().to_string();
+    let host = request_host(&req);
+    let mut ctx = Ctx {
+        request_id: req
+            .headers()
+            .get("x-request-id")
+            .filter(|v| valid_request_id(v.as_bytes()))
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(request_id, str::to_string),
+        ..Ctx::default()
+    };
+
+    let (resp, in_flight, deadline) =
+        match filters_and_proxy(&shared, &plan, &conn, req, &mut ctx).await {
+            Ok((r, f, d)) => (r, Some(f), d),
+            Err(r) => (r, None, None),
+        };
+    let mut resp = resp;
+    harden(&plan, &conn, &mut ctx, &mut resp);
+
+    // logging phase
+    let took = started.elapsed();
+    let status = resp.status().as_u16();
+    shared.metrics.request(
+        ctx.route.as_deref().unwrap_or("-"),
+        status,
+        method_label(&method),
+        took,
+    );
+    let rec = Record {
+        timestamp,
+        client_ip: ctx
+            .client
+            .unwrap_or_else(|| client_addr::canonical(conn.peer.ip()))
+            .to_string(),
+        method: method_label(&method).to_string(),
+        version: match version {
+            Version::HTTP_2 => "2",
+            Version::HTTP_10 => "1.0",
+            _ => "1.1",
+        },
+        path: truncate_for_log(&path),
+        host: host.map(|h| truncate_for_log(&h)),
+        status,
+        duration_ns: took.as_nanos() as u64,
+        user_id: ctx.user.clone(),
+        rate_limit: ctx.rate_limit,
+        route: ctx.route.clone(),
+        error: ctx.error.map(str::to_string),
+        upstream_address: ctx.upstream_addr.clone(),
+        upstream_duration_ns: ctx.upstream_took.map(|d| d.as_nanos() as u64),
+        trace_id: ctx.request_id.clone(),
+        tls_version: conn.tls,
+    };
+    if !shared.log.write(&rec) {
+        shared.metrics.log_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    let (parts, body) = resp.into_parts();
+    Response::from_parts(
+        parts,
+        ResponseBody::new(body, deadline, Some(active), in_flight),
+    )
+}
+
+fn truncate_for_log(s: &str) -> String {
+    let mut end = s.len().min(2048);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// The request's host, lower-case and without port.
+fn request_host<B>(req: &Request<B>) -> Option<String> {
+    let raw = req
+        .uri()
+        .authority()
+        .map(|a| a.host().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| h.parse::<http::uri::Authority>().ok())
+                .map(|a| a.host().to_string())
+        })?;
+    Some(raw.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx, resp: &mut Response<Body>) {
+    let h = resp.headers_mut();
+    strip_hop_by_hop(h);
+    h.remove(header::SERVER);
+    h.remove("x-powered-by");
+    h.remove("x-aspnet-version");
+    h.remove("x-aspnetmvc-version");
+    if conn.tls.is_some()
+        && let Some(v) = &plan.security.hsts
+    {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, plan.security.frame_options.clone());
+    h.insert(
+        header::REFERRER_POLICY,
+        plan.security.referrer_policy.clone(),
+    );
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        h.insert("x-request-id", v);
+    }
+    if let Some((all, worst, limit)) = ctx.limit_headers.take() {
+        let reset = ceil_secs(worst.reset_after);
+        h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+        h.insert("x-ratelimit-remaining", HeaderValue::from(worst.remaining));
+        h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+        let policy: Vec<String> = all
+            .iter()
+            .map(|(name, _, burst, window)| format!("\"{name}\";q={burst};w={window}"))
+            .collect();
+        let state: Vec<String> = all
+            .iter()
+            .map(|(name, d, _, _)| {
+                format!(
+                    "\"{name}\";r={};t={}",
+                    d.remaining,
+                    ceil_secs(d.reset_after)
+                )
+            })
+            .collect();
+        if let Ok(v) = HeaderValue::from_str(&policy.join(", ")) {
+            h.insert("ratelimit-policy", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&state.join(", ")) {
+            h.insert("ratelimit", v);
+        }
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry = ceil_secs(worst.retry_after).max(1);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        }
+    }
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    let s = d.as_secs();
+    if d.subsec_nanos() > 0 { s + 1 } else { s }
+}
+
+type Proxied = (
+    Response<Body>,
+    crate::upstream::InFlight,
+    Option<tokio::time::Instant>,
+);
+
+async fn filters_and_proxy<B>(
+    shared: &Shared,
+    plan: &Plan,
+    conn: &ConnInfo,
+    req: Request<B>,
+    ctx: &mut Ctx,
+) -> Result<Proxied, Response<Body>>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<crate::util::BoxError>,
+{
+    let limits = &plan.conn;
+    // limits that do not depend on the route
+    let target_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target_len > limits.max_uri_bytes {
+        return Err(err(
+            ctx,
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "request target too long",
+        ));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if req.headers().len() > limits.max_header_count || header_bytes > limits.max_header_bytes {
+        return Err(err(
+            ctx,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "request headers too large",
+        ));
+    }
+
+    // client address (fails closed)
+    let Ok(client) = client_addr::resolve(conn.peer.ip(), req.headers(), &plan.trusted) else {
+        shared.metrics.rejected("client_address");
+        return Err(err(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "bad_forwarded_for",
+            "the client address cannot be determined",
+        ));
+    };
+    ctx.client = Some(client);
+
+    // route
+    let host = request_host(&req);
+    let Some(route) = plan.route(host.as_deref(), req.uri().path()) else {
+        return Err(err(
+            ctx,
+            StatusCode::NOT_FOUND,
+            "no_route",
+            "no route for this request",
+        ));
+    };
+    ctx.route = Some(route.name.clone());
+
+    // method
+    if !route.methods.contains(req.method()) {
+        let mut r = err(
+            ctx,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+        );
+        let allow: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
+        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+            r.headers_mut().insert(header::ALLOW, v);
+        }
+        return Err(r);
+    }
+
+    // IP allow/deny: deny wins
+    if client_addr::is_trusted(client, &route.deny)
+        || (!route.allow.is_empty() && !client_addr::is_trusted(client, &route.allow))
+    {
+        shared.metrics.rejected("ip_policy");
+        return Err(err(
+            ctx,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "access denied",
+        ));
+    }
+
+    let (mut parts, body) = req.into_parts();
+
+    // auth
+    if let Some(ka) = &plan.keys {
+        parts.headers.remove(&ka.consumer_header);
+    }
+    if route.auth {
+        let Some(ka) = &plan.keys else {
+            return Err(err(
+                ctx,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "auth_unavailable",
+                "authentication is not configured",
+            ));
+        };
+        let mut presented: Option<Vec<u8>> = None;
+        if let Some(v) = parts.headers.get(&ka.header) {
+            let b = v.as_bytes();
+            presented = if ka.bearer {
+                b.strip_prefix(b"Bearer ")
+                    .or_else(|| b.strip_prefix(b"bearer "))
+                    .map(<[u8]>::to_vec)
+            } else {
+                Some(b.to_vec())
+            };
+        }
+        parts.headers.remove(&ka.header);
+        if let Some(q) = &ka.query {
+            let (found, rest) = take_query_param(parts.uri.query(), q);
+            if presented.is_none() {
+                presented = found;
+            }
+            parts.uri = with_query(&parts.uri, rest.as_deref());
+        }
+        let id = match presented {
+            None => {
+                shared.metrics.auth_failure("missing");
+                None
+            }
+            Some(k) => {
+                let id = ka.keys.lookup(&k).map(str::to_string);
+                if id.is_none() {
+                    shared.metrics.auth_failure("invalid");
+                }
+                id
+            }
+        };
+        let Some(id) = id else {
+            let mut r = err(
+                ctx,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid API key is required",
+            );
+            let challenge = if ka.bearer {
+                "Bearer realm=\"moat\"".to_string()
+            } else {
+                format!("ApiKey realm=\"moat\", header=\"{}\"", ka.header)
+            };
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return Err(r);
+        };
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            parts.headers.insert(ka.consumer_header.clone(), v);
+        }
+        ctx.user = Some(id);
+    } else if let Some(ka) = &plan.keys {
+        // never forward a credential even where it is not checked
+        if let Some(q) = &ka.query {
+            let (_, rest) = take_query_param(parts.uri.query(), q);
+            parts.uri = with_query(&parts.uri, rest.as_deref());
+        }
+    }
+
+    // rate limits
+    if let Some(rejected) = rate_limit(shared, plan, route, &parts.headers, client, ctx) {
+        return Err(rejected);
+    }
+
+    // body size
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > route.max_body) || body.size_hint().lower() > route.max_body {
+        return Err(err(
+            ctx,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "request body too large",
+        ));
+    }
+
+    proxy(shared, plan, conn, route, parts, body, ctx).await
+}
+
+fn rate_limit(
+    shared: &Shared,
+    plan: &Plan,
+    route: &RoutePlan,
+    headers: &HeaderMap,
+    client: IpAddr,
+    ctx: &mut Ctx,
+) -> Option<Response<Body>> {
+    if route.limits.is_empty() {
+        return None;
+    }
+    let now = Instant::now();
+    let ip_key = client_addr::key(client, plan.v6_prefix);
+    let mut taken: Vec<(usize, String)> = Vec::new();
+    let mut reported: LimitReport = Vec::new();
+    let mut worst: Option<(Decision, u32)> = None;
+    let mut outcome = "passed";
+    let mut rejected = false;
+    for (i, l) in route.limits.iter().enumerate() {
+        if !l.applies_to(ctx.user.as_deref()) {
+            continue;
+        }
+        let key = match &l.spec.key {
+            KeyKind::Ip => ip_key.clone(),
+            KeyKind::ApiKey => ctx
+                .user
+                .as_ref()
+                .map_or_else(|| format!("ip:{ip_key}"), |u| format!("id:{u}")),
+            KeyKind::Route => route.name.clone(),
+            KeyKind::Header(h) => headers
+                .get(h)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default(),
+        };
+        let key = format!("{}\0{key}", route.name);
+        let d = l.check(&key, now);
+        let label = if !d.would_reject {
+            "passed"
+        } else if l.spec.dry_run {
+            outcome = if outcome == "passed" {
+                "dry-run"
+            } else {
+                outcome
+            };
+            "dry_run"
+        } else {
+            "rejected"
+        };
+        shared.metrics.rate_limit(&l.spec.name, label);
+        if !d.would_reject {
+            taken.push((i, key));
+        }
+        let window = (l.spec.period.as_secs_f64() * f64::from(l.spec.burst)
+            / f64::from(l.spec.count))
+        .ceil() as u64;
+        if !l.spec.dry_run {
+            reported.push((l.spec.name.clone(), d, l.spec.burst, window.max(1)));
+            let worse = match worst {
+                None => true,
+                Some((w, _)) => {
+                    (d.would_reject && !w.would_reject)
+                        || (d.would_reject == w.would_reject && d.remaining < w.remaining)
+                }
+            };
+            if worse {
+                worst = Some((d, l.spec.burst));
+            }
+        }
+        if d.would_reject && !l.spec.dry_run {
+            rejected = true;
+            break;
+        }
+    }
+    if rejected {
+        for (i, key) in &taken {
+            route.limits[*i].refund(key);
+        }
+        outcome = "rejected";
+    }
+    if !taken.is_empty() || rejected || outcome != "passed" {
+        ctx.rate_limit = Some(outcome);
+    }
+    if let Some((w, burst)) = worst {
+        ctx.limit_headers = Some((reported, w, burst));
+    }
+    rejected.then(|| {
+        err(
+            ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "rate limit exceeded",
+        )
+    })
+}
+
+/// Removes `name` from a query string, returning its first value and the rest.
+pub fn take_query_param(query: Option<&str>, name: &str) -> (Option<Vec<u8>>, Option<String>) {
+    let Some(q) = query else { return (None, None) };
+    let mut found = None;
+    let mut kept = Vec::new();
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(k) == name.as_bytes() {
+            if found.is_none() {
+                found = Some(percent_decode(v));
+            }
+        } else if !pair.is_empty() {
+            kept.push(pair);
+        }
+    }
+    let rest = (!kept.is_empty()).then(|| kept.join("&"));
+    (found, rest)
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                } else {
+                    out.push(b'%');
+                    i += 1;
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn with_query(uri: &Uri, query: Option<&str>) -> Uri {
+    let pq = match query {
+        Some(q) => format!("{}?{q}", uri.path()),
+        None => uri.path().to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+fn forwarded_headers(
+    plan: &Plan,
+    conn: &ConnInfo,
+    client: IpAddr,
+    host: Option<&str>,
+    h: &mut HeaderMap,
+    request_id: &str,
+) {
+    let peer = client_addr::canonical(conn.peer.ip());
+    let proto = if conn.tls.is_some() { "https" } else { "http" };
+    let xff = if client_addr::is_trusted(peer, &plan.trusted) {
+        let prior: Vec<String> = h
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect();
+        if prior.is_empty() {
+            peer.to_string()
+        } else {
+            format!("{}, {peer}", prior.join(", "))
+        }
+    } else {
+        client.to_string()
+    };
+    h.remove("x-forwarded-for");
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        h.insert("x-forwarded-for", v);
+    }
+    h.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    let for_ = match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    };
+    let mut fwd = format!("for={for_};proto={proto}");
+    if let Some(host) = host {
+        if let Ok(v) = HeaderValue::from_str(host) {
+            h.insert("x-forwarded-host", v);
+        }
+        let _ = write!(fwd, ";host=\"{host}\"");
+    } else {
+        h.remove("x-forwarded-host");
+    }
+    if let Ok(v) = HeaderValue::from_str(&fwd) {
+        h.insert(header::FORWARDED, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+}
+
+fn idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+async fn proxy<B>(
+    shared: &Shared,
+    plan: &Plan,
+    conn: &ConnInfo,
+    route: &RoutePlan,
+    mut parts: http::request::Parts,
+    body: B,
+    ctx: &mut Ctx,
+) -> Result<Proxied, Response<Body>>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<crate::util::BoxError>,
+{
+    let group = &route.group;
+    let host_header = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    let host_for_fwd = host_header
+        .as_ref()
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    strip_hop_by_hop(&mut parts.headers);
+    forwarded_headers(
+        plan,
+        conn,
+        ctx.client.unwrap_or(conn.peer.ip()),
+        host_for_fwd.as_deref(),
+        &mut parts.headers,
+        &ctx.request_id,
+    );
+    if let Some(h) = host_header {
+        parts.headers.insert(header::HOST, h);
+    }
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |pq| pq.as_str().to_string());
+
+    let no_body = body.is_end_stream();
+    let flag = Arc::new(AtomicU8::new(0));
+    let mut body =
+        Some(LimitedBody::new(body, route.max_body, route.body_idle, flag.clone()).boxed_unsync());
+    let can_retry = no_body && idempotent(&parts.method);
+    group.deposit();
+    let mut attempts_left = if can_retry { group.spec.retries } else { 0 };
+    let deadline = tokio::time::Instant::now() + group.spec.total_timeout;
+    let mut exclude: Option<String> = None;
+    loop {
+        let Some((target, in_flight)) = group.pick(exclude.as_deref()) else {
+            shared
+                .metrics
+                .upstream_error(&group.spec.name, "unavailable");
+            return Err(err(
+                ctx,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_healthy_upstream",
+                "no upstream is available",
+            ));
+        };
+        ctx.upstream_addr = Some(target.addr.clone());
+        let uri: Uri = match format!("http://{}{path_and_query}", target.addr).parse() {
+            Ok(u) => u,
+            Err(_) => {
+                return Err(err(
+                    ctx,
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "invalid request target",
+                ));
+            }
+        };
+        let mut up = Request::new(body.take().unwrap_or_else(crate::util::empty));
+        *up.method_mut() = parts.method.clone();
+        *up.uri_mut() = uri;
+        *up.version_mut() = Version::HTTP_11;
+        *up.headers_mut() = if attempts_left > 0 {
+            parts.headers.clone()
+        } else {
+            std::mem::take(&mut parts.headers)
+        };
+        let sent = Instant::now();
+        let wait = group
+            .spec
+            .response_timeout
+            .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let res = tokio::time::timeout(wait, group.client.request(up)).await;
+        let took = sent.elapsed();
+        match res {
+            Ok(Ok(resp)) => {
+                group.succeeded(&target);
+                ctx.upstream_took = Some(took);
+                shared.metrics.upstream_latency(&group.spec.name, took);
+                let (mut rparts, rbody) = resp.into_parts();
+                strip_hop_by_hop(&mut rparts.headers);
+                let rbody = rbody.map_err(Into::into).boxed_unsync();
+                return Ok((
+                    Response::from_parts(rparts, rbody),
+                    in_flight,
+                    Some(deadline),
+                ));
+            }
+            Ok(Err(e)) => {
+                match flag.load(Ordering::Relaxed) {
+                    BODY_TOO_LARGE => {
+                        return Err(err(
+                            ctx,
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "body_too_large",
+                            "request body too large",
+                        ));
+                    }
+                    BODY_STALLED => {
+                        return Err(err(
+                            ctx,
+                            StatusCode::REQUEST_TIMEOUT,
+                            "body_timeout",
+                            "request body timed out",
+                        ));
+                    }
+                    _ => {}
+                }
+                let connect = e.is_connect();
+                if connect {
+                    group.connect_failed(&target);
+                }
+                shared
+                    .metrics
+                    .upstream_error(&group.spec.name, if connect { "connect" } else { "io" });
+                if attempts_left > 0 && group.withdraw() {
+                    attempts_left -= 1;
+                    exclude = Some(target.addr.clone());
+                    continue;
+                }
+                return Err(err(
+                    ctx,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    "the upstream could not be reached",
+                ));
+            }
+            Err(_) => {
+                shared.metrics.upstream_error(&group.spec.name, "timeout");
+                return Err(err(
+                    ctx,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    "the upstream did not answer in time",
+                ));
+            }
+        }
+    }
+}
+
+/// Handles a request on a redirect-only listener: 308 to HTTPS.
+pub fn redirect<B>(req: &Request<B>, port: u16) -> Response<Body> {
+    let Some(host) = request_host(req) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "a Host header is required",
+        );
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let pq = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let loc = if port == 443 {
+        format!("https://{host}{pq}")
+    } else {
+        format!("https://{host}:{port}{pq}")
+    };
+    let mut r = json_error(StatusCode::PERMANENT_REDIRECT, "redirect", "use HTTPS");
+    if let Ok(v) = HeaderValue::from_str(&loc) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keys_are_removed() {
+        let (k, rest) = take_query_param(Some("a=1&api_key=s%33cret&b=2"), "api_key");
+        assert_eq!(k.as_deref(), Some(&b"s3cret"[..]));
+        assert_eq!(rest.as_deref(), Some("a=1&b=2"));
+        let (k, rest) = take_query_param(Some("api_key=x"), "api_key");
+        assert_eq!(k.as_deref(), Some(&b"x"[..]));
+        assert_eq!(rest, None);
+        assert_eq!(percent_decode("%"), b"%");
+        assert_eq!(percent_decode("%4"), b"%4");
+        assert_eq!(percent_decode("%zz"), b"%zz");
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "close, x-secret-hop".parse().unwrap());
+        h.insert("x-secret-hop", "1".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("x-kept", "1".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-kept"));
+    }
+}

@@ -1,0 +1,636 @@
+//! Listeners, connections, the admin endpoint, reload and drain.
+
+use crate::access_log::AccessLog;
+use crate::body::{ActiveGuard, ResponseBody};
+use crate::config;
+use crate::guard::GuardedIo;
+use crate::metrics::Metrics;
+use crate::plan::{self, BuildOptions, ListenerKind, Plan};
+use crate::proxy::{self, ConnInfo};
+use crate::util::{Body, full};
+use http::{Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use moat_diagnostics::InputError;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct Shared {
+    plan: RwLock<Arc<Plan>>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Access log.
+    pub log: AccessLog,
+    draining: AtomicBool,
+    per_ip: Mutex<HashMap<IpAddr, u32>>,
+    total: AtomicU32,
+    live: AtomicUsize,
+    idle: Notify,
+}
+
+impl Shared {
+    /// The plan in force.
+    pub fn current_plan(&self) -> Arc<Plan> {
+        match self.plan.read() {
+            Ok(p) => p.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn swap(&self, new: Arc<Plan>) {
+        let mut g = match self.plan.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = new;
+    }
+}
+
+/// Counts a live connection (drain, metrics, per-IP limit) until dropped.
+struct LiveGuard {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl LiveGuard {
+    fn new(shared: &Arc<Shared>, ip: IpAddr, per_ip_max: u32, total_max: u32) -> Option<Self> {
+        let total = shared.total.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut map = match shared.per_ip.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let n = map.entry(ip).or_insert(0);
+        *n += 1;
+        let over = (per_ip_max > 0 && *n > per_ip_max) || (total_max > 0 && total > total_max);
+        drop(map);
+        shared.live.fetch_add(1, Ordering::AcqRel);
+        shared
+            .metrics
+            .open_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let g = Self {
+            shared: shared.clone(),
+            ip,
+        };
+        if over {
+            shared.metrics.rejected("connection_limit");
+            return None;
+        }
+        Some(g)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.shared.total.fetch_sub(1, Ordering::AcqRel);
+        if let Ok(mut m) = self.shared.per_ip.lock()
+            && let Some(n) = m.get_mut(&self.ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+        self.shared
+            .metrics
+            .open_connections
+            .fetch_sub(1, Ordering::Relaxed);
+        if self.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.idle.notify_waiters();
+        }
+    }
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+    config_path: PathBuf,
+    listen_spec: Vec<(String, SocketAddr)>,
+    admin_spec: Option<SocketAddr>,
+    addrs: Vec<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn build_plan(path: &Path, previous: Option<&Plan>) -> Result<Plan, Vec<InputError>> {
+    let parsed = config::load(path).map_err(|e| vec![e])?;
+    let base_dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let opts = BuildOptions {
+        base_dir,
+        load_secrets: true,
+    };
+    plan::build(&parsed, &opts, previous)
+}
+
+fn io_error(path: &Path, msg: String) -> Vec<InputError> {
+    vec![InputError {
+        path: path.display().to_string(),
+        line: None,
+        column: None,
+        message: msg,
+    }]
+}
+
+/// Writes one JSON line about the gateway itself to stderr.
+pub fn event(level: &str, message: &str) {
+    let line = serde_json::json!({
+        "@timestamp": crate::util::rfc3339_now(),
+        "log.level": level,
+        "message": message,
+    });
+    eprintln!("{line}");
+}
+
+impl Gateway {
+    /// Loads `config_path`, binds every listener and starts serving. Must run inside a tokio
+    /// runtime with the time and I/O drivers.
+    pub async fn start(config_path: &Path) -> Result<Self, Vec<InputError>> {
+        let plan = build_plan(config_path, None)?;
+        let mut bound = Vec::new();
+        for (i, l) in plan.listeners.iter().enumerate() {
+            let tcp = TcpListener::bind(l.addr)
+                .await
+                .map_err(|e| io_error(config_path, format!("cannot listen on {}: {e}", l.addr)))?;
+            bound.push((i, tcp));
+        }
+        let admin = match plan.admin {
+            Some(a) => Some(TcpListener::bind(a).await.map_err(|e| {
+                io_error(config_path, format!("cannot listen on {a} (admin): {e}"))
+            })?),
+            None => None,
+        };
+        let log = AccessLog::start(&plan.log_target)
+            .map_err(|e| io_error(config_path, format!("cannot open the access log: {e}")))?;
+        plan.activate();
+        let listen_spec = plan
+            .listeners
+            .iter()
+            .map(|l| (l.name.clone(), l.addr))
+            .collect();
+        let admin_spec = plan.admin;
+        let shared = Arc::new(Shared {
+            plan: RwLock::new(Arc::new(plan)),
+            metrics: Arc::new(Metrics::default()),
+            log,
+            draining: AtomicBool::new(false),
+            per_ip: Mutex::new(HashMap::new()),
+            total: AtomicU32::new(0),
+            live: AtomicUsize::new(0),
+            idle: Notify::new(),
+        });
+        let (tx, rx) = watch::channel(false);
+        let mut addrs = Vec::new();
+        let mut tasks = Vec::new();
+        for (i, tcp) in bound {
+            addrs.push(
+                tcp.local_addr()
+                    .map_err(|e| io_error(config_path, e.to_string()))?,
+            );
+            tasks.push(tokio::spawn(accept_loop(
+                shared.clone(),
+                i,
+                tcp,
+                rx.clone(),
+            )));
+        }
+        let admin_addr = match admin {
+            Some(tcp) => {
+                let a = tcp
+                    .local_addr()
+                    .map_err(|e| io_error(config_path, e.to_string()))?;
+                tasks.push(tokio::spawn(admin_loop(shared.clone(), tcp, rx.clone())));
+                Some(a)
+            }
+            None => None,
+        };
+        Ok(Self {
+            shared,
+            config_path: config_path.to_path_buf(),
+            listen_spec,
+            admin_spec,
+            addrs,
+            admin_addr,
+            shutdown: tx,
+            tasks,
+        })
+    }
+
+    /// Bound addresses of the public listeners, in config order.
+    pub fn listener_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Bound address of the admin listener.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The metrics text, as `/metrics` serves it.
+    pub fn metrics_text(&self) -> String {
+        render_metrics(&self.shared)
+    }
+
+    /// Re-reads the config file and swaps the plan atomically. A bad config (or one that changes
+    /// listener addresses, which needs a restart) is rejected and the old plan keeps serving.
+    /// Certificates are re-read too; open connections are kept.
+    pub fn reload(&self) -> Result<(), Vec<InputError>> {
+        let old = self.shared.current_plan();
+        let result = build_plan(&self.config_path, Some(&old)).and_then(|new| {
+            let spec: Vec<(String, SocketAddr)> = new
+                .listeners
+                .iter()
+                .map(|l| (l.name.clone(), l.addr))
+                .collect();
+            if spec != self.listen_spec || new.admin != self.admin_spec {
+                return Err(io_error(
+                    &self.config_path,
+                    "listener addresses changed; restart the gateway to apply that".into(),
+                ));
+            }
+            Ok(new)
+        });
+        match result {
+            Ok(new) => {
+                new.activate();
+                self.shared.swap(Arc::new(new));
+                self.shared
+                    .metrics
+                    .reloads_ok
+                    .fetch_add(1, Ordering::Relaxed);
+                event("info", "configuration reloaded");
+                Ok(())
+            }
+            Err(errs) => {
+                self.shared
+                    .metrics
+                    .reloads_failed
+                    .fetch_add(1, Ordering::Relaxed);
+                for e in &errs {
+                    event(
+                        "error",
+                        &format!("reload rejected, old configuration kept: {e}"),
+                    );
+                }
+                Err(errs)
+            }
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish up to the configured grace period, then
+    /// stops. Returns the number of connections still open at the deadline.
+    pub async fn shutdown(self) -> usize {
+        let grace = self.shared.current_plan().conn.shutdown_grace;
+        self.shutdown_within(grace).await
+    }
+
+    /// As [`Gateway::shutdown`] with an explicit deadline.
+    pub async fn shutdown_within(self, grace: Duration) -> usize {
+        self.shared.draining.store(true, Ordering::Release);
+        let _ = self.shutdown.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let notified = self.shared.idle.notified();
+            if self.shared.live.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                break;
+            }
+        }
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.shared.log.close();
+        self.shared.live.load(Ordering::Acquire)
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    idx: usize,
+    tcp: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            r = tcp.accept() => match r {
+                Ok((stream, peer)) => {
+                    tokio::spawn(serve_conn(shared.clone(), idx, stream, peer, shutdown.clone()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn serve_conn(
+    shared: Arc<Shared>,
+    idx: usize,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let plan = shared.current_plan();
+    let Some(listener) = plan.listeners.get(idx).cloned() else {
+        return;
+    };
+    let limits = plan.conn.clone();
+    drop(plan);
+    let ip = crate::client_addr::canonical(peer.ip());
+    let Some(_live) = LiveGuard::new(
+        &shared,
+        ip,
+        limits.max_connections_per_ip,
+        limits.max_connections,
+    ) else {
+        return;
+    };
+    let active = Arc::new(AtomicUsize::new(0));
+    match listener.kind {
+        ListenerKind::Tls(cfg) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+            let r = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await;
+            let Ok(Ok(tls)) = r else {
+                shared
+                    .metrics
+                    .tls_handshake_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            let (_, session) = tls.get_ref();
+            let h2 = session.alpn_protocol() == Some(b"h2");
+            let version = match session.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                _ => "TLS",
+            };
+            let conn = Arc::new(ConnInfo {
+                peer,
+                tls: Some(version),
+                active: active.clone(),
+                started: AtomicU64::new(0),
+            });
+            if h2 {
+                serve_h2(
+                    shared,
+                    conn,
+                    &listener.h2,
+                    limits.idle_timeout,
+                    tls,
+                    shutdown,
+                )
+                .await;
+            } else {
+                let io = GuardedIo::new(
+                    tls,
+                    limits.max_header_bytes + limits.max_uri_bytes,
+                    limits.header_read_timeout,
+                    limits.idle_timeout,
+                    active,
+                    shared.metrics.clone(),
+                );
+                serve_h1(shared, conn, &limits, io, shutdown, None).await;
+            }
+        }
+        ListenerKind::Plain | ListenerKind::Redirect(_) => {
+            let redirect = match listener.kind {
+                ListenerKind::Redirect(p) => Some(p),
+                _ => None,
+            };
+            let conn = Arc::new(ConnInfo {
+                peer,
+                tls: None,
+                active: active.clone(),
+                started: AtomicU64::new(0),
+            });
+            let io = GuardedIo::new(
+                stream,
+                limits.max_header_bytes + limits.max_uri_bytes,
+                limits.header_read_timeout,
+                limits.idle_timeout,
+                active,
+                shared.metrics.clone(),
+            );
+            serve_h1(shared, conn, &limits, io, shutdown, redirect).await;
+        }
+    }
+}
+
+async fn serve_h1<I>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    limits: &plan::ConnLimits,
+    io: I,
+    mut shutdown: watch::Receiver<bool>,
+    redirect: Option<u16>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut b = http1::Builder::new();
+    let max_head = limits.max_header_bytes + limits.max_uri_bytes + 1024;
+    b.timer(TokioTimer::new())
+        .keep_alive(true)
+        // the request filter answers 431 (JSON) for too many fields; hyper's own limit is a backstop
+        .max_headers(limits.max_header_count * 2 + 16)
+        .max_header_size(max_head)
+        .max_buf_size(max_head.max(8192) + 8192)
+        .header_read_timeout(limits.header_read_timeout * 2 + Duration::from_secs(1));
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        let conn = conn.clone();
+        let active = ActiveGuard::new(conn.active.clone());
+        async move {
+            if let Some(port) = redirect {
+                let r = proxy::redirect(&req, port);
+                let (p, b) = r.into_parts();
+                return Ok::<_, Infallible>(Response::from_parts(
+                    p,
+                    ResponseBody::new(b, None, Some(active), None),
+                ));
+            }
+            Ok(proxy::handle(shared, conn, active, req).await)
+        }
+    });
+    let c = b.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(c);
+    tokio::select! {
+        _ = c.as_mut() => {}
+        () = stopped(&mut shutdown) => {
+            c.as_mut().graceful_shutdown();
+            let _ = c.await;
+        }
+    }
+}
+
+async fn serve_h2<I>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    h2: &plan::H2Settings,
+    idle: Duration,
+    io: I,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut b = http2::Builder::new(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .max_concurrent_streams(h2.max_concurrent_streams)
+        .max_pending_accept_reset_streams(h2.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(h2.max_local_error_reset_streams)
+        .max_header_list_size(h2.max_header_list_size)
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let watch_conn = conn.clone();
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        let conn = conn.clone();
+        conn.started.fetch_add(1, Ordering::Relaxed);
+        let active = ActiveGuard::new(conn.active.clone());
+        async move { Ok::<_, Infallible>(proxy::handle(shared, conn, active, req).await) }
+    });
+    let c = b.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(c);
+    // HTTP/2 has no idle timeout of its own: close connections without streams for `idle`
+    let mut seen = 0;
+    let mut tick = tokio::time::interval(idle);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = c.as_mut() => return,
+            () = stopped(&mut shutdown) => break,
+            _ = tick.tick() => {
+                let started = watch_conn.started.load(Ordering::Relaxed);
+                if started == seen && watch_conn.active.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+                seen = started;
+            }
+        }
+    }
+    c.as_mut().graceful_shutdown();
+    let _ = c.await;
+}
+
+fn render_metrics(shared: &Shared) -> String {
+    let plan = shared.current_plan();
+    let mut health = Vec::new();
+    for g in &plan.groups {
+        for t in &g.targets {
+            health.push((
+                g.spec.name.clone(),
+                t.addr.clone(),
+                t.is_healthy(),
+                g.is_ejected(t),
+            ));
+        }
+    }
+    shared.metrics.render(&health)
+}
+
+fn ready(shared: &Shared) -> bool {
+    if shared.draining.load(Ordering::Acquire) {
+        return false;
+    }
+    let plan = shared.current_plan();
+    plan.groups
+        .iter()
+        .all(|g| g.targets.iter().any(|t| t.is_healthy() && !g.is_ejected(t)))
+}
+
+fn admin_response(shared: &Shared, req: &Request<Incoming>) -> Response<Body> {
+    let text = |status: StatusCode, ctype: &'static str, body: String| {
+        let mut r = Response::new(full(body));
+        *r.status_mut() = status;
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, http::HeaderValue::from_static(ctype));
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        r
+    };
+    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+        return crate::util::json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+        );
+    }
+    match req.uri().path() {
+        "/metrics" => text(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            render_metrics(shared),
+        ),
+        "/healthz" => text(
+            StatusCode::OK,
+            "application/json",
+            "{\"status\":\"ok\"}".into(),
+        ),
+        "/readyz" => {
+            if ready(shared) {
+                text(
+                    StatusCode::OK,
+                    "application/json",
+                    "{\"status\":\"ready\"}".into(),
+                )
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "application/json",
+                    "{\"status\":\"not ready\"}".into(),
+                )
+            }
+        }
+        _ => crate::util::json_error(StatusCode::NOT_FOUND, "not_found", "not found"),
+    }
+}
+
+async fn admin_loop(shared: Arc<Shared>, tcp: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            r = tcp.accept() => {
+                let Ok((stream, _)) = r else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let r = admin_response(&shared, &req);
+                        async move { Ok::<_, Infallible>(r) }
+                    });
+                    let mut b = http1::Builder::new();
+                    b.timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(10));
+                    let _ = b.serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+            () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        // the gateway handle is gone: treat as a shutdown
+    }
+}

@@ -1,0 +1,203 @@
+//! `gateway check` on the shipped examples, and the example config running for real.
+
+use crate::common::*;
+use moat_gateway::check;
+use moat_gateway::cli::{CheckArgs, Format, run_check};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/gateway")
+        .join(name)
+}
+
+#[test]
+fn example_config_passes_check() {
+    let r = check::check_file(&example("moat-gateway.toml"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    let code = run_check(&CheckArgs {
+        file: example("moat-gateway.toml"),
+        format: Format::Json,
+        fail_on: moat_diagnostics::Severity::Low,
+    });
+    assert_eq!(code, ExitCode::SUCCESS);
+}
+
+#[test]
+fn insecure_example_is_reported_with_locations() {
+    let r = check::check_file(&example("insecure.toml"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let got: Vec<(&str, usize)> = r
+        .findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.location.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("G001", 4),
+            ("G002", 9),
+            ("G004", 15),
+            ("G005", 18),
+            ("G009", 22),
+            ("G008", 25),
+            ("G007", 31),
+            ("G003", 37),
+            ("G006", 40),
+            ("G010", 46),
+        ]
+    );
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.location.path.ends_with("insecure.toml"))
+    );
+    for format in [Format::Text, Format::Json, Format::Sarif] {
+        let code = run_check(&CheckArgs {
+            file: example("insecure.toml"),
+            format,
+            fail_on: moat_diagnostics::Severity::Medium,
+        });
+        assert_eq!(code, ExitCode::from(1));
+    }
+}
+
+#[test]
+fn config_errors_exit_2_with_file_line_col() {
+    let dir = TempDir::new();
+    let p = dir.write(
+        "bad.toml",
+        "[[listener]]\nlisten = \"127.0.0.1:0\"\ntls = 5\n",
+    );
+    let r = check::check_file(&p);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!((r.errors[0].line, r.errors[0].column), (Some(3), Some(7)));
+    let code = run_check(&CheckArgs {
+        file: p,
+        format: Format::Text,
+        fail_on: moat_diagnostics::Severity::Medium,
+    });
+    assert_eq!(code, ExitCode::from(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_config_serves_with_generated_certs_and_demo_keys() {
+    if !have_tool(
+        "openssl",
+        "example_config_serves_with_generated_certs_and_demo_keys",
+    ) || !have_tool(
+        "curl",
+        "example_config_serves_with_generated_certs_and_demo_keys",
+    ) {
+        return;
+    }
+    let dir = TempDir::new();
+    for f in ["moat-gateway.toml", "gen-certs.sh", "api-keys.txt"] {
+        std::fs::copy(example(f), dir.path().join(f)).unwrap();
+    }
+    let (ok, _, err) = run(
+        "bash",
+        vec![dir.path().join("gen-certs.sh").display().to_string()],
+        None,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let up = upstream().await;
+    let text = std::fs::read_to_string(dir.path().join("moat-gateway.toml"))
+        .unwrap()
+        .replace("0.0.0.0:8443", "127.0.0.1:0")
+        .replace("0.0.0.0:8080", "127.0.0.1:0")
+        .replace("127.0.0.1:9901", "127.0.0.1:0")
+        .replace("api:8080", &up.addr.to_string())
+        .replace("target = \"stdout\"", "target = \"off\"");
+    let gw = start(&dir, &text).await;
+    let (https, redirect) = (gw.listener_addrs()[0], gw.listener_addrs()[1]);
+    let curl = |key: &'static str, path: &'static str| {
+        let ca = dir.path().join("certs/ca.pem");
+        async move {
+            run(
+                "curl",
+                vec![
+                    "-sS".into(),
+                    "--max-time".into(),
+                    "10".into(),
+                    "--cacert".into(),
+                    ca.display().to_string(),
+                    "-H".into(),
+                    format!("x-api-key: {key}"),
+                    "-w".into(),
+                    "%{http_code}".into(),
+                    "-o".into(),
+                    "/dev/null".into(),
+                    format!("https://localhost:{}{path}", https.port()),
+                ],
+                None,
+            )
+            .await
+        }
+    };
+    let (ok, code, err) = curl("demo-partner-a-key-0001", "/orders").await;
+    assert!(ok, "{err}");
+    assert_eq!(code, "200");
+    assert_eq!(curl("demo-app-1-key-0001", "/orders").await.1, "200");
+    assert_eq!(curl("wrong-key-000000000000", "/orders").await.1, "401");
+    assert_eq!(curl("", "/healthz").await.1, "200");
+    let r = request(
+        redirect,
+        "GET",
+        "/orders?x=1",
+        &[("host", "api.example.test")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 308);
+    assert_eq!(
+        r.header("location"),
+        Some("https://api.example.test:8443/orders?x=1")
+    );
+    gw.shutdown_within(Duration::from_secs(1)).await;
+}
+
+/// Every key the examples use is described by `docs/gateway.schema.json` (and the schema
+/// refuses unknown keys, as the parser does).
+#[test]
+fn schema_covers_the_example_configs() {
+    fn walk(v: &toml::Value, schema: &serde_json::Value, path: &str) {
+        match v {
+            toml::Value::Table(t) => {
+                assert_eq!(schema["type"], "object", "{path}: schema is not an object");
+                for (k, child) in t {
+                    let sub = schema["properties"].get(k).or_else(|| {
+                        schema["additionalProperties"]
+                            .as_object()
+                            .map(|_| &schema["additionalProperties"])
+                    });
+                    let sub = sub.unwrap_or_else(|| panic!("{path}.{k} is not in the schema"));
+                    walk(child, sub, &format!("{path}.{k}"));
+                }
+            }
+            toml::Value::Array(a) => {
+                for item in a {
+                    if schema.get("items").is_some() {
+                        walk(item, &schema["items"], &format!("{path}[]"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/gateway.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for f in ["moat-gateway.toml", "insecure.toml"] {
+        let v: toml::Value = toml::from_str(&std::fs::read_to_string(example(f)).unwrap()).unwrap();
+        walk(&v, &schema, f);
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of `moat gateway`: real sockets on 127.0.0.1 port 0, in-process upstreams,
+//! real `curl`, `openssl s_client`, Prometheus and sslyze where installed.
+
+mod common;
+mod connection;
+mod examples;
+mod ops;
+mod peers;
+mod policies;
+mod proxying;
+mod tls;

@@ -54,6 +54,21 @@ impl<'a> DockerfileContext<'a> {
             .filter(move |i| i.kind == kind)
     }
 
+    /// Instructions of `kind` that follow an earlier one of the same kind in their stage (the
+    /// ones a second CMD, ENTRYPOINT or HEALTHCHECK overrides).
+    pub fn repeats_in_stage(&self, kind: Kind) -> Vec<&'a Instruction> {
+        let df = self.dockerfile;
+        df.stages
+            .iter()
+            .flat_map(|stage| {
+                df.instructions_of(stage)
+                    .iter()
+                    .filter(move |i| i.kind == kind)
+                    .skip(1)
+            })
+            .collect()
+    }
+
     /// The final stage, which becomes the image.
     pub fn final_stage(&self) -> Option<&'a Stage> {
         self.dockerfile.final_stage()

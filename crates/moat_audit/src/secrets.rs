@@ -152,9 +152,10 @@ const NOT_SECRET_SUFFIX: &[&str] = &[
 // Public or non-secret key material.
 const NOT_SECRET_NAMES: &[&str] = &["GPG_KEY", "GPG_KEYS", "PUBLIC_KEY", "PUB_KEY", "PGP_KEY"];
 
-/// Whether a variable name says that it holds a secret (`DB_PASSWORD`, `API_KEY`, `githubToken`),
-/// honouring the built-in and configured allow-lists (`GPG_KEY`, `*_VERSION`, `*_FILE`, …).
-pub fn is_secret_name(name: &str, allow: &[String]) -> bool {
+/// Whether the words of a variable name say that it holds a secret (`DB_PASSWORD`, `API_KEY`,
+/// `githubToken`), honouring the built-in and configured allow-lists (`GPG_KEY`, `*_VERSION`,
+/// `*_FILE`, …). [`is_secret_name`] refines it.
+fn is_secret_name_by_words(name: &str, allow: &[String]) -> bool {
     let lower = name.to_ascii_lowercase();
     if allow.iter().any(|pattern| glob_match(pattern, &lower)) {
         return false;
@@ -402,6 +403,125 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 pub fn redact(value: &str) -> String {
     let shown: String = value.chars().take(4).collect();
     format!("{shown}…(redacted)")
+}
+
+/// [`is_secret_name_by_words`], plus names written without separators (`S3SECRETKEY`,
+/// `DBPASSWORD`), minus names whose last word says they configure something about a secret
+/// rather than hold one (`FTP_PASS_PORT_START`, `GLUU_SECRET_ADAPTER`).
+pub fn is_secret_name(name: &str, allow: &[String]) -> bool {
+    const CONFIG_SUFFIXES: &[&str] = &[
+        "ADAPTER",
+        "SCHEME",
+        "NAMESPACE",
+        "START",
+        "END",
+        "MIN",
+        "MAX",
+        "RANGE",
+        "LIMIT",
+        "POLICY",
+        "ATTEMPTS",
+        "RETRIES",
+        "INTERVAL",
+        "ROTATION",
+        "PROTOCOL",
+        "STRATEGY",
+        "METHOD",
+        "ENGINE",
+        "COMPLEXITY",
+        "STRENGTH",
+        "REGEX",
+        "PATTERN",
+    ];
+    let upper = name.to_ascii_uppercase();
+    let last = upper.rsplit(['_', '-', '.']).next().unwrap_or_default();
+    if CONFIG_SUFFIXES.contains(&last) {
+        return false;
+    }
+    if is_secret_name_by_words(name, allow) {
+        return true;
+    }
+    let unseparated = !name.contains(['_', '-', '.']) && name.len() > 6;
+    let lower = name.to_ascii_lowercase();
+    unseparated
+        && !allow.iter().any(|p| glob_match(p, &lower))
+        && ["PASSWORD", "PASSWD", "SECRET", "TOKEN"]
+            .iter()
+            .any(|w| upper.contains(w))
+        && !names_non_secret(name)
+}
+
+/// Values that cannot be secrets: empty, switches (`no`, `false`, `None`), placeholders made
+/// of `x` or `*`, and file paths (`/run/secrets/db`, `./key.json`).
+pub fn not_a_secret_value(value: &str) -> bool {
+    let v = value.trim();
+    let lower = v.to_ascii_lowercase();
+    let switch = matches!(
+        lower.as_str(),
+        "" | "none" | "null" | "nil" | "false" | "true" | "yes" | "no" | "on" | "off" | "0" | "1"
+    );
+    let filler = v.chars().all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-'));
+    let path = v.starts_with(['/', '~']) || v.starts_with("./") || v.starts_with("../");
+    let file = std::path::Path::new(&lower).extension().is_some_and(|e| {
+        [
+            "json", "pem", "key", "crt", "txt", "conf", "cfg", "ini", "yml", "yaml", "p12", "jks",
+        ]
+        .iter()
+        .any(|x| e == *x)
+    }) && !v.contains(char::is_whitespace);
+    switch || filler || path || file
+}
+
+/// The secret shape of a value; long random-looking strings count only when the name does not
+/// say what else the value is, and only when they mix upper- and lower-case letters (which
+/// identifiers such as `supercronic-linux-amd64` or `org/4cbcd6dc79570c55` do not).
+pub fn value_kind(name: &str, value: &str) -> Option<ValueKind> {
+    if names_non_secret(name) || value.starts_with('/') || value.contains("://") {
+        return classify_value(value);
+    }
+    let mixed_case = value.contains(|c: char| c.is_ascii_uppercase())
+        && value.contains(|c: char| c.is_ascii_lowercase());
+    classify_value_with_entropy(value).filter(|k| *k != ValueKind::HighEntropy || mixed_case)
+}
+
+/// Whether the last word of a name says the value is something other than a secret.
+fn names_non_secret(name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "VERSION",
+        "VER",
+        "SHA",
+        "SHA1",
+        "SHA256",
+        "SHA512",
+        "MD5",
+        "CHECKSUM",
+        "HASH",
+        "DIGEST",
+        "PATH",
+        "HOME",
+        "DIR",
+        "FILE",
+        "URL",
+        "URI",
+        "HOST",
+        "ID",
+        "NAME",
+        "TAG",
+        "REF",
+        "COMMIT",
+        "REVISION",
+        "RELEASE",
+        "FINGERPRINT",
+        "OPTS",
+        "OPTIONS",
+        "FLAGS",
+        "ARGS",
+        "IMAGE",
+    ];
+    let upper = name.to_ascii_uppercase();
+    let last = upper.rsplit(['_', '-', '.']).next().unwrap_or_default();
+    // `GISTURL`, `NODEVERSION`: suffixes of names written without separators
+    SUFFIXES.contains(&last) || SUFFIXES.iter().any(|s| s.len() >= 3 && upper.ends_with(s))
 }
 
 #[cfg(test)]

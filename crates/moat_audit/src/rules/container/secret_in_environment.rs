@@ -2,8 +2,8 @@ use moat_deploy::{EnvVar, Provenance};
 
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::secret_in_env::{is_secret_name, not_a_secret_value, value_kind};
 use crate::secrets;
+use crate::secrets::{is_secret_name, not_a_secret_value, value_kind};
 
 declare_rule! {
     /// ## What it does

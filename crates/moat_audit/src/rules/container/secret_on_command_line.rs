@@ -2,8 +2,8 @@ use moat_diagnostics::Location;
 
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::secret_in_env::{is_secret_name, not_a_secret_value};
 use crate::secrets;
+use crate::secrets::{is_secret_name, not_a_secret_value};
 
 /// Clients that take the password glued to `-p` (`-ps3cret`).
 const MYSQL_CLIENTS: &[&str] = &[

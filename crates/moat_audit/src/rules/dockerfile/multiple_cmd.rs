@@ -42,18 +42,11 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for stage in &ctx.dockerfile.stages {
-        let all = ctx
-            .dockerfile
-            .instructions_of(stage)
-            .iter()
-            .filter(|i| i.kind == Kind::Cmd);
-        for instr in all.skip(1) {
-            out.emit(
-                &MultipleCmd::INFO,
-                instr.span,
-                "another CMD in this stage: only the last one takes effect",
-            );
-        }
+    for instr in ctx.repeats_in_stage(Kind::Cmd) {
+        out.emit(
+            &MultipleCmd::INFO,
+            instr.span,
+            "another CMD in this stage: only the last one takes effect",
+        );
     }
 }

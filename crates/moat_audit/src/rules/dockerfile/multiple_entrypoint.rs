@@ -42,18 +42,11 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for stage in &ctx.dockerfile.stages {
-        let all = ctx
-            .dockerfile
-            .instructions_of(stage)
-            .iter()
-            .filter(|i| i.kind == Kind::Entrypoint);
-        for instr in all.skip(1) {
-            out.emit(
-                &MultipleEntrypoint::INFO,
-                instr.span,
-                "another ENTRYPOINT in this stage: only the last one takes effect",
-            );
-        }
+    for instr in ctx.repeats_in_stage(Kind::Entrypoint) {
+        out.emit(
+            &MultipleEntrypoint::INFO,
+            instr.span,
+            "another ENTRYPOINT in this stage: only the last one takes effect",
+        );
     }
 }

@@ -42,18 +42,11 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for stage in &ctx.dockerfile.stages {
-        let checks = ctx
-            .dockerfile
-            .instructions_of(stage)
-            .iter()
-            .filter(|i| i.kind == Kind::Healthcheck);
-        for instr in checks.skip(1) {
-            out.emit(
-                &MultipleHealthchecks::INFO,
-                instr.span,
-                "another HEALTHCHECK in this stage: only the last one takes effect",
-            );
-        }
+    for instr in ctx.repeats_in_stage(Kind::Healthcheck) {
+        out.emit(
+            &MultipleHealthchecks::INFO,
+            instr.span,
+            "another HEALTHCHECK in this stage: only the last one takes effect",
+        );
     }
 }

@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A security perimeter for APIs that run in Docker containers.
 #[derive(Debug, Parser)]
 #[command(name = "moat", version, about, propagate_version = true)]

@@ -3,6 +3,10 @@
 
 use clap::Parser;
 
+// the same allocator as the `moat` binary
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "moat-gateway",

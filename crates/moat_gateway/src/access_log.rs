@@ -5,8 +5,8 @@
 //! Only the fields below are ever written: no header values, no query string (the path only),
 //! so `Authorization`, cookies, API keys and query secrets cannot reach the log.
 
-use serde::Serialize;
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -23,57 +23,132 @@ pub enum Target {
     Off,
 }
 
-/// One access-log record.
-#[derive(Debug, Serialize)]
-pub struct Record {
-    /// RFC 3339 time the request arrived.
-    #[serde(rename = "@timestamp")]
-    pub timestamp: String,
-    /// Client address (after trusted proxies).
-    #[serde(rename = "client.ip")]
-    pub client_ip: String,
-    /// Method.
-    #[serde(rename = "http.request.method")]
-    pub method: String,
-    /// Protocol version, e.g. `1.1` or `2`.
-    #[serde(rename = "http.version")]
+/// One access-log record, borrowed from the request it describes. [`Record::write_json`] renders
+/// it straight into the writer's buffer (no intermediate strings or JSON values).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// Time the request arrived, since the Unix epoch (`@timestamp`, RFC 3339 with ms).
+    pub timestamp: Duration,
+    /// Client address after trusted proxies (`client.ip`).
+    pub client_ip: IpAddr,
+    /// Method (`http.request.method`).
+    pub method: &'a str,
+    /// Protocol version, e.g. `1.1` or `2` (`http.version`).
     pub version: &'static str,
-    /// Path without the query.
-    #[serde(rename = "url.path")]
-    pub path: String,
-    /// Host the request named.
-    #[serde(rename = "url.domain", skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    /// Status sent.
-    #[serde(rename = "http.response.status_code")]
+    /// Path without the query (`url.path`).
+    pub path: &'a str,
+    /// Host the request named (`url.domain`).
+    pub host: Option<&'a str>,
+    /// Status sent (`http.response.status_code`).
     pub status: u16,
-    /// Nanoseconds from request to response headers.
-    #[serde(rename = "event.duration")]
+    /// Nanoseconds from request to response headers (`event.duration`).
     pub duration_ns: u64,
-    /// Key id, when authenticated.
-    #[serde(rename = "user.id", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// `passed`, `rejected`, `dry-run`, or absent when no limit applied.
-    #[serde(rename = "moat.rate_limit", skip_serializing_if = "Option::is_none")]
+    /// Key id, when authenticated (`user.id`).
+    pub user_id: Option<&'a str>,
+    /// `passed`, `rejected`, `dry-run`, or absent when no limit applied (`moat.rate_limit`).
     pub rate_limit: Option<&'static str>,
-    /// Route name.
-    #[serde(rename = "moat.route", skip_serializing_if = "Option::is_none")]
-    pub route: Option<String>,
-    /// Why the gateway answered itself (error code), if it did.
-    #[serde(rename = "error.code", skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Upstream target used.
-    #[serde(rename = "upstream.address", skip_serializing_if = "Option::is_none")]
-    pub upstream_address: Option<String>,
-    /// Nanoseconds the upstream took to answer.
-    #[serde(rename = "upstream.duration", skip_serializing_if = "Option::is_none")]
+    /// Route name (`moat.route`).
+    pub route: Option<&'a str>,
+    /// Why the gateway answered itself (error code), if it did (`error.code`).
+    pub error: Option<&'a str>,
+    /// Upstream target used (`upstream.address`).
+    pub upstream_address: Option<&'a str>,
+    /// Nanoseconds the upstream took to answer (`upstream.duration`).
     pub upstream_duration_ns: Option<u64>,
-    /// Request id.
-    #[serde(rename = "trace.id")]
-    pub trace_id: String,
-    /// TLS protocol, e.g. `TLSv1.3`.
-    #[serde(rename = "tls.version", skip_serializing_if = "Option::is_none")]
+    /// Request id (`trace.id`).
+    pub trace_id: &'a str,
+    /// TLS protocol, e.g. `TLSv1.3` (`tls.version`).
     pub tls_version: Option<&'static str>,
+}
+
+impl Record<'_> {
+    /// Appends the record as one JSON object (no newline) to `out`. Field order and string
+    /// escaping are those of `serde_json`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"@timestamp\":\"");
+        crate::util::write_rfc3339(out, self.timestamp);
+        out.extend_from_slice(b"\",\"client.ip\":\"");
+        // addresses contain only hex digits, `.` and `:`: nothing to escape
+        let _ = write!(out, "{}", self.client_ip);
+        out.extend_from_slice(b"\",\"http.request.method\":");
+        json_str(out, self.method);
+        out.extend_from_slice(b",\"http.version\":");
+        json_str(out, self.version);
+        out.extend_from_slice(b",\"url.path\":");
+        json_str(out, self.path);
+        if let Some(h) = self.host {
+            out.extend_from_slice(b",\"url.domain\":");
+            json_str(out, h);
+        }
+        out.extend_from_slice(b",\"http.response.status_code\":");
+        json_u64(out, u64::from(self.status));
+        out.extend_from_slice(b",\"event.duration\":");
+        json_u64(out, self.duration_ns);
+        let strs = [
+            (&b",\"user.id\":"[..], self.user_id),
+            (b",\"moat.rate_limit\":", self.rate_limit),
+            (b",\"moat.route\":", self.route),
+            (b",\"error.code\":", self.error),
+            (b",\"upstream.address\":", self.upstream_address),
+        ];
+        for (key, v) in strs {
+            if let Some(v) = v {
+                out.extend_from_slice(key);
+                json_str(out, v);
+            }
+        }
+        if let Some(d) = self.upstream_duration_ns {
+            out.extend_from_slice(b",\"upstream.duration\":");
+            json_u64(out, d);
+        }
+        out.extend_from_slice(b",\"trace.id\":");
+        json_str(out, self.trace_id);
+        if let Some(t) = self.tls_version {
+            out.extend_from_slice(b",\"tls.version\":");
+            json_str(out, t);
+        }
+        out.push(b'}');
+    }
+}
+
+fn json_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(v).as_bytes());
+}
+
+/// A JSON string literal, escaped as `serde_json` does: `"` and `\\`, the short escapes for
+/// backspace, form feed, newline, carriage return and tab, `\u00XX` for other control
+/// characters; everything else (including non-ASCII) as is.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => {
+                out.extend_from_slice(&b[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 0xf)]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
 }
 
 /// Lines waiting for the writer, and whether the writer should hurry.
@@ -132,18 +207,18 @@ impl AccessLog {
         let Some(shared) = &self.shared else {
             return true;
         };
-        let Ok(mut line) = serde_json::to_vec(rec) else {
-            return false;
-        };
-        line.push(b'\n');
         let mut p = match shared.pending.lock() {
             Ok(p) => p,
             Err(e) => e.into_inner(),
         };
-        if p.buf.len() + line.len() > MAX_PENDING {
+        // rendered in place: one copy, no allocation once the buffer has grown
+        let start = p.buf.len();
+        rec.write_json(&mut p.buf);
+        p.buf.push(b'\n');
+        if p.buf.len() > MAX_PENDING {
+            p.buf.truncate(start);
             return false;
         }
-        p.buf.extend_from_slice(&line);
         if p.buf.len() >= FLUSH_AT {
             shared.wake.notify_one();
         }
@@ -190,5 +265,59 @@ fn writer(out: Box<dyn Write + Send>, shared: &Shared) {
         if closed {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(tricky: &str) -> Record<'_> {
+        Record {
+            timestamp: Duration::from_millis(1_709_251_199_123),
+            client_ip: "2001:db8::1".parse().unwrap(),
+            method: "GET",
+            version: "1.1",
+            path: tricky,
+            host: None,
+            status: 200,
+            duration_ns: 1234,
+            user_id: Some(tricky),
+            rate_limit: Some("passed"),
+            route: Some("api"),
+            error: None,
+            upstream_address: Some("127.0.0.1:8080"),
+            upstream_duration_ns: Some(99),
+            trace_id: "abc",
+            tls_version: Some("TLSv1.3"),
+        }
+    }
+
+    #[test]
+    fn lines_are_json_escaped_like_serde_json() {
+        let tricky = "/a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}é/<>";
+        let mut s = Vec::new();
+        json_str(&mut s, tricky);
+        assert_eq!(
+            String::from_utf8(s).unwrap(),
+            serde_json::to_string(tricky).unwrap()
+        );
+        let mut out = Vec::new();
+        record(tricky).write_json(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(
+            "{\"@timestamp\":\"2024-02-29T23:59:59.123Z\",\"client.ip\":\"2001:db8::1\",\"http.request.method\":\"GET\",\"http.version\":\"1.1\",\"url.path\":"
+        ));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["url.path"], tricky);
+        assert_eq!(v["user.id"], tricky);
+        assert_eq!(v["http.response.status_code"], 200);
+        assert_eq!(v["event.duration"], 1234);
+        assert_eq!(v["upstream.duration"], 99);
+        assert_eq!(v["moat.rate_limit"], "passed");
+        assert_eq!(v["tls.version"], "TLSv1.3");
+        // absent values are left out, as before
+        assert!(v.get("url.domain").is_none() && v.get("error.code").is_none());
+        assert_eq!(v.as_object().unwrap().len(), 14);
     }
 }

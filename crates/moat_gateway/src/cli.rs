@@ -106,11 +106,21 @@ pub fn run_check(args: &CheckArgs) -> ExitCode {
 }
 
 fn serve(file: PathBuf) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("moat-gateway")
-        .build()
-    {
+    // one worker per CPU this process may run on; on a single CPU the current-thread runtime
+    // does the same work without cross-thread wake-ups and work-stealing bookkeeping.
+    // `MOAT_GATEWAY_RUNTIME=current|multi` overrides the choice.
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let multi = match std::env::var("MOAT_GATEWAY_RUNTIME").as_deref() {
+        Ok("current") => false,
+        Ok("multi") => true,
+        _ => cpus > 1,
+    };
+    let mut builder = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let rt = match builder.enable_all().thread_name("moat-gateway").build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -60,8 +60,16 @@ pub fn is_trusted(ip: IpAddr, nets: &[IpNet]) -> bool {
 
 /// The rate-limit key of a client: the IPv4 address, or the IPv6 address cut to `v6_prefix` bits.
 pub fn key(ip: IpAddr, v6_prefix: u8) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+    let mut out = String::new();
+    write_key(&mut out, ip, v6_prefix);
+    out
+}
+
+/// Appends [`key`] to `out` without allocating a string of its own.
+pub fn write_key(out: &mut String, ip: IpAddr, v6_prefix: u8) {
+    use std::fmt::Write as _;
+    let _ = match ip {
+        IpAddr::V4(v4) => write!(out, "{v4}"),
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
             let prefix = v6_prefix.min(128);
@@ -70,9 +78,9 @@ pub fn key(ip: IpAddr, v6_prefix: u8) -> String {
             } else {
                 u128::MAX << (128 - u32::from(prefix))
             };
-            format!("{}/{prefix}", std::net::Ipv6Addr::from(bits & mask))
+            write!(out, "{}/{prefix}", std::net::Ipv6Addr::from(bits & mask))
         }
-    }
+    };
 }
 
 #[cfg(test)]

@@ -189,6 +189,7 @@ impl Plan {
             if let Some(t) = g.spawn_health_checks() {
                 tasks.push(t);
             }
+            tasks.push(g.spawn_idle_reaper());
         }
     }
 

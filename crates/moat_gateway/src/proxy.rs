@@ -7,9 +7,9 @@ use crate::body::{ActiveGuard, BODY_STALLED, BODY_TOO_LARGE, LimitedBody, Respon
 use crate::client_addr;
 use crate::metrics::method_label;
 use crate::plan::{Plan, RoutePlan};
-use crate::ratelimit::{Decision, KeyKind};
+use crate::ratelimit::{Decision, KeyKind, Limiter};
 use crate::server::Shared;
-use crate::util::{Body, json_error, request_id, rfc3339_now, valid_request_id};
+use crate::util::{Body, json_error, request_id_header, since_epoch, valid_request_id};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -31,57 +31,105 @@ pub struct ConnInfo {
     pub active: Arc<AtomicUsize>,
     /// Requests started on this connection.
     pub started: std::sync::atomic::AtomicU64,
+    /// `X-Forwarded-For` and `Forwarded` (without host) for a request whose client is the
+    /// peer itself, rendered once per connection.
+    fwd: (HeaderValue, String),
 }
 
-/// Per limit: (name, decision, burst, window seconds).
-type LimitReport = Vec<(String, Decision, u32, u64)>;
-/// All limits, the most restrictive decision and its burst.
-type LimitHeaders = (LimitReport, Decision, u32);
+impl ConnInfo {
+    /// Connection facts; renders the per-connection forwarding headers once.
+    pub fn new(peer: SocketAddr, tls: Option<&'static str>, active: Arc<AtomicUsize>) -> Self {
+        let client = client_addr::canonical(peer.ip());
+        let proto = if tls.is_some() { "https" } else { "http" };
+        let xff = HeaderValue::from_maybe_shared(Bytes::from(client.to_string()))
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Self {
+            peer,
+            tls,
+            active,
+            started: std::sync::atomic::AtomicU64::new(0),
+            fwd: (xff, forwarded_prefix(client, proto)),
+        }
+    }
+}
 
-/// What the logging phase needs to know about a request.
-#[derive(Debug, Default)]
-struct Ctx {
-    request_id: String,
+fn forwarded_prefix(client: IpAddr, proto: &str) -> String {
+    let mut fwd = String::with_capacity(64);
+    let _ = match client {
+        IpAddr::V4(v4) => write!(fwd, "for={v4};proto={proto}"),
+        IpAddr::V6(v6) => write!(fwd, "for=\"[{v6}]\";proto={proto}"),
+    };
+    fwd
+}
+
+/// Per limit: (limit, decision).
+type LimitReport<'p> = Vec<(&'p Limiter, Decision)>;
+/// All limits, the most restrictive decision and its burst.
+type LimitHeaders<'p> = (LimitReport<'p>, Decision, u32);
+
+/// What the logging phase needs to know about a request; borrows from the plan in force.
+#[derive(Debug)]
+struct Ctx<'p> {
+    request_id: HeaderValue,
     client: Option<IpAddr>,
-    route: Option<String>,
-    user: Option<String>,
+    route: Option<&'p str>,
+    user: Option<&'p str>,
     rate_limit: Option<&'static str>,
-    upstream_addr: Option<String>,
+    upstream_addr: Option<&'p str>,
     upstream_took: Option<Duration>,
     error: Option<&'static str>,
-    limit_headers: Option<LimitHeaders>,
+    limit_headers: Option<LimitHeaders<'p>>,
 }
 
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
-    "proxy-authorization",
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+];
+
+const UPSTREAM_IDENTITY: [HeaderName; 4] = [
+    header::SERVER,
+    HeaderName::from_static("x-powered-by"),
+    HeaderName::from_static("x-aspnet-version"),
+    HeaderName::from_static("x-aspnetmvc-version"),
 ];
 
 /// Removes hop-by-hop headers, including those named in `Connection`.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in named {
-        h.remove(n);
+    if h.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for n in named {
+            h.remove(n);
+        }
     }
-    for n in HOP_BY_HOP {
+    for n in &HOP_BY_HOP {
         h.remove(n);
     }
 }
 
-fn err(ctx: &mut Ctx, status: StatusCode, code: &'static str, msg: &str) -> Response<Body> {
+fn err(ctx: &mut Ctx<'_>, status: StatusCode, code: &'static str, msg: &str) -> Response<Body> {
     ctx.error = Some(code);
     json_error(status, code, msg)
 }
@@ -98,24 +146,32 @@ where
     B::Error: Into<crate::util::BoxError>,
 {
     let started = Instant::now();
-    let timestamp = rfc3339_now();
+    let timestamp = since_epoch();
     let plan = shared.current_plan();
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let version = req.version();
-    let path = req.uri().path().to_string();
+    // a reference-counted handle on the path, kept for the log after the request moves on
+    let path_and_query = req.uri().path_and_query().cloned();
     let host = request_host(&req);
     let mut ctx = Ctx {
         request_id: req
             .headers()
-            .get("x-request-id")
+            .get(&X_REQUEST_ID)
             .filter(|v| valid_request_id(v.as_bytes()))
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(request_id, str::to_string),
-        ..Ctx::default()
+            .cloned()
+            .unwrap_or_else(request_id_header),
+        client: None,
+        route: None,
+        user: None,
+        rate_limit: None,
+        upstream_addr: None,
+        upstream_took: None,
+        error: None,
+        limit_headers: None,
     };
 
     let (resp, in_flight, deadline) =
-        match filters_and_proxy(&shared, &plan, &conn, req, &mut ctx).await {
+        match filters_and_proxy(&shared, &plan, &conn, req, host.as_deref(), &mut ctx).await {
             Ok((r, f, d)) => (r, Some(f), d),
             Err(r) => (r, None, None),
         };
@@ -125,35 +181,32 @@ where
     // logging phase
     let took = started.elapsed();
     let status = resp.status().as_u16();
-    shared.metrics.request(
-        ctx.route.as_deref().unwrap_or("-"),
-        status,
-        method_label(&method),
-        took,
-    );
+    shared
+        .metrics
+        .request(ctx.route.unwrap_or("-"), status, method, took);
+    let path = path_and_query.as_ref().map_or("", |pq| pq.path());
     let rec = Record {
         timestamp,
         client_ip: ctx
             .client
-            .unwrap_or_else(|| client_addr::canonical(conn.peer.ip()))
-            .to_string(),
-        method: method_label(&method).to_string(),
+            .unwrap_or_else(|| client_addr::canonical(conn.peer.ip())),
+        method,
         version: match version {
             Version::HTTP_2 => "2",
             Version::HTTP_10 => "1.0",
             _ => "1.1",
         },
-        path: truncate_for_log(&path),
-        host: host.map(|h| truncate_for_log(&h)),
+        path: truncate_for_log(path),
+        host: host.as_deref().map(truncate_for_log),
         status,
         duration_ns: took.as_nanos() as u64,
-        user_id: ctx.user.clone(),
+        user_id: ctx.user,
         rate_limit: ctx.rate_limit,
-        route: ctx.route.clone(),
-        error: ctx.error.map(str::to_string),
-        upstream_address: ctx.upstream_addr.clone(),
+        route: ctx.route,
+        error: ctx.error,
+        upstream_address: ctx.upstream_addr,
         upstream_duration_ns: ctx.upstream_took.map(|d| d.as_nanos() as u64),
-        trace_id: ctx.request_id.clone(),
+        trace_id: ctx.request_id.to_str().unwrap_or("-"),
         tls_version: conn.tls,
     };
     if !shared.log.write(&rec) {
@@ -166,37 +219,33 @@ where
     )
 }
 
-fn truncate_for_log(s: &str) -> String {
+fn truncate_for_log(s: &str) -> &str {
     let mut end = s.len().min(2048);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 /// The request's host, lower-case and without port.
 fn request_host<B>(req: &Request<B>) -> Option<String> {
-    let raw = req
-        .uri()
-        .authority()
-        .map(|a| a.host().to_string())
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .and_then(|h| h.parse::<http::uri::Authority>().ok())
-                .map(|a| a.host().to_string())
-        })?;
+    let parsed;
+    let raw = if let Some(a) = req.uri().authority() {
+        a.host()
+    } else {
+        let h = req.headers().get(header::HOST)?.to_str().ok()?;
+        parsed = h.parse::<http::uri::Authority>().ok()?;
+        parsed.host()
+    };
     Some(raw.trim_end_matches('.').to_ascii_lowercase())
 }
 
-fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx, resp: &mut Response<Body>) {
+fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<Body>) {
     let h = resp.headers_mut();
     strip_hop_by_hop(h);
-    h.remove(header::SERVER);
-    h.remove("x-powered-by");
-    h.remove("x-aspnet-version");
-    h.remove("x-aspnetmvc-version");
+    for n in &UPSTREAM_IDENTITY {
+        h.remove(n);
+    }
     if conn.tls.is_some()
         && let Some(v) = &plan.security.hsts
     {
@@ -211,33 +260,33 @@ fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx, resp: &mut Response<Body>
         header::REFERRER_POLICY,
         plan.security.referrer_policy.clone(),
     );
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        h.insert("x-request-id", v);
-    }
+    h.insert(X_REQUEST_ID, ctx.request_id.clone());
     if let Some((all, worst, limit)) = ctx.limit_headers.take() {
         let reset = ceil_secs(worst.reset_after);
-        h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-        h.insert("x-ratelimit-remaining", HeaderValue::from(worst.remaining));
-        h.insert("x-ratelimit-reset", HeaderValue::from(reset));
-        let policy: Vec<String> = all
-            .iter()
-            .map(|(name, _, burst, window)| format!("\"{name}\";q={burst};w={window}"))
-            .collect();
-        let state: Vec<String> = all
-            .iter()
-            .map(|(name, d, _, _)| {
-                format!(
-                    "\"{name}\";r={};t={}",
-                    d.remaining,
-                    ceil_secs(d.reset_after)
-                )
-            })
-            .collect();
-        if let Ok(v) = HeaderValue::from_str(&policy.join(", ")) {
-            h.insert("ratelimit-policy", v);
+        h.insert(X_RATELIMIT_LIMIT, HeaderValue::from(limit));
+        h.insert(X_RATELIMIT_REMAINING, HeaderValue::from(worst.remaining));
+        h.insert(X_RATELIMIT_RESET, HeaderValue::from(reset));
+        let mut policy = String::with_capacity(all.iter().map(|(l, _)| l.policy().len() + 2).sum());
+        let mut state = String::with_capacity(policy.capacity() + 16);
+        for (i, (l, d)) in all.iter().enumerate() {
+            if i > 0 {
+                policy.push_str(", ");
+                state.push_str(", ");
+            }
+            policy.push_str(l.policy());
+            let _ = write!(
+                state,
+                "\"{}\";r={};t={}",
+                l.spec.name,
+                d.remaining,
+                ceil_secs(d.reset_after)
+            );
         }
-        if let Ok(v) = HeaderValue::from_str(&state.join(", ")) {
-            h.insert("ratelimit", v);
+        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(policy)) {
+            h.insert(RATELIMIT_POLICY, v);
+        }
+        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(state)) {
+            h.insert(RATELIMIT, v);
         }
         if resp.status() == StatusCode::TOO_MANY_REQUESTS {
             let retry = ceil_secs(worst.retry_after).max(1);
@@ -258,12 +307,13 @@ type Proxied = (
     Option<tokio::time::Instant>,
 );
 
-async fn filters_and_proxy<B>(
+async fn filters_and_proxy<'p, B>(
     shared: &Shared,
-    plan: &Plan,
+    plan: &'p Plan,
     conn: &ConnInfo,
     req: Request<B>,
-    ctx: &mut Ctx,
+    host: Option<&str>,
+    ctx: &mut Ctx<'p>,
 ) -> Result<Proxied, Response<Body>>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
@@ -307,8 +357,7 @@ where
     ctx.client = Some(client);
 
     // route
-    let host = request_host(&req);
-    let Some(route) = plan.route(host.as_deref(), req.uri().path()) else {
+    let Some(route) = plan.route(host, req.uri().path()) else {
         return Err(err(
             ctx,
             StatusCode::NOT_FOUND,
@@ -316,7 +365,7 @@ where
             "no route for this request",
         ));
     };
-    ctx.route = Some(route.name.clone());
+    ctx.route = Some(&route.name);
 
     // method
     if !route.methods.contains(req.method()) {
@@ -386,7 +435,7 @@ where
                 None
             }
             Some(k) => {
-                let id = ka.keys.lookup(&k).map(str::to_string);
+                let id = ka.keys.lookup(&k);
                 if id.is_none() {
                     shared.metrics.auth_failure("invalid");
                 }
@@ -410,7 +459,7 @@ where
             }
             return Err(r);
         };
-        if let Ok(v) = HeaderValue::from_str(&id) {
+        if let Ok(v) = HeaderValue::from_str(id) {
             parts.headers.insert(ka.consumer_header.clone(), v);
         }
         ctx.user = Some(id);
@@ -445,41 +494,40 @@ where
     proxy(shared, plan, conn, route, parts, body, ctx).await
 }
 
-fn rate_limit(
+fn rate_limit<'p>(
     shared: &Shared,
     plan: &Plan,
-    route: &RoutePlan,
+    route: &'p RoutePlan,
     headers: &HeaderMap,
     client: IpAddr,
-    ctx: &mut Ctx,
+    ctx: &mut Ctx<'p>,
 ) -> Option<Response<Body>> {
     if route.limits.is_empty() {
         return None;
     }
     let now = Instant::now();
-    let ip_key = client_addr::key(client, plan.v6_prefix);
-    let mut taken: Vec<(usize, String)> = Vec::new();
-    let mut reported: LimitReport = Vec::new();
+    // one key buffer for every limit: `route NUL key`
+    let mut key = String::with_capacity(route.name.len() + 48);
+    // admitted limits (refunded when a later one rejects): a bit per index, a list past 64
+    let mut taken_bits: u64 = 0;
+    let mut taken_more: Vec<usize> = Vec::new();
+    let mut reported: LimitReport<'p> = Vec::new();
     let mut worst: Option<(Decision, u32)> = None;
     let mut outcome = "passed";
     let mut rejected = false;
     for (i, l) in route.limits.iter().enumerate() {
-        if !l.applies_to(ctx.user.as_deref()) {
+        if !l.applies_to(ctx.user) {
             continue;
         }
-        let key = match &l.spec.key {
-            KeyKind::Ip => ip_key.clone(),
-            KeyKind::ApiKey => ctx
-                .user
-                .as_ref()
-                .map_or_else(|| format!("ip:{ip_key}"), |u| format!("id:{u}")),
-            KeyKind::Route => route.name.clone(),
-            KeyKind::Header(h) => headers
-                .get(h)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .unwrap_or_default(),
-        };
-        let key = format!("{}\0{key}", route.name);
+        limit_key(
+            &mut key,
+            route,
+            l,
+            headers,
+            client,
+            plan.v6_prefix,
+            ctx.user,
+        );
         let d = l.check(&key, now);
         let label = if !d.would_reject {
             "passed"
@@ -495,13 +543,14 @@ fn rate_limit(
         };
         shared.metrics.rate_limit(&l.spec.name, label);
         if !d.would_reject {
-            taken.push((i, key));
+            if i < 64 {
+                taken_bits |= 1 << i;
+            } else {
+                taken_more.push(i);
+            }
         }
-        let window = (l.spec.period.as_secs_f64() * f64::from(l.spec.burst)
-            / f64::from(l.spec.count))
-        .ceil() as u64;
         if !l.spec.dry_run {
-            reported.push((l.spec.name.clone(), d, l.spec.burst, window.max(1)));
+            reported.push((&**l, d));
             let worse = match worst {
                 None => true,
                 Some((w, _)) => {
@@ -518,13 +567,27 @@ fn rate_limit(
             break;
         }
     }
+    let any_taken = taken_bits != 0 || !taken_more.is_empty();
     if rejected {
-        for (i, key) in &taken {
-            route.limits[*i].refund(key);
+        let taken = (0..64)
+            .filter(|i| taken_bits & (1 << i) != 0)
+            .chain(taken_more.iter().copied());
+        for i in taken {
+            let l = &route.limits[i];
+            limit_key(
+                &mut key,
+                route,
+                l,
+                headers,
+                client,
+                plan.v6_prefix,
+                ctx.user,
+            );
+            l.refund(&key);
         }
         outcome = "rejected";
     }
-    if !taken.is_empty() || rejected || outcome != "passed" {
+    if any_taken || rejected || outcome != "passed" {
         ctx.rate_limit = Some(outcome);
     }
     if let Some((w, burst)) = worst {
@@ -538,6 +601,39 @@ fn rate_limit(
             "rate limit exceeded",
         )
     })
+}
+
+/// Writes the state key of limit `l` for this request into `out`: `route NUL key`.
+fn limit_key(
+    out: &mut String,
+    route: &RoutePlan,
+    l: &Limiter,
+    headers: &HeaderMap,
+    client: IpAddr,
+    v6_prefix: u8,
+    user: Option<&str>,
+) {
+    out.clear();
+    out.push_str(&route.name);
+    out.push('\0');
+    match &l.spec.key {
+        KeyKind::Ip => client_addr::write_key(out, client, v6_prefix),
+        KeyKind::ApiKey => {
+            if let Some(u) = user {
+                out.push_str("id:");
+                out.push_str(u);
+            } else {
+                out.push_str("ip:");
+                client_addr::write_key(out, client, v6_prefix);
+            }
+        }
+        KeyKind::Route => out.push_str(&route.name),
+        KeyKind::Header(h) => {
+            if let Some(v) = headers.get(h) {
+                out.push_str(&String::from_utf8_lossy(v.as_bytes()));
+            }
+        }
+    }
 }
 
 /// Removes `name` from a query string, returning its first value and the rest.
@@ -602,51 +698,54 @@ fn forwarded_headers(
     plan: &Plan,
     conn: &ConnInfo,
     client: IpAddr,
-    host: Option<&str>,
+    host: Option<&HeaderValue>,
     h: &mut HeaderMap,
-    request_id: &str,
+    request_id: &HeaderValue,
 ) {
     let peer = client_addr::canonical(conn.peer.ip());
     let proto = if conn.tls.is_some() { "https" } else { "http" };
-    let xff = if client_addr::is_trusted(peer, &plan.trusted) {
+    let trusted_peer = client_addr::is_trusted(peer, &plan.trusted);
+    let xff = if trusted_peer {
         let prior: Vec<String> = h
-            .get_all("x-forwarded-for")
+            .get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .map(str::to_string)
             .collect();
-        if prior.is_empty() {
+        let v = if prior.is_empty() {
             peer.to_string()
         } else {
             format!("{}, {peer}", prior.join(", "))
-        }
+        };
+        HeaderValue::from_str(&v).ok()
+    } else if client == peer {
+        // the usual case: rendered once per connection
+        Some(conn.fwd.0.clone())
     } else {
-        client.to_string()
+        HeaderValue::from_str(&client.to_string()).ok()
     };
-    h.remove("x-forwarded-for");
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        h.insert("x-forwarded-for", v);
+    h.remove(&X_FORWARDED_FOR);
+    if let Some(v) = xff {
+        h.insert(X_FORWARDED_FOR, v);
     }
-    h.insert("x-forwarded-proto", HeaderValue::from_static(proto));
-    let for_ = match client {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
-    };
-    let mut fwd = format!("for={for_};proto={proto}");
-    if let Some(host) = host {
-        if let Ok(v) = HeaderValue::from_str(host) {
-            h.insert("x-forwarded-host", v);
-        }
-        let _ = write!(fwd, ";host=\"{host}\"");
+    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    let mut fwd = if client == peer {
+        let mut s = String::with_capacity(conn.fwd.1.len() + 64);
+        s.push_str(&conn.fwd.1);
+        s
     } else {
-        h.remove("x-forwarded-host");
+        forwarded_prefix(client, proto)
+    };
+    if let Some(host) = host.and_then(|v| v.to_str().ok().map(|s| (v, s))) {
+        h.insert(X_FORWARDED_HOST, host.0.clone());
+        let _ = write!(fwd, ";host=\"{}\"", host.1);
+    } else {
+        h.remove(&X_FORWARDED_HOST);
     }
-    if let Ok(v) = HeaderValue::from_str(&fwd) {
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(fwd)) {
         h.insert(header::FORWARDED, v);
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
-    }
+    h.insert(X_REQUEST_ID, request_id.clone());
 }
 
 fn idempotent(m: &Method) -> bool {
@@ -656,14 +755,14 @@ fn idempotent(m: &Method) -> bool {
     )
 }
 
-async fn proxy<B>(
+async fn proxy<'p, B>(
     shared: &Shared,
     plan: &Plan,
     conn: &ConnInfo,
-    route: &RoutePlan,
+    route: &'p RoutePlan,
     mut parts: http::request::Parts,
     body: B,
-    ctx: &mut Ctx,
+    ctx: &mut Ctx<'p>,
 ) -> Result<Proxied, Response<Body>>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
@@ -676,26 +775,24 @@ where
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    let host_for_fwd = host_header
-        .as_ref()
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
     strip_hop_by_hop(&mut parts.headers);
     forwarded_headers(
         plan,
         conn,
         ctx.client.unwrap_or(conn.peer.ip()),
-        host_for_fwd.as_deref(),
+        host_header.as_ref(),
         &mut parts.headers,
         &ctx.request_id,
     );
     if let Some(h) = host_header {
         parts.headers.insert(header::HOST, h);
     }
+    // reference-counted: the upstream URI reuses the request's own path and query
     let path_and_query = parts
         .uri
         .path_and_query()
-        .map_or_else(|| "/".to_string(), |pq| pq.as_str().to_string());
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
 
     let no_body = body.is_end_stream();
     let flag = Arc::new(AtomicU8::new(0));
@@ -705,9 +802,9 @@ where
     group.deposit();
     let mut attempts_left = if can_retry { group.spec.retries } else { 0 };
     let deadline = tokio::time::Instant::now() + group.spec.total_timeout;
-    let mut exclude: Option<String> = None;
+    let mut exclude: Option<&str> = None;
     loop {
-        let Some((target, in_flight)) = group.pick(exclude.as_deref()) else {
+        let Some((target, in_flight)) = group.pick(exclude) else {
             shared
                 .metrics
                 .upstream_error(&group.spec.name, "unavailable");
@@ -718,17 +815,20 @@ where
                 "no upstream is available",
             ));
         };
-        ctx.upstream_addr = Some(target.addr.clone());
-        let uri: Uri = match format!("http://{}{path_and_query}", target.addr).parse() {
-            Ok(u) => u,
-            Err(_) => {
-                return Err(err(
-                    ctx,
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "invalid request target",
-                ));
-            }
+        ctx.upstream_addr = Some(&target.addr);
+        // origin-form: the pooled connection already names the target
+        let uri = target.authority.as_ref().and_then(|_| {
+            let mut up = http::uri::Parts::default();
+            up.path_and_query = Some(path_and_query.clone());
+            Uri::from_parts(up).ok()
+        });
+        let Some(uri) = uri else {
+            return Err(err(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "invalid request target",
+            ));
         };
         let mut up = Request::new(body.take().unwrap_or_else(crate::util::empty));
         *up.method_mut() = parts.method.clone();
@@ -744,11 +844,11 @@ where
             .spec
             .response_timeout
             .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-        let res = tokio::time::timeout(wait, group.client.request(up)).await;
+        let res = tokio::time::timeout(wait, group.send(target, up)).await;
         let took = sent.elapsed();
         match res {
             Ok(Ok(resp)) => {
-                group.succeeded(&target);
+                group.succeeded(target);
                 ctx.upstream_took = Some(took);
                 shared.metrics.upstream_latency(&group.spec.name, took);
                 let (mut rparts, rbody) = resp.into_parts();
@@ -782,14 +882,14 @@ where
                 }
                 let connect = e.is_connect();
                 if connect {
-                    group.connect_failed(&target);
+                    group.connect_failed(target);
                 }
                 shared
                     .metrics
                     .upstream_error(&group.spec.name, if connect { "connect" } else { "io" });
                 if attempts_left > 0 && group.withdraw() {
                     attempts_left -= 1;
-                    exclude = Some(target.addr.clone());
+                    exclude = Some(&target.addr);
                     continue;
                 }
                 return Err(err(

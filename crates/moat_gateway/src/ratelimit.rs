@@ -85,6 +85,8 @@ pub struct Limiter {
     shards: Box<[Shard]>,
     shard_cap: usize,
     hasher: std::collections::hash_map::RandomState,
+    /// `"name";q=burst;w=window`, the `RateLimit-Policy` item of this limit.
+    policy: Box<str>,
 }
 
 impl Limiter {
@@ -95,7 +97,11 @@ impl Limiter {
         let tau_ns = emission_ns.saturating_mul(u64::from(spec.burst.max(1)));
         let shard_cap = (spec.max_keys / SHARDS).max(1);
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+        let window = (spec.period.as_secs_f64() * f64::from(spec.burst) / f64::from(spec.count))
+            .ceil() as u64;
+        let policy = format!("\"{}\";q={};w={}", spec.name, spec.burst, window.max(1)).into();
         Self {
+            policy,
             spec,
             emission_ns,
             tau_ns,
@@ -104,6 +110,11 @@ impl Limiter {
             shard_cap,
             hasher: std::collections::hash_map::RandomState::new(),
         }
+    }
+
+    /// The `RateLimit-Policy` item of this limit: `"name";q=burst;w=window` (window in seconds).
+    pub fn policy(&self) -> &str {
+        &self.policy
     }
 
     /// Whether this limit applies to a request from `consumer`.
@@ -138,14 +149,19 @@ impl Limiter {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let tat = map.get(key).copied().unwrap_or(now).max(now);
+        let slot = map.get_mut(key);
+        let tat = slot.as_deref().copied().unwrap_or(now).max(now);
         let new_tat = tat + self.emission_ns;
         let ahead = new_tat - now;
         if ahead <= self.tau_ns {
-            if !map.contains_key(key) && map.len() >= self.shard_cap {
-                evict(&mut map, now, self.shard_cap);
+            if let Some(t) = slot {
+                *t = new_tat;
+            } else {
+                if map.len() >= self.shard_cap {
+                    evict(&mut map, now, self.shard_cap);
+                }
+                map.insert(key.into(), new_tat);
             }
-            map.insert(key.into(), new_tat);
             Decision {
                 allowed: true,
                 would_reject: false,

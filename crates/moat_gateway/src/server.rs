@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -382,12 +382,7 @@ async fn serve_conn(
                 Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
                 _ => "TLS",
             };
-            let conn = Arc::new(ConnInfo {
-                peer,
-                tls: Some(version),
-                active: active.clone(),
-                started: AtomicU64::new(0),
-            });
+            let conn = Arc::new(ConnInfo::new(peer, Some(version), active.clone()));
             if h2 {
                 serve_h2(
                     shared,
@@ -415,12 +410,7 @@ async fn serve_conn(
                 ListenerKind::Redirect(p) => Some(p),
                 _ => None,
             };
-            let conn = Arc::new(ConnInfo {
-                peer,
-                tls: None,
-                active: active.clone(),
-                started: AtomicU64::new(0),
-            });
+            let conn = Arc::new(ConnInfo::new(peer, None, active.clone()));
             let io = GuardedIo::new(
                 stream,
                 limits.max_header_bytes + limits.max_uri_bytes,

@@ -1,13 +1,28 @@
 //! Upstream groups: targets, load balancing, passive ejection, active health checks, the retry
-//! budget and the pooled keep-alive HTTP/1.1 client.
+//! budget and the pooled keep-alive HTTP/1.1 connections.
+//!
+//! Each target keeps its own pool of idle HTTP/1.1 connections (`hyper::client::conn`): a
+//! request takes the most recently used idle connection (or connects), and the connection goes
+//! back to the pool when the response body has been read to its end. A connection whose
+//! response was abandoned midway is closed instead. Idle connections are closed after 60 s.
 
-use crate::util::Body;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::sync::Arc;
+use crate::util::{Body, BoxError};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+/// Idle connections kept per target at most.
+const MAX_IDLE_PER_TARGET: usize = 512;
+/// Idle connections older than this are closed.
+const IDLE_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// How a group picks a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +53,85 @@ pub struct HealthCheck {
 pub struct Target {
     /// `host:port`.
     pub addr: String,
+    /// `addr` as a URI authority (parsed once), `None` when it is not one.
+    pub authority: Option<http::uri::Authority>,
     healthy: AtomicBool,
     successes: AtomicU32,
     failures: AtomicU32,
     connect_failures: AtomicU32,
     ejected_until_ms: AtomicU64,
     active: AtomicUsize,
+    /// `Host` for requests that name none: the address without the default port 80.
+    host: Option<HeaderValue>,
+    idle: Mutex<Vec<(http1::SendRequest<Body>, Instant)>>,
 }
 
 impl Target {
+    fn new(addr: &str) -> Self {
+        let authority: Option<http::uri::Authority> = addr.parse().ok();
+        let host = authority.as_ref().and_then(|a| {
+            let h = if a.port_u16() == Some(80) {
+                a.host()
+            } else {
+                a.as_str()
+            };
+            HeaderValue::from_str(h).ok()
+        });
+        Self {
+            addr: addr.to_string(),
+            authority,
+            healthy: AtomicBool::new(true),
+            successes: AtomicU32::new(0),
+            failures: AtomicU32::new(0),
+            connect_failures: AtomicU32::new(0),
+            ejected_until_ms: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
+            host,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The most recently used idle connection that is still open, if any.
+    fn take_idle(&self) -> Option<http1::SendRequest<Body>> {
+        let mut idle = match self.idle.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        while let Some((tx, since)) = idle.pop() {
+            if !tx.is_closed() && since.elapsed() < IDLE_TIMEOUT {
+                return Some(tx);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, tx: http1::SendRequest<Body>) {
+        if tx.is_closed() {
+            return;
+        }
+        let mut idle = match self.idle.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if idle.len() < MAX_IDLE_PER_TARGET {
+            idle.push((tx, Instant::now()));
+        }
+    }
+
+    /// Closes idle connections that are closed or older than the idle timeout.
+    fn reap_idle(&self) {
+        let mut idle = match self.idle.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        idle.retain(|(tx, since)| !tx.is_closed() && since.elapsed() < IDLE_TIMEOUT);
+    }
+
+    /// Idle pooled connections.
+    pub fn idle_connections(&self) -> usize {
+        self.idle.lock().map_or(0, |g| g.len())
+    }
+
     /// Whether active health checks (if any) consider it healthy.
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
@@ -105,8 +190,101 @@ pub struct UpstreamGroup {
     rr: AtomicUsize,
     epoch: Instant,
     budget_milli: AtomicU64,
-    /// Pooled keep-alive client.
-    pub client: Client<HttpConnector, Body>,
+}
+
+/// Why an upstream exchange failed.
+#[derive(Debug)]
+pub enum SendError {
+    /// No connection could be made (refused, unreachable, connect timeout).
+    Connect(std::io::Error),
+    /// The exchange failed on an established connection.
+    Http(hyper::Error),
+}
+
+impl SendError {
+    /// Whether the connection could not be made.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Connect(_))
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connect(e) => write!(f, "connect: {e}"),
+            Self::Http(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// A response body from an upstream connection that returns the connection to its target's
+/// pool once the body has been read to its end (and closes it otherwise).
+pub struct PooledBody {
+    inner: Incoming,
+    conn: Option<(http1::SendRequest<Body>, Arc<Target>)>,
+}
+
+impl std::fmt::Debug for PooledBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledBody").finish_non_exhaustive()
+    }
+}
+
+impl PooledBody {
+    fn release(&mut self) {
+        if let Some((tx, target)) = self.conn.take() {
+            target.put_idle(tx);
+        }
+    }
+}
+
+impl HttpBody for PooledBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if this.inner.is_end_stream() {
+                    this.release();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.conn = None;
+                Poll::Ready(Some(Err(e.into())))
+            }
+            Poll::Ready(None) => {
+                this.release();
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for PooledBody {
+    fn drop(&mut self) {
+        // a body never polled because it was known to be empty (or read to its end) leaves a
+        // reusable connection; one abandoned midway is closed by dropping its sender
+        if self.inner.is_end_stream() {
+            self.release();
+        }
+    }
 }
 
 const BUDGET_CAP_MILLI: u64 = 10_000;
@@ -117,36 +295,107 @@ impl UpstreamGroup {
         let targets = spec
             .targets
             .iter()
-            .map(|addr| {
-                Arc::new(Target {
-                    addr: addr.clone(),
-                    healthy: AtomicBool::new(true),
-                    successes: AtomicU32::new(0),
-                    failures: AtomicU32::new(0),
-                    connect_failures: AtomicU32::new(0),
-                    ejected_until_ms: AtomicU64::new(0),
-                    active: AtomicUsize::new(0),
-                })
-            })
+            .map(|addr| Arc::new(Target::new(addr)))
             .collect();
-        let mut conn = HttpConnector::new();
-        conn.set_connect_timeout(Some(spec.connect_timeout));
-        conn.set_nodelay(true);
-        conn.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_mins(1))
-            .pool_max_idle_per_host(512)
-            .build(conn);
         Self {
             spec,
             targets,
             rr: AtomicUsize::new(0),
             epoch: Instant::now(),
             budget_milli: AtomicU64::new(BUDGET_CAP_MILLI),
-            client,
         }
+    }
+
+    async fn connect(&self, target: &Target) -> Result<http1::SendRequest<Body>, SendError> {
+        let stream = match tokio::time::timeout(
+            self.spec.connect_timeout,
+            tokio::net::TcpStream::connect(target.addr.as_str()),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(SendError::Connect(e)),
+            Err(_) => {
+                return Err(SendError::Connect(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connect timed out",
+                )));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (tx, conn) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(SendError::Http)?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(tx)
+    }
+
+    /// Sends `req` (origin-form URI) to `target` on a pooled keep-alive connection, connecting
+    /// when none is idle. Adds `Host` when the request has none. A request that a pooled
+    /// connection closed before it was written is sent again on another connection.
+    pub async fn send(
+        &self,
+        target: &Arc<Target>,
+        req: Request<Body>,
+    ) -> Result<Response<PooledBody>, SendError> {
+        let mut req = req;
+        if !req.headers().contains_key(header::HOST)
+            && let Some(h) = &target.host
+        {
+            req.headers_mut().insert(header::HOST, h.clone());
+        }
+        loop {
+            let (mut tx, reused) = match target.take_idle() {
+                Some(tx) => (tx, true),
+                None => (self.connect(target).await?, false),
+            };
+            if tx.ready().await.is_err() {
+                if reused {
+                    continue;
+                }
+                return Err(SendError::Connect(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection closed before use",
+                )));
+            }
+            match tx.try_send_request(req).await {
+                Ok(resp) => {
+                    let (parts, body) = resp.into_parts();
+                    let mut body = PooledBody {
+                        inner: body,
+                        conn: Some((tx, target.clone())),
+                    };
+                    if body.inner.is_end_stream() {
+                        body.release();
+                    }
+                    return Ok(Response::from_parts(parts, body));
+                }
+                Err(mut e) => match e.take_message() {
+                    // never written: a pooled connection closed under us; try another
+                    Some(r) if reused => req = r,
+                    _ => return Err(SendError::Http(e.into_error())),
+                },
+            }
+        }
+    }
+
+    /// Closes idle connections past the idle timeout until the returned task is aborted.
+    pub fn spawn_idle_reaper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let group = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(IDLE_TIMEOUT / 2);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(g) = group.upgrade() else { return };
+                for t in &g.targets {
+                    t.reap_idle();
+                }
+            }
+        })
     }
 
     fn now_ms(&self) -> u64 {
@@ -159,7 +408,7 @@ impl UpstreamGroup {
 
     /// Picks a target, skipping `exclude` when another is available; `None` when every target
     /// is unhealthy or ejected.
-    pub fn pick(&self, exclude: Option<&str>) -> Option<(Arc<Target>, InFlight)> {
+    pub fn pick(&self, exclude: Option<&str>) -> Option<(&Arc<Target>, InFlight)> {
         let now = self.now_ms();
         let n = self.targets.len();
         if n == 0 {
@@ -181,9 +430,9 @@ impl UpstreamGroup {
                 .filter(usable)
                 .min_by_key(|t| t.active()),
         };
-        let t = chosen?.clone();
+        let t = chosen?;
         t.active.fetch_add(1, Ordering::Relaxed);
-        Some((t.clone(), InFlight(t)))
+        Some((t, InFlight(t.clone())))
     }
 
     /// Records a connect failure (passive ejection).
@@ -236,15 +485,15 @@ impl UpstreamGroup {
                 tick.tick().await;
                 let Some(g) = group.upgrade() else { return };
                 for t in &g.targets {
-                    let ok = g.probe(&t.addr, &hc).await;
+                    let ok = g.probe(t, &hc).await;
                     Self::record_probe(t, ok, &hc);
                 }
             }
         }))
     }
 
-    async fn probe(&self, addr: &str, hc: &HealthCheck) -> bool {
-        let Ok(uri) = format!("http://{addr}{}", hc.path).parse::<http::Uri>() else {
+    async fn probe(&self, target: &Arc<Target>, hc: &HealthCheck) -> bool {
+        let Ok(uri) = hc.path.parse::<http::Uri>() else {
             return false;
         };
         let mut req = http::Request::new(crate::util::empty());
@@ -253,7 +502,7 @@ impl UpstreamGroup {
             http::header::USER_AGENT,
             http::HeaderValue::from_static("moat-gateway-health"),
         );
-        match tokio::time::timeout(hc.timeout, self.client.request(req)).await {
+        match tokio::time::timeout(hc.timeout, self.send(target, req)).await {
             Ok(Ok(resp)) => {
                 let ok = resp.status().is_success() || resp.status().is_redirection();
                 drop(resp);

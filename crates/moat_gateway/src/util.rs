@@ -105,15 +105,37 @@ static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh 128-bit request id in hex (unique, not a secret).
 pub fn request_id() -> String {
+    String::from_utf8_lossy(&request_id_bytes()).into_owned()
+}
+
+/// [`request_id`] as a header value (one allocation).
+pub fn request_id_header() -> HeaderValue {
+    let id = request_id_bytes();
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+fn request_id_bytes() -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    thread_local! {
+        static STATE: std::collections::hash_map::RandomState =
+            std::collections::hash_map::RandomState::new();
+    }
     let n = ID_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let state = std::collections::hash_map::RandomState::new();
-    let mut a = state.build_hasher();
-    a.write_u64(n);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    a.write_u64(nanos);
-    format!("{:016x}{:016x}", a.finish(), n ^ nanos.rotate_left(17))
+    let nanos = since_epoch().as_nanos() as u64;
+    let h = STATE.with(|state| {
+        let mut a = state.build_hasher();
+        a.write_u64(n);
+        a.write_u64(nanos);
+        a.finish()
+    });
+    let lo = n ^ nanos.rotate_left(17);
+    let mut out = [0u8; 32];
+    for (i, v) in [h, lo].into_iter().enumerate() {
+        for j in 0..16 {
+            out[i * 16 + j] = HEX[((v >> (60 - 4 * j)) & 0xf) as usize];
+        }
+    }
+    out
 }
 
 /// Whether an incoming `X-Request-Id` is safe to propagate (1..=128 of `[A-Za-z0-9._:-]`).
@@ -126,35 +148,62 @@ pub fn valid_request_id(v: &[u8]) -> bool {
 
 /// RFC 3339 UTC timestamp with milliseconds.
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(d)
+    rfc3339(since_epoch())
 }
 
 /// RFC 3339 UTC timestamp for a duration since the Unix epoch.
 pub fn rfc3339(since_epoch: Duration) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_rfc3339(&mut out, since_epoch);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the RFC 3339 UTC timestamp (milliseconds, `Z`) of `since_epoch` to `out`, without
+/// allocating: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn write_rfc3339(out: &mut Vec<u8>, since_epoch: Duration) {
+    // fixed-width fields written into one stack buffer, appended with one copy
+    fn put(buf: &mut [u8], v: u64) {
+        let mut v = v;
+        for b in buf.iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
     let secs = since_epoch.as_secs();
     let days = i64::try_from(secs / 86400).unwrap_or(0);
     let rem = secs % 86400;
     // civil-from-days (proleptic Gregorian), after H. Hinnant's public-domain algorithm
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let doe = shifted.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        since_epoch.subsec_millis()
-    )
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let year = year.max(0) as u64;
+    if year > 9999 {
+        // beyond four digits: as wide as needed, then the rest
+        out.extend_from_slice(year.to_string().as_bytes());
+    } else {
+        put(&mut b[0..4], year);
+    }
+    put(&mut b[5..7], month as u64);
+    put(&mut b[8..10], day as u64);
+    put(&mut b[11..13], rem / 3600);
+    put(&mut b[14..16], (rem % 3600) / 60);
+    put(&mut b[17..19], rem % 60);
+    put(&mut b[20..23], u64::from(since_epoch.subsec_millis()));
+    out.extend_from_slice(if year > 9999 { &b[4..] } else { &b[..] });
+}
+
+/// The time since the Unix epoch (zero if the clock is before it).
+pub fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -182,6 +231,14 @@ mod tests {
         assert_eq!(
             rfc3339(Duration::from_millis(1_709_251_199_123)),
             "2024-02-29T23:59:59.123Z"
+        );
+        assert_eq!(
+            rfc3339(Duration::from_millis(253_402_300_799_999)),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            rfc3339(Duration::from_millis(951_782_400_007)),
+            "2000-02-29T00:00:00.007Z"
         );
     }
 

@@ -1,4 +1,4 @@
-//! Acceptance test of issue 3: every compose file of the shared corpus
+//! The compose corpus: every compose file of the shared corpus
 //! (`../shared/corpus/compose`, next to the repository) is audited with the default rules,
 //! without a single input error, and the findings per rule are printed as a table.
 //!

@@ -114,8 +114,8 @@ pub(crate) mod testing {
 
     type CheckFn = fn(&DaemonContext<'_>, &mut Emitter<'_>);
 
-    /// `(line, message)` of each finding of `check` on `json`.
-    pub fn findings(check: CheckFn, json: &str) -> Vec<(usize, String)> {
+    /// The findings of `check` on `json`.
+    fn run(check: CheckFn, json: &str) -> Vec<moat_diagnostics::Finding> {
         let file = SourceFile::new("daemon.json", json);
         let facts =
             moat_deploy::parse_daemon_config(json, "daemon.json").expect("test JSON parses");
@@ -127,6 +127,11 @@ pub(crate) mod testing {
         let mut out = Emitter::new(&file);
         check(&ctx, &mut out);
         out.into_findings()
+    }
+
+    /// `(line, message)` of each finding of `check` on `json`.
+    pub fn findings(check: CheckFn, json: &str) -> Vec<(usize, String)> {
+        run(check, json)
             .into_iter()
             .map(|f| (f.location.line, f.message))
             .collect()
@@ -134,20 +139,7 @@ pub(crate) mod testing {
 
     /// The severity of each finding of `check` on `json`.
     pub fn severities(check: CheckFn, json: &str) -> Vec<crate::rule::Severity> {
-        let file = SourceFile::new("daemon.json", json);
-        let facts =
-            moat_deploy::parse_daemon_config(json, "daemon.json").expect("test JSON parses");
-        let settings = Settings::default();
-        let ctx = DaemonContext {
-            facts: &facts,
-            settings: &settings,
-        };
-        let mut out = Emitter::new(&file);
-        check(&ctx, &mut out);
-        out.into_findings()
-            .into_iter()
-            .map(|f| f.severity)
-            .collect()
+        run(check, json).into_iter().map(|f| f.severity).collect()
     }
 
     /// The lines of the findings of `check` on `json`.
@@ -157,28 +149,8 @@ pub(crate) mod testing {
 
     /// Applies every fix of `check` on `json` and returns the new text.
     pub fn apply_fixes(check: CheckFn, json: &str) -> String {
-        let file = SourceFile::new("daemon.json", json);
-        let facts =
-            moat_deploy::parse_daemon_config(json, "daemon.json").expect("test JSON parses");
-        let settings = Settings::default();
-        let ctx = DaemonContext {
-            facts: &facts,
-            settings: &settings,
-        };
-        let mut out = Emitter::new(&file);
-        check(&ctx, &mut out);
-        let mut edits: Vec<_> = out
-            .into_findings()
-            .into_iter()
-            .filter_map(|f| f.fix)
-            .flat_map(|f| f.edits)
-            .collect();
-        edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
-        let mut text = json.to_string();
-        for e in edits {
-            text.replace_range(e.range, &e.replacement);
-        }
-        text
+        let fixes: Vec<_> = run(check, json).into_iter().filter_map(|f| f.fix).collect();
+        moat_diagnostics::apply_edits(json, fixes.iter().flat_map(|f| f.edits.iter()))
     }
 
     /// Asserts that the fixes of `check` on `json` give `expected`, valid JSON that the rule no

@@ -96,6 +96,10 @@ pub struct RawTls {
     pub min_version: Option<SpannedString>,
     /// Certificates; the first one is the default when SNI matches none.
     pub certificates: Vec<Spanned<RawCertificate>>,
+    /// How often certificate and key files are checked for changes (`"5s"` by default,
+    /// `"0s"` = only on SIGHUP).
+    #[serde(default)]
+    pub watch_interval: Option<SpannedString>,
 }
 
 /// One certificate chain and key.

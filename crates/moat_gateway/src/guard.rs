@@ -6,7 +6,13 @@
 //!   the head: `Content-Length` together with `Transfer-Encoding`, several differing or
 //!   malformed `Content-Length` values, obsolete line folding, bare CR or bare LF line ends,
 //!   whitespace before the colon of a header name;
-//! - answers **431** (JSON) and closes when a head is longer than the limit.
+//! - answers **431** (JSON) and closes when a head is longer than the limit;
+//! - replaces the bare error responses hyper writes for heads it cannot parse (an invalid
+//!   method, request target, version or header byte) by the same JSON errors.
+//!
+//! Every request the guard answers itself is counted (`moat_gateway_rejected_total`) and handed
+//! to the connection's [`RejectHook`] (the access log), with a fresh request id that the
+//! response also carries.
 //!
 //! After a head, it skips a `Content-Length` body to find the next pipelined head. After a
 //! chunked head it stops inspecting until the request is answered (hyper still parses and
@@ -40,6 +46,9 @@ enum Timer {
     Idle,
     Header,
 }
+
+/// Told about every request the guard answers itself: status, error code, request id.
+pub type RejectHook = Box<dyn Fn(StatusCode, &'static str, &str) + Send + Sync>;
 
 /// What was wrong with a head.
 #[derive(Debug, PartialEq, Eq)]
@@ -239,6 +248,7 @@ pub struct GuardedIo<T> {
     metrics: Arc<Metrics>,
     reply: Option<(Vec<u8>, usize)>,
     closed: bool,
+    on_reject: Option<RejectHook>,
 }
 
 impl<T> std::fmt::Debug for GuardedIo<T> {
@@ -270,7 +280,15 @@ impl<T> GuardedIo<T> {
             metrics,
             reply: None,
             closed: false,
+            on_reject: None,
         }
+    }
+
+    /// Calls `hook` for every request the guard answers itself.
+    #[must_use]
+    pub fn on_reject(mut self, hook: RejectHook) -> Self {
+        self.on_reject = Some(hook);
+        self
     }
 
     fn arm(&mut self, t: Timer) {
@@ -288,7 +306,34 @@ impl<T> GuardedIo<T> {
 
     fn fail(&mut self, status: StatusCode, code: &'static str, msg: &str) {
         self.metrics.rejected(code);
-        self.reply = Some((raw_error(status, code, msg), 0));
+        let id = crate::util::request_id();
+        if let Some(hook) = &self.on_reject {
+            hook(status, code, &id);
+        }
+        self.reply = Some((raw_error(status, code, msg, Some(&id)), 0));
+    }
+
+    /// When hyper starts writing its own bare answer to a head it could not parse, queues the
+    /// JSON error instead; returns whether it did.
+    fn replace_bare_error(&mut self, first: &[u8]) -> bool {
+        if self.reply.is_some() {
+            return false;
+        }
+        let Some(status) = bare_error_status(first) else {
+            return false;
+        };
+        let (code, msg) = match status {
+            StatusCode::URI_TOO_LONG => ("uri_too_long", "request URI too long"),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                ("headers_too_large", "request headers too large")
+            }
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED => {
+                ("version_not_supported", "HTTP version not supported")
+            }
+            _ => ("malformed_request", "malformed request"),
+        };
+        self.fail(status, code, msg);
+        true
     }
 
     /// Feeds newly read bytes through the inspector and keeps the header timer in step.
@@ -423,14 +468,27 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
         if self.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
+        if self.replace_bare_error(buf) {
+            return Poll::Ready(Ok(buf.len()));
+        }
+        if self.reply.is_some() {
+            // the connection is ending with the guard's answer: hyper's bytes go nowhere
+            return self.poll_reply(cx).map_ok(|()| buf.len());
+        }
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reply.is_some() {
+            return self.poll_reply(cx);
+        }
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reply.is_some() && self.poll_reply(cx).is_pending() {
+            return Poll::Pending;
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
@@ -442,12 +500,42 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
         if self.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
+        let total = bufs.iter().map(|b| b.len()).sum();
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        if self.replace_bare_error(first) {
+            return Poll::Ready(Ok(total));
+        }
+        if self.reply.is_some() {
+            return self.poll_reply(cx).map_ok(|()| total);
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
+}
+
+/// The status of a bare error response hyper wrote by itself, if `first` (the start of a
+/// write) is one. Every response the gateway produces carries `x-request-id`; hyper's own
+/// answers to unparsable heads (400, 414, 431, 505) carry none and fit in one write.
+fn bare_error_status(first: &[u8]) -> Option<StatusCode> {
+    // the cheap test first: almost every write is a 2xx/3xx head or body bytes
+    if first.len() < 16 || !first.starts_with(b"HTTP/1.") || !matches!(first[9], b'4' | b'5') {
+        return None;
+    }
+    let end = first.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = &first[..end + 2];
+    let has_id = head
+        .windows(15)
+        .any(|w| w.eq_ignore_ascii_case(b"\r\nx-request-id:"));
+    if has_id {
+        return None;
+    }
+    StatusCode::from_bytes(&first[9..12]).ok()
 }
 
 #[cfg(test)]
@@ -492,6 +580,23 @@ mod tests {
         assert!(insp.in_head());
         assert_eq!(insp.feed(b"st: a\r\n\r\n"), Ok(1));
         assert!(!insp.in_head());
+    }
+
+    #[test]
+    fn only_hyper_s_bare_errors_are_replaced() {
+        let bare = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        assert_eq!(bare_error_status(bare), Some(StatusCode::BAD_REQUEST));
+        let long = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(
+            bare_error_status(long),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
+        let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nX-Request-Id: 1\r\n\r\n{}";
+        assert_eq!(bare_error_status(ours), None);
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(bare_error_status(ok), None);
+        // body bytes that merely look like a head, with no end of head in the write
+        assert_eq!(bare_error_status(b"HTTP/1.1 500 in a body, no end"), None);
     }
 
     #[test]

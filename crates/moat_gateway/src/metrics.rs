@@ -70,6 +70,10 @@ pub struct Metrics {
     pub reloads_failed: AtomicU64,
     /// Access-log lines dropped because the writer fell behind.
     pub log_dropped: AtomicU64,
+    /// Certificates reloaded after their files changed.
+    pub cert_reloads_ok: AtomicU64,
+    /// Changed certificate files that did not load.
+    pub cert_reloads_failed: AtomicU64,
 }
 
 fn bump<K: Ord>(m: &Mutex<BTreeMap<K, u64>>, k: K) {
@@ -237,11 +241,14 @@ impl Metrics {
             "# HELP moat_gateway_open_connections Client connections open.\n# TYPE moat_gateway_open_connections gauge\nmoat_gateway_open_connections {}\n\
              # HELP moat_gateway_tls_handshake_errors_total TLS handshakes that failed or timed out.\n# TYPE moat_gateway_tls_handshake_errors_total counter\nmoat_gateway_tls_handshake_errors_total {}\n\
              # HELP moat_gateway_config_reloads_total Configuration reloads, by result.\n# TYPE moat_gateway_config_reloads_total counter\nmoat_gateway_config_reloads_total{{result=\"ok\"}} {}\nmoat_gateway_config_reloads_total{{result=\"rejected\"}} {}\n\
+             # HELP moat_gateway_certificate_reloads_total Certificates reloaded after their files changed, by result.\n# TYPE moat_gateway_certificate_reloads_total counter\nmoat_gateway_certificate_reloads_total{{result=\"ok\"}} {}\nmoat_gateway_certificate_reloads_total{{result=\"rejected\"}} {}\n\
              # HELP moat_gateway_access_log_dropped_total Access-log lines dropped because the writer fell behind.\n# TYPE moat_gateway_access_log_dropped_total counter\nmoat_gateway_access_log_dropped_total {}\n",
             self.open_connections.load(Ordering::Relaxed),
             self.tls_handshake_errors.load(Ordering::Relaxed),
             self.reloads_ok.load(Ordering::Relaxed),
             self.reloads_failed.load(Ordering::Relaxed),
+            self.cert_reloads_ok.load(Ordering::Relaxed),
+            self.cert_reloads_failed.load(Ordering::Relaxed),
             self.log_dropped.load(Ordering::Relaxed),
         );
         out

@@ -176,6 +176,8 @@ pub struct Plan {
     pub log_target: access_log::Target,
     /// Health-check tasks.
     pub tasks: Tasks,
+    /// Certificate resolvers of the TLS listeners (their files are watched for changes).
+    pub certs: Vec<Arc<tls::SniResolver>>,
 }
 
 impl Plan {
@@ -374,6 +376,7 @@ pub fn build(
 
     // listeners
     let mut listeners = Vec::new();
+    let mut resolvers = Vec::new();
     if raw.listeners.is_empty() {
         cx.errors.push(InputError {
             path: parsed.source.path.clone(),
@@ -420,7 +423,10 @@ pub fn build(
             ListenerKind::Plain
         } else if let Some(t) = &rl.tls {
             match build_tls(&mut cx, t, h2.enabled) {
-                Some(cfg) => ListenerKind::Tls(cfg),
+                Some((cfg, resolver)) => {
+                    resolvers.push(resolver);
+                    ListenerKind::Tls(cfg)
+                }
                 None => continue,
             }
         } else {
@@ -780,6 +786,7 @@ pub fn build(
         security,
         log_target,
         tasks: Tasks::default(),
+        certs: resolvers,
     })
 }
 
@@ -787,8 +794,21 @@ fn build_tls(
     cx: &mut Ctx<'_>,
     t: &Spanned<crate::config::RawTls>,
     h2: bool,
-) -> Option<Arc<ServerConfig>> {
+) -> Option<(Arc<ServerConfig>, Arc<tls::SniResolver>)> {
     let rt = t.get_ref();
+    // zero is allowed here: it turns the file watch off
+    let watch = match rt
+        .watch_interval
+        .as_ref()
+        .map(|s| (s, parse_duration(s.get_ref())))
+    {
+        None => Duration::from_secs(5),
+        Some((_, Ok(d))) => d,
+        Some((s, Err(e))) => {
+            cx.err(s.span(), e);
+            Duration::from_secs(5)
+        }
+    };
     let tls13_only = match rt.min_version.as_ref().map(|v| v.get_ref().as_str()) {
         None | Some("1.2") => false,
         Some("1.3") => true,
@@ -870,8 +890,13 @@ fn build_tls(
             ok = false;
             continue;
         };
+        let files = (cfile && kfile).then(|| (cx.path(cs.get_ref()), cx.path(ks.get_ref())));
         match tls::certified_key(&chain, &key) {
-            Ok(k) => certs.push(LoadedCert { names, key: k }),
+            Ok(k) => certs.push(LoadedCert {
+                names,
+                key: k,
+                files,
+            }),
             Err(e) => {
                 cx.err(sc.span(), e);
                 ok = false;
@@ -881,7 +906,7 @@ fn build_tls(
     if !ok || !cx.opts.load_secrets {
         return None;
     }
-    match tls::server_config(certs, tls13_only, h2) {
+    match tls::server_config(certs, tls13_only, h2, watch) {
         Ok(c) => Some(c),
         Err(e) => {
             cx.err(t.span(), e);

@@ -912,8 +912,27 @@ where
     }
 }
 
-/// Handles a request on a redirect-only listener: 308 to HTTPS.
+/// Handles a request on a redirect-only listener: 308 to HTTPS. Like every response of the
+/// gateway it carries `X-Request-Id` (the connection guard relies on that to tell the gateway's
+/// answers from hyper's bare ones).
 pub fn redirect<B>(req: &Request<B>, port: u16) -> Response<Body> {
+    let mut r = redirect_response(req, port);
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .filter(|v| valid_request_id(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(request_id_header);
+    let h = r.headers_mut();
+    h.insert(X_REQUEST_ID, id);
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn redirect_response<B>(req: &Request<B>, port: u16) -> Response<Body> {
     let Some(host) = request_host(req) else {
         return json_error(
             StatusCode::BAD_REQUEST,

@@ -1,9 +1,10 @@
 //! Listeners, connections, the admin endpoint, reload and drain.
 
 use crate::access_log::AccessLog;
+use crate::access_log::Record;
 use crate::body::{ActiveGuard, ResponseBody};
 use crate::config;
-use crate::guard::GuardedIo;
+use crate::guard::{GuardedIo, RejectHook};
 use crate::metrics::Metrics;
 use crate::plan::{self, BuildOptions, ListenerKind, Plan};
 use crate::proxy::{self, ConnInfo};
@@ -209,6 +210,7 @@ impl Gateway {
                 rx.clone(),
             )));
         }
+        tasks.push(tokio::spawn(cert_watch_loop(shared.clone(), rx.clone())));
         let admin_addr = match admin {
             Some(tcp) => {
                 let a = tcp
@@ -401,7 +403,8 @@ async fn serve_conn(
                     limits.idle_timeout,
                     active,
                     shared.metrics.clone(),
-                );
+                )
+                .on_reject(reject_logger(&shared, peer, Some(version)));
                 serve_h1(shared, conn, &limits, io, shutdown, None).await;
             }
         }
@@ -418,10 +421,41 @@ async fn serve_conn(
                 limits.idle_timeout,
                 active,
                 shared.metrics.clone(),
-            );
+            )
+            .on_reject(reject_logger(&shared, peer, None));
             serve_h1(shared, conn, &limits, io, shutdown, redirect).await;
         }
     }
+}
+
+/// Writes an access-log line for a request the connection guard answered itself (no method,
+/// path or route: the head was refused before it was parsed).
+fn reject_logger(shared: &Arc<Shared>, peer: SocketAddr, tls: Option<&'static str>) -> RejectHook {
+    let shared = shared.clone();
+    let ip = crate::client_addr::canonical(peer.ip());
+    Box::new(move |status, code, id| {
+        let rec = Record {
+            timestamp: crate::util::since_epoch(),
+            client_ip: ip,
+            method: "-",
+            version: "1.1",
+            path: "",
+            host: None,
+            status: status.as_u16(),
+            duration_ns: 0,
+            user_id: None,
+            rate_limit: None,
+            route: None,
+            error: Some(code),
+            upstream_address: None,
+            upstream_duration_ns: None,
+            trace_id: id,
+            tls_version: tls,
+        };
+        if !shared.log.write(&rec) {
+            shared.metrics.log_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    })
 }
 
 async fn serve_h1<I>(
@@ -615,6 +649,40 @@ async fn admin_loop(shared: Arc<Shared>, tcp: TcpListener, mut shutdown: watch::
                 });
             }
             () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Checks the certificate files of the plan in force (each resolver keeps its own interval).
+async fn cert_watch_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        let plan = shared.current_plan();
+        let now = std::time::Instant::now();
+        for r in &plan.certs {
+            for change in r.refresh(now) {
+                match change {
+                    crate::tls::Refreshed::Loaded(m) => {
+                        shared
+                            .metrics
+                            .cert_reloads_ok
+                            .fetch_add(1, Ordering::Relaxed);
+                        event("info", &m);
+                    }
+                    crate::tls::Refreshed::Failed(m) => {
+                        shared
+                            .metrics
+                            .cert_reloads_failed
+                            .fetch_add(1, Ordering::Relaxed);
+                        event("error", &m);
+                    }
+                }
+            }
         }
     }
 }

@@ -85,14 +85,21 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response<Bod
 }
 
 /// The raw bytes of a complete HTTP/1.1 JSON error response that closes the connection, for
-/// errors found below hyper (smuggling guards, header timeout).
-pub fn raw_error(status: StatusCode, code: &str, message: &str) -> Vec<u8> {
+/// errors found below hyper (smuggling guards, header timeout, unparsable heads), with the
+/// same hardening headers as the gateway's other errors.
+pub fn raw_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: Option<&str>,
+) -> Vec<u8> {
     let body = serde_json::json!({
         "error": { "status": status.as_u16(), "code": code, "message": message }
     })
     .to_string();
+    let id = request_id.map_or_else(String::new, |id| format!("x-request-id: {id}\r\n"));
     format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{}",
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\nx-frame-options: DENY\r\nreferrer-policy: no-referrer\r\n{id}connection: close\r\ncontent-length: {}\r\n\r\n{}",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
         body.len(),

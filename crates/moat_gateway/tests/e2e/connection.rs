@@ -81,6 +81,96 @@ async fn smuggling_attempts_get_400_and_a_closed_connection() {
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
+/// Heads that hyper itself cannot parse: it would answer a bare 400/431 without a body; the
+/// guard turns each into the gateway's JSON error, closes, counts and logs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_heads_get_json_errors_a_log_line_and_a_closed_connection() {
+    let dir = TempDir::new();
+    let (gw, up) = gw_with(&dir, "").await;
+    let addr = gw.listener_addrs()[0];
+    let cases: [(&str, &[u8], u16); 6] = [
+        ("garbage request line", b"GARBAGE\r\n\r\n", 400),
+        (
+            "bad method token",
+            b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+            400,
+        ),
+        ("unknown version", b"GET / HTTP/9.9\r\nHost: a\r\n\r\n", 400),
+        (
+            "control byte in the target",
+            b"GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n",
+            400,
+        ),
+        (
+            "control byte in a header name",
+            b"GET / HTTP/1.1\r\nX\x01y: a\r\n\r\n",
+            400,
+        ),
+        (
+            "invalid authority",
+            b"GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            400,
+        ),
+    ];
+    for (name, bytes, status) in cases {
+        let (resp, closed) = raw(addr, bytes, Duration::from_secs(3)).await;
+        assert!(
+            resp.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{name}: {resp}"
+        );
+        assert!(closed, "{name}: connection must be closed");
+        let (head, body) = resp.split_once("\r\n\r\n").expect("a complete response");
+        let head = head.to_ascii_lowercase();
+        for h in [
+            "content-type: application/json",
+            "cache-control: no-store",
+            "x-content-type-options: nosniff",
+            "x-request-id: ",
+        ] {
+            assert!(head.contains(h), "{name}: no {h}: {resp}");
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+        assert_eq!(v["error"]["status"], status, "{name}");
+        assert_eq!(
+            resp.matches("HTTP/1.1").count(),
+            1,
+            "{name}: one response: {resp}"
+        );
+    }
+    // a valid request before a malformed one is served; the malformed one is refused
+    let (resp, closed) = raw(
+        addr,
+        b"GET /ok HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(closed);
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains("HTTP/1.1 400 ") && resp.contains("\"malformed_request\""),
+        "{resp}"
+    );
+    assert_eq!(up.hits.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // one access-log line each, with the id the response carried
+    let log = access_log(&dir, 8).await;
+    let refused: Vec<_> = log
+        .iter()
+        .filter(|l| l["error.code"] == "malformed_request")
+        .collect();
+    assert_eq!(refused.len(), 7, "{log:?}");
+    assert!(refused.iter().all(|l| l["http.response.status_code"] == 400
+        && l["client.ip"] == "127.0.0.1"
+        && l["trace.id"].as_str().is_some_and(|t| t.len() == 32)));
+    assert!(
+        gw.metrics_text()
+            .contains("moat_gateway_rejected_total{reason=\"malformed_request\"} 7"),
+        "{}",
+        gw.metrics_text()
+    );
+    gw.shutdown_within(Duration::from_secs(1)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_get_408_while_other_clients_are_served() {
     let dir = TempDir::new();
@@ -159,31 +249,6 @@ async fn per_ip_connection_limit() {
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
-async fn h2_connect(
-    addr: std::net::SocketAddr,
-    ca: &std::path::Path,
-) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let mut cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    cfg.alpn_protocols = vec![b"h2".to_vec()];
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::try_from("api.test").unwrap();
-    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
-        .connect(name, tcp)
-        .await
-        .unwrap()
-}
-
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
     let mut v = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
@@ -238,7 +303,7 @@ upstream = "api"
     );
     let gw = start(&dir, &cfg).await;
     let addr = gw.listener_addrs()[0];
-    let mut s = h2_connect(addr, &certs.ca_pem).await;
+    let mut s = tls_connect(addr, &certs.ca_pem, b"h2").await;
     assert_eq!(s.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
     s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await
@@ -280,7 +345,7 @@ async fn idle_http2_connections_are_closed() {
         up.addr
     );
     let gw = start(&dir, &cfg).await;
-    let mut s = h2_connect(gw.listener_addrs()[0], &certs.ca_pem).await;
+    let mut s = tls_connect(gw.listener_addrs()[0], &certs.ca_pem, b"h2").await;
     s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await
         .unwrap();

@@ -196,7 +196,13 @@ async fn certificates_reload_without_restart() {
         "first-ca.pem",
         &std::fs::read_to_string(&first.ca_pem).unwrap(),
     );
-    let gw = start(&dir, &tls_config(&dir, up.addr)).await;
+    // files are not watched here: only the explicit reload may switch certificates
+    let cfg = tls_config(&dir, up.addr).replacen(
+        "[[listener.tls.certificates]]",
+        "[listener.tls]\nwatch_interval = \"0s\"\n\n[[listener.tls.certificates]]",
+        1,
+    );
+    let gw = start(&dir, &cfg).await;
     let addr = gw.listener_addrs()[0];
     let ok_with = |ca: std::path::PathBuf| async move {
         run(
@@ -223,6 +229,88 @@ async fn certificates_reload_without_restart() {
         "new certificate after reload"
     );
     assert!(!ok_with(first_ca).await);
+    gw.shutdown_within(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_reload_when_their_files_change() {
+    if !have_tool("curl", "certificates_reload_when_their_files_change") {
+        return;
+    }
+    let up = upstream().await;
+    let dir = TempDir::new();
+    let leaves: &[(&str, &[&str])] = &[("api", &["api.test"]), ("other", &["www.other.test"])];
+    let first = make_certs(&dir, leaves);
+    let first_ca = dir.write(
+        "first-ca.pem",
+        &std::fs::read_to_string(&first.ca_pem).unwrap(),
+    );
+    let cfg = tls_config(&dir, up.addr).replacen(
+        "[[listener.tls.certificates]]",
+        "[listener.tls]\nwatch_interval = \"100ms\"\n\n[[listener.tls.certificates]]",
+        1,
+    );
+    let gw = start(&dir, &cfg).await;
+    let addr = gw.listener_addrs()[0];
+    let ok_with = |ca: std::path::PathBuf| async move {
+        run(
+            "curl",
+            curl_args(&ca, "api.test", addr, &["-o", "/dev/null"]),
+            None,
+        )
+        .await
+        .0
+    };
+    // a keep-alive connection opened with the first certificate
+    let mut old = tls_connect(addr, &first_ca, b"http/1.1").await;
+    assert_eq!(keep_alive_get(&mut old, "/before").await, 200);
+    // renewal: new CA, certificates and keys written over the old files
+    let second = make_certs(&dir, leaves);
+    let second_ca = dir.write(
+        "second-ca.pem",
+        &std::fs::read_to_string(&second.ca_pem).unwrap(),
+    );
+    let mut switched = false;
+    for _ in 0..50 {
+        if ok_with(second_ca.clone()).await {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(switched, "new certificate served without a reload");
+    assert!(
+        !ok_with(first_ca.clone()).await,
+        "old certificate no longer served"
+    );
+    assert_eq!(
+        keep_alive_get(&mut old, "/after").await,
+        200,
+        "the connection opened before the change keeps working"
+    );
+    let metrics = gw.metrics_text();
+    assert!(
+        metrics.contains("moat_gateway_certificate_reloads_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
+    // a half-written renewal (key of another certificate) is refused; the current one stays
+    std::fs::copy(dir.path().join("other.key"), dir.path().join("api.key")).unwrap();
+    let mut refused = false;
+    for _ in 0..50 {
+        if gw
+            .metrics_text()
+            .contains("moat_gateway_certificate_reloads_total{result=\"rejected\"} 1")
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "{}", gw.metrics_text());
+    assert!(
+        ok_with(second_ca).await,
+        "the loaded certificate keeps serving"
+    );
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 

@@ -69,7 +69,21 @@ impl Record<'_> {
         crate::util::write_rfc3339(out, self.timestamp);
         out.extend_from_slice(b"\",\"client.ip\":\"");
         // addresses contain only hex digits, `.` and `:`: nothing to escape
-        let _ = write!(out, "{}", self.client_ip);
+        match self.client_ip {
+            IpAddr::V4(v4) => {
+                // the common case without the formatting machinery
+                let mut num = itoa::Buffer::new();
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(num.format(octet).as_bytes());
+                }
+            }
+            IpAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        }
         out.extend_from_slice(b"\",\"http.request.method\":");
         json_str(out, self.method);
         out.extend_from_slice(b",\"http.version\":");
@@ -319,5 +333,11 @@ mod tests {
         // absent values are left out, as before
         assert!(v.get("url.domain").is_none() && v.get("error.code").is_none());
         assert_eq!(v.as_object().unwrap().len(), 14);
+        let mut v4 = record("/");
+        v4.client_ip = "10.0.255.7".parse().unwrap();
+        let mut out = Vec::new();
+        v4.write_json(&mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["client.ip"], "10.0.255.7");
     }
 }

@@ -69,7 +69,17 @@ pub fn key(ip: IpAddr, v6_prefix: u8) -> String {
 pub fn write_key(out: &mut String, ip: IpAddr, v6_prefix: u8) {
     use std::fmt::Write as _;
     let _ = match ip {
-        IpAddr::V4(v4) => write!(out, "{v4}"),
+        IpAddr::V4(v4) => {
+            // per request: without the formatting machinery
+            let mut num = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(num.format(octet));
+            }
+            Ok(())
+        }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
             let prefix = v6_prefix.min(128);

@@ -2,7 +2,7 @@
 //!
 //! The request path follows the phase structure of pingora/river: connection guards
 //! ([`guard`]), request filters built from config (client address, IP allow/deny, API-key auth,
-//! rate limits, size limits), the upstream exchange ([`upstream`]), response hardening, and one
+//! rate limits, size limits), the upstream exchange ([`upstream`] over [`h1client`]), response hardening, and one
 //! logging phase that writes the access log and the metrics ([`proxy`]).
 //!
 //! The configuration ([`config`]) compiles into an immutable [`plan::Plan`] held behind an
@@ -20,6 +20,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
+pub mod h1client;
 pub mod metrics;
 pub mod plan;
 pub mod proxy;

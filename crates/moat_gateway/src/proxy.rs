@@ -110,8 +110,12 @@ const UPSTREAM_IDENTITY: [HeaderName; 4] = [
     HeaderName::from_static("x-aspnetmvc-version"),
 ];
 
-/// Removes hop-by-hop headers, including those named in `Connection`.
+/// Removes hop-by-hop headers, including those named in `Connection`. One pass over the names
+/// first: most messages carry none, and each removal is a hash lookup.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
+    if !h.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        return;
+    }
     if h.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = h
             .get_all(header::CONNECTION)
@@ -243,8 +247,10 @@ fn request_host<B>(req: &Request<B>) -> Option<String> {
 fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<Body>) {
     let h = resp.headers_mut();
     strip_hop_by_hop(h);
-    for n in &UPSTREAM_IDENTITY {
-        h.remove(n);
+    if h.keys().any(|k| UPSTREAM_IDENTITY.contains(k)) {
+        for n in &UPSTREAM_IDENTITY {
+            h.remove(n);
+        }
     }
     if conn.tls.is_some()
         && let Some(v) = &plan.security.hsts
@@ -266,24 +272,32 @@ fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<B
         h.insert(X_RATELIMIT_LIMIT, HeaderValue::from(limit));
         h.insert(X_RATELIMIT_REMAINING, HeaderValue::from(worst.remaining));
         h.insert(X_RATELIMIT_RESET, HeaderValue::from(reset));
-        let mut policy = String::with_capacity(all.iter().map(|(l, _)| l.policy().len() + 2).sum());
-        let mut state = String::with_capacity(policy.capacity() + 16);
+        // one limit (the usual case): its pre-rendered policy; several: joined per request
+        let policy = if let [(l, _)] = all.as_slice() {
+            l.policy_value().cloned()
+        } else {
+            let joined = all
+                .iter()
+                .map(|(l, _)| l.policy())
+                .collect::<Vec<_>>()
+                .join(", ");
+            HeaderValue::from_maybe_shared(Bytes::from(joined)).ok()
+        };
+        if let Some(v) = policy {
+            h.insert(RATELIMIT_POLICY, v);
+        }
+        let mut state = Vec::with_capacity(all.len() * 48);
+        let mut num = itoa::Buffer::new();
         for (i, (l, d)) in all.iter().enumerate() {
             if i > 0 {
-                policy.push_str(", ");
-                state.push_str(", ");
+                state.extend_from_slice(b", ");
             }
-            policy.push_str(l.policy());
-            let _ = write!(
-                state,
-                "\"{}\";r={};t={}",
-                l.spec.name,
-                d.remaining,
-                ceil_secs(d.reset_after)
-            );
-        }
-        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(policy)) {
-            h.insert(RATELIMIT_POLICY, v);
+            state.push(b'"');
+            state.extend_from_slice(l.spec.name.as_bytes());
+            state.extend_from_slice(b"\";r=");
+            state.extend_from_slice(num.format(d.remaining).as_bytes());
+            state.extend_from_slice(b";t=");
+            state.extend_from_slice(num.format(ceil_secs(d.reset_after)).as_bytes());
         }
         if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(state)) {
             h.insert(RATELIMIT, v);
@@ -702,6 +716,8 @@ fn forwarded_headers(
     h: &mut HeaderMap,
     request_id: &HeaderValue,
 ) {
+    // room for the headers set below, so the map grows once at most
+    h.reserve(6);
     let peer = client_addr::canonical(conn.peer.ip());
     let proto = if conn.tls.is_some() { "https" } else { "http" };
     let trusted_peer = client_addr::is_trusted(peer, &plan.trusted);

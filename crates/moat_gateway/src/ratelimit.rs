@@ -87,6 +87,8 @@ pub struct Limiter {
     hasher: std::collections::hash_map::RandomState,
     /// `"name";q=burst;w=window`, the `RateLimit-Policy` item of this limit.
     policy: Box<str>,
+    /// `policy` as a header value, shared by every response (`None` if the name cannot be one).
+    policy_value: Option<http::HeaderValue>,
 }
 
 impl Limiter {
@@ -99,9 +101,10 @@ impl Limiter {
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
         let window = (spec.period.as_secs_f64() * f64::from(spec.burst) / f64::from(spec.count))
             .ceil() as u64;
-        let policy = format!("\"{}\";q={};w={}", spec.name, spec.burst, window.max(1)).into();
+        let policy = format!("\"{}\";q={};w={}", spec.name, spec.burst, window.max(1));
         Self {
-            policy,
+            policy_value: http::HeaderValue::from_str(&policy).ok(),
+            policy: policy.into(),
             spec,
             emission_ns,
             tau_ns,
@@ -115,6 +118,11 @@ impl Limiter {
     /// The `RateLimit-Policy` item of this limit: `"name";q=burst;w=window` (window in seconds).
     pub fn policy(&self) -> &str {
         &self.policy
+    }
+
+    /// [`Limiter::policy`] as a header value (cloning it does not copy).
+    pub fn policy_value(&self) -> Option<&http::HeaderValue> {
+        self.policy_value.as_ref()
     }
 
     /// Whether this limit applies to a request from `consumer`.

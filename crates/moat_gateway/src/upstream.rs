@@ -1,22 +1,17 @@
 //! Upstream groups: targets, load balancing, passive ejection, active health checks, the retry
 //! budget and the pooled keep-alive HTTP/1.1 connections.
 //!
-//! Each target keeps its own pool of idle HTTP/1.1 connections (`hyper::client::conn`): a
+//! Each target keeps its own pool of idle HTTP/1.1 connections ([`crate::h1client`]): a
 //! request takes the most recently used idle connection (or connects), and the connection goes
 //! back to the pool when the response body has been read to its end. A connection whose
-//! response was abandoned midway is closed instead. Idle connections are closed after 60 s.
+//! response was abandoned midway is closed instead. Idle connections are closed after 60 s, or
+//! as soon as they are found closed by the upstream.
 
-use crate::util::{Body, BoxError};
-use bytes::Bytes;
+use crate::h1client::{self, Conn, RequestHead};
+use crate::util::Body;
 use http::{HeaderValue, Request, Response, header};
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Idle connections kept per target at most.
@@ -63,7 +58,7 @@ pub struct Target {
     active: AtomicUsize,
     /// `Host` for requests that name none: the address without the default port 80.
     host: Option<HeaderValue>,
-    idle: Mutex<Vec<(http1::SendRequest<Body>, Instant)>>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 impl Target {
@@ -92,29 +87,26 @@ impl Target {
     }
 
     /// The most recently used idle connection that is still open, if any.
-    fn take_idle(&self) -> Option<http1::SendRequest<Body>> {
+    fn take_idle(&self) -> Option<Conn> {
         let mut idle = match self.idle.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        while let Some((tx, since)) = idle.pop() {
-            if !tx.is_closed() && since.elapsed() < IDLE_TIMEOUT {
-                return Some(tx);
+        while let Some((conn, since)) = idle.pop() {
+            if conn.is_reusable() && since.elapsed() < IDLE_TIMEOUT {
+                return Some(conn);
             }
         }
         None
     }
 
-    fn put_idle(&self, tx: http1::SendRequest<Body>) {
-        if tx.is_closed() {
-            return;
-        }
+    fn put_idle(&self, conn: Conn) {
         let mut idle = match self.idle.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         if idle.len() < MAX_IDLE_PER_TARGET {
-            idle.push((tx, Instant::now()));
+            idle.push((conn, Instant::now()));
         }
     }
 
@@ -124,7 +116,7 @@ impl Target {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        idle.retain(|(tx, since)| !tx.is_closed() && since.elapsed() < IDLE_TIMEOUT);
+        idle.retain(|(conn, since)| conn.is_reusable() && since.elapsed() < IDLE_TIMEOUT);
     }
 
     /// Idle pooled connections.
@@ -198,7 +190,7 @@ pub enum SendError {
     /// No connection could be made (refused, unreachable, connect timeout).
     Connect(std::io::Error),
     /// The exchange failed on an established connection.
-    Http(hyper::Error),
+    Http(h1client::Error),
 }
 
 impl SendError {
@@ -219,73 +211,19 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Puts a connection whose response was read to its end back into its target's pool.
+#[derive(Debug)]
+pub struct PoolReturn(Arc<Target>);
+
+impl h1client::Release for PoolReturn {
+    fn release(&mut self, conn: Conn) {
+        self.0.put_idle(conn);
+    }
+}
+
 /// A response body from an upstream connection that returns the connection to its target's
 /// pool once the body has been read to its end (and closes it otherwise).
-pub struct PooledBody {
-    inner: Incoming,
-    conn: Option<(http1::SendRequest<Body>, Arc<Target>)>,
-}
-
-impl std::fmt::Debug for PooledBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledBody").finish_non_exhaustive()
-    }
-}
-
-impl PooledBody {
-    fn release(&mut self) {
-        if let Some((tx, target)) = self.conn.take() {
-            target.put_idle(tx);
-        }
-    }
-}
-
-impl HttpBody for PooledBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if this.inner.is_end_stream() {
-                    this.release();
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.conn = None;
-                Poll::Ready(Some(Err(e.into())))
-            }
-            Poll::Ready(None) => {
-                this.release();
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // a body never polled because it was known to be empty (or read to its end) leaves a
-        // reusable connection; one abandoned midway is closed by dropping its sender
-        if self.inner.is_end_stream() {
-            self.release();
-        }
-    }
-}
+pub type PooledBody = h1client::ResponseBody<PoolReturn>;
 
 const BUDGET_CAP_MILLI: u64 = 10_000;
 
@@ -306,7 +244,7 @@ impl UpstreamGroup {
         }
     }
 
-    async fn connect(&self, target: &Target) -> Result<http1::SendRequest<Body>, SendError> {
+    async fn connect(&self, target: &Target) -> Result<Conn, SendError> {
         let stream = match tokio::time::timeout(
             self.spec.connect_timeout,
             tokio::net::TcpStream::connect(target.addr.as_str()),
@@ -323,61 +261,48 @@ impl UpstreamGroup {
             }
         };
         let _ = stream.set_nodelay(true);
-        let (tx, conn) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(SendError::Http)?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(tx)
+        Ok(Conn::new(stream))
     }
 
     /// Sends `req` (origin-form URI) to `target` on a pooled keep-alive connection, connecting
-    /// when none is idle. Adds `Host` when the request has none. A request that a pooled
-    /// connection closed before it was written is sent again on another connection.
+    /// when none is idle. Adds `Host` when the request has none. An idempotent request without
+    /// a body that a pooled connection dropped before any response byte (the upstream closed
+    /// it while it sat idle) is sent again on a new connection.
     pub async fn send(
         &self,
         target: &Arc<Target>,
         req: Request<Body>,
     ) -> Result<Response<PooledBody>, SendError> {
-        let mut req = req;
-        if !req.headers().contains_key(header::HOST)
+        let (mut parts, body) = req.into_parts();
+        if !parts.headers.contains_key(header::HOST)
             && let Some(h) = &target.host
         {
-            req.headers_mut().insert(header::HOST, h.clone());
+            parts.headers.insert(header::HOST, h.clone());
         }
+        let head = RequestHead::new(&parts, &body);
+        let resend = head.replayable()
+            && matches!(
+                parts.method,
+                http::Method::GET
+                    | http::Method::HEAD
+                    | http::Method::OPTIONS
+                    | http::Method::PUT
+                    | http::Method::DELETE
+                    | http::Method::TRACE
+            );
+        let mut body = Some(body);
         loop {
-            let (mut tx, reused) = match target.take_idle() {
-                Some(tx) => (tx, true),
+            let (mut conn, reused) = match target.take_idle() {
+                Some(c) => (c, true),
                 None => (self.connect(target).await?, false),
             };
-            if tx.ready().await.is_err() {
-                if reused {
-                    continue;
-                }
-                return Err(SendError::Connect(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "connection closed before use",
-                )));
-            }
-            match tx.try_send_request(req).await {
+            match h1client::exchange(&mut conn, &head, body.take()).await {
                 Ok(resp) => {
-                    let (parts, body) = resp.into_parts();
-                    let mut body = PooledBody {
-                        inner: body,
-                        conn: Some((tx, target.clone())),
-                    };
-                    if body.inner.is_end_stream() {
-                        body.release();
-                    }
-                    return Ok(Response::from_parts(parts, body));
+                    let body = PooledBody::new(conn, &resp, PoolReturn(target.clone()));
+                    return Ok(Response::from_parts(resp.parts, body));
                 }
-                Err(mut e) => match e.take_message() {
-                    // never written: a pooled connection closed under us; try another
-                    Some(r) if reused => req = r,
-                    _ => return Err(SendError::Http(e.into_error())),
-                },
+                Err(h1client::Error::ClosedEarly) if reused && resend => {}
+                Err(e) => return Err(SendError::Http(e)),
             }
         }
     }

@@ -195,3 +195,116 @@ async fn keep_alive_connections_to_upstreams_are_reused() {
     assert_eq!(up.conns.load(std::sync::atomic::Ordering::Relaxed), 1);
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
+
+/// A raw upstream that answers by path with hand-written framing, and counts connections.
+async fn raw_upstream() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = conns.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            counted.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end + 4);
+                    let line = head.lines().next().unwrap_or_default().to_string();
+                    let reply: &[u8] = if line.starts_with("GET /chunked ") {
+                        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n"
+                    } else if line.starts_with("GET /until-close ") {
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nread until close"
+                    } else if line.starts_with("HEAD /head ") {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+                    } else if line.starts_with("GET /continue ") {
+                        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                    } else if line.starts_with("GET /no-content ") {
+                        b"HTTP/1.1 204 No Content\r\n\r\n"
+                    } else if line.starts_with("GET /bad ") {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"
+                    } else if line.starts_with("GET /drop-after ") {
+                        // answers, then closes the keep-alive connection without saying so
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce")
+                            .await;
+                        return;
+                    } else {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                    };
+                    if s.write_all(reply).await.is_err() || line.contains("/until-close ") {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, conns)
+}
+
+/// The upstream side of the proxy against hand-framed responses: chunked with extensions and
+/// trailers, read-until-close, HEAD, interim 100, 204, invalid framing, and a pooled connection
+/// the upstream closed while it sat idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_framing_and_stale_pooled_connections() {
+    use std::sync::atomic::Ordering;
+    let (up, conns) = raw_upstream().await;
+    let dir = TempDir::new();
+    let cfg = format!(
+        "{}\n[upstream.api]\ntargets = [\"{up}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\nmethods = [\"GET\", \"HEAD\"]\n",
+        plain_head(&dir),
+    );
+    let gw = start(&dir, &cfg).await;
+    let addr = gw.listener_addrs()[0];
+    let r = get(addr, "/chunked").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "hello, world"));
+    assert!(
+        r.header("x-trailer").is_none(),
+        "trailers are not forwarded"
+    );
+    let r = get(addr, "/until-close").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "read until close"));
+    let r = request(addr, "HEAD", "/head", &[], "").await;
+    assert_eq!((r.status, r.body.as_str()), (200, ""));
+    assert_eq!(r.header("content-length"), Some("5"));
+    let r = get(addr, "/continue").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    let r = get(addr, "/no-content").await;
+    assert_eq!((r.status, r.body.as_str()), (204, ""));
+    let r = get(addr, "/bad").await;
+    assert_eq!(r.status, 502, "conflicting lengths are refused: {}", r.body);
+    // keep-alive reuse: sequential requests share one upstream connection
+    let before = conns.load(Ordering::Relaxed);
+    for _ in 0..5 {
+        assert_eq!(get(addr, "/plain").await.body, "ok");
+    }
+    assert_eq!(
+        conns.load(Ordering::Relaxed),
+        before + 1,
+        "one pooled connection"
+    );
+    // the upstream drops a connection after answering: the next GET still succeeds, on a new one
+    assert_eq!(get(addr, "/drop-after").await.body, "once");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(get(addr, "/plain").await.body, "ok");
+    assert_eq!(get(addr, "/drop-after").await.body, "once");
+    assert_eq!(
+        get(addr, "/plain").await.status,
+        200,
+        "stale pooled connection retried"
+    );
+    gw.shutdown_within(Duration::from_secs(1)).await;
+}

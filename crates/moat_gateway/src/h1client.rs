@@ -1,0 +1,748 @@
+//! The HTTP/1.1 client side of the proxy: one request at a time on a pooled keep-alive
+//! connection to an upstream, run inside the task of the request it serves.
+//!
+//! Written here rather than taken from `hyper::client::conn`: hyper drives every client
+//! connection from a task of its own and passes requests, responses and body chunks to it
+//! through channels, which costs two extra task wake-ups, a channel round trip and several
+//! allocations per proxied request. Here the request's own task writes the head, parses the
+//! response head with `httparse` (the parser hyper uses) and reads the body straight from the
+//! socket; a response whose body already arrived with its head gives its connection back to
+//! the pool before the body is even sent on.
+//!
+//! Framing follows RFC 9112: requests get `Content-Length` when the body size is known and
+//! `chunked` otherwise (the client's own framing headers are never forwarded); responses are
+//! read by `Transfer-Encoding: chunked`, `Content-Length` (several values must agree) or until
+//! the connection closes. HEAD responses and 1xx/204/304 have no body; interim 1xx responses are
+//! skipped; `101 Switching Protocols` is refused (the gateway does not tunnel upgrades).
+//! A connection is reused only when both sides allow keep-alive and the body was read to its end.
+
+use crate::util::{Body, BoxError};
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Version};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::BodyExt;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Longest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Most response header fields accepted.
+const MAX_HEADERS: usize = 128;
+/// Longest chunk-size or trailer line accepted.
+const MAX_LINE: usize = 4096;
+
+/// Why an exchange failed.
+#[derive(Debug)]
+pub enum Error {
+    /// Reading or writing the socket failed, or the peer closed it.
+    Io(io::Error),
+    /// The upstream closed the connection before sending any byte of a response.
+    ClosedEarly,
+    /// The response head or body framing is invalid.
+    Parse(&'static str),
+    /// The request body failed (too large, stalled, client gone).
+    RequestBody(BoxError),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "upstream i/o: {e}"),
+            Self::ClosedEarly => f.write_str("upstream closed the connection without a response"),
+            Self::Parse(m) => write!(f, "invalid upstream response: {m}"),
+            Self::RequestBody(e) => write!(f, "request body: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// One connection to an upstream, with the bytes read but not yet used.
+#[derive(Debug)]
+pub struct Conn {
+    io: TcpStream,
+    buf: BytesMut,
+    /// Where reads land before they are appended to `buf` (initialised once; the crate has no
+    /// `unsafe` to read into uninitialised capacity, and zeroing per read costs more than the
+    /// copy of what arrived).
+    scratch: Box<[u8]>,
+}
+
+impl Conn {
+    /// Wraps a connected stream.
+    pub fn new(io: TcpStream) -> Self {
+        Self {
+            io,
+            buf: BytesMut::new(),
+            scratch: vec![0; 16 * 1024].into_boxed_slice(),
+        }
+    }
+
+    /// Whether an idle connection can carry another request: nothing unread, and the peer has
+    /// not closed it. Costs no system call unless the reactor saw the socket become readable.
+    pub fn is_reusable(&self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Reads more bytes into the buffer; `Ok(0)` at end of stream. Goes through tokio's
+    /// `poll_read`, which forgets the socket's readiness after a short read, so that checking an
+    /// idle connection later costs no system call.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut rb = ReadBuf::new(&mut self.scratch);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+        let n = rb.filled().len();
+        self.buf.extend_from_slice(rb.filled());
+        Poll::Ready(Ok(n))
+    }
+
+    async fn fill(&mut self) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_fill(cx)).await
+    }
+}
+
+/// How a request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReqFraming {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// A request head rendered once, so a request without a body can be sent again on another
+/// connection.
+#[derive(Debug)]
+pub struct RequestHead {
+    bytes: Vec<u8>,
+    framing: ReqFraming,
+    head_only: bool,
+}
+
+impl RequestHead {
+    /// Renders `parts` (origin-form URI, hop-by-hop headers already removed) for a body of
+    /// `body`'s size. `Content-Length` and `Transfer-Encoding` from the client are replaced.
+    pub fn new(parts: &http::request::Parts, body: &Body) -> Self {
+        let framing = if body.is_end_stream() {
+            ReqFraming::None
+        } else if let Some(n) = body.size_hint().exact() {
+            ReqFraming::Length(n)
+        } else {
+            ReqFraming::Chunked
+        };
+        let mut b = Vec::with_capacity(256 + parts.headers.len() * 32);
+        b.extend_from_slice(parts.method.as_str().as_bytes());
+        b.push(b' ');
+        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        b.extend_from_slice(if target.is_empty() {
+            b"/"
+        } else {
+            target.as_bytes()
+        });
+        b.extend_from_slice(b" HTTP/1.1\r\n");
+        for (name, value) in &parts.headers {
+            if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+                continue;
+            }
+            b.extend_from_slice(name.as_str().as_bytes());
+            b.extend_from_slice(b": ");
+            b.extend_from_slice(value.as_bytes());
+            b.extend_from_slice(b"\r\n");
+        }
+        match framing {
+            ReqFraming::None => {
+                if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+                    b.extend_from_slice(b"content-length: 0\r\n");
+                }
+            }
+            ReqFraming::Length(n) => {
+                b.extend_from_slice(b"content-length: ");
+                b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                b.extend_from_slice(b"\r\n");
+            }
+            ReqFraming::Chunked => b.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        }
+        b.extend_from_slice(b"\r\n");
+        Self {
+            bytes: b,
+            framing,
+            head_only: parts.method == Method::HEAD,
+        }
+    }
+
+    /// Whether the request has no body (it can be sent again as it is).
+    pub fn replayable(&self) -> bool {
+        self.framing == ReqFraming::None
+    }
+}
+
+/// A parsed response head and how its body is framed.
+#[derive(Debug)]
+pub struct ResponseHead {
+    /// Status, version and headers.
+    pub parts: http::response::Parts,
+    framing: RespFraming,
+    keep_alive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RespFraming {
+    Length(u64),
+    Chunked,
+    Close,
+}
+
+/// Writes the request and reads the response head. On success the connection is positioned
+/// at the start of the response body.
+pub async fn exchange(
+    conn: &mut Conn,
+    head: &RequestHead,
+    body: Option<Body>,
+) -> Result<ResponseHead, Error> {
+    conn.io.write_all(&head.bytes).await.map_err(Error::Io)?;
+    if let Some(body) = body
+        && head.framing != ReqFraming::None
+    {
+        write_body(conn, body, head.framing).await?;
+    }
+    let mut received = false;
+    loop {
+        if !conn.buf.is_empty() {
+            received = true;
+            if let Some(resp) = parse_head(&mut conn.buf, head.head_only)? {
+                return Ok(resp);
+            }
+            if conn.buf.len() > MAX_HEAD {
+                return Err(Error::Parse("response head too large"));
+            }
+        }
+        match conn.fill().await {
+            Ok(0) if received => return Err(Error::Parse("connection closed inside the head")),
+            Ok(0) => return Err(Error::ClosedEarly),
+            Ok(_) => {}
+            Err(e) if !received && is_reset(&e) => return Err(Error::ClosedEarly),
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+}
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+async fn write_body(conn: &mut Conn, mut body: Body, framing: ReqFraming) -> Result<(), Error> {
+    let mut sent: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(Error::RequestBody)?;
+        let Ok(mut data) = frame.into_data() else {
+            continue; // trailers are not forwarded
+        };
+        if data.is_empty() {
+            continue;
+        }
+        sent += data.len() as u64;
+        match framing {
+            ReqFraming::Length(n) if sent > n => {
+                return Err(Error::RequestBody(
+                    "request body longer than its length".into(),
+                ));
+            }
+            ReqFraming::Chunked => {
+                let mut size = [0u8; 18];
+                let line = chunk_size_line(data.len(), &mut size);
+                conn.io.write_all(line).await.map_err(Error::Io)?;
+                conn.io.write_all_buf(&mut data).await.map_err(Error::Io)?;
+                conn.io.write_all(b"\r\n").await.map_err(Error::Io)?;
+                continue;
+            }
+            _ => {}
+        }
+        conn.io.write_all_buf(&mut data).await.map_err(Error::Io)?;
+    }
+    match framing {
+        ReqFraming::Length(n) if sent != n => Err(Error::RequestBody(
+            "request body shorter than its length".into(),
+        )),
+        ReqFraming::Chunked => conn.io.write_all(b"0\r\n\r\n").await.map_err(Error::Io),
+        _ => Ok(()),
+    }
+}
+
+fn chunk_size_line(n: usize, out: &mut [u8; 18]) -> &[u8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = ((usize::BITS - n.leading_zeros()).max(1)).div_ceil(4) as usize;
+    for i in 0..digits {
+        out[digits - 1 - i] = HEX[(n >> (4 * i)) & 0xf];
+    }
+    out[digits] = b'\r';
+    out[digits + 1] = b'\n';
+    &out[..digits + 2]
+}
+
+/// Parses one response head from the front of `buf`, skipping interim 1xx responses; `None`
+/// when more bytes are needed.
+fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead>, Error> {
+    loop {
+        // parsed in place, then the header positions are used to slice the frozen head
+        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        let (len, code, minor, count) = {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut slots);
+            let len = match resp.parse(buf) {
+                Ok(httparse::Status::Complete(n)) => n,
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Err(Error::Parse("too many headers"));
+                }
+                Err(_) => return Err(Error::Parse("malformed head")),
+            };
+            let base = buf.as_ptr() as usize;
+            #[allow(clippy::cast_possible_truncation)] // within a head of at most MAX_HEAD bytes
+            let at = |p: *const u8| (p as usize - base) as u32;
+            for (slot, h) in spans.iter_mut().zip(resp.headers.iter()) {
+                let n0 = at(h.name.as_ptr());
+                let v0 = at(h.value.as_ptr());
+                #[allow(clippy::cast_possible_truncation)]
+                {
+                    *slot = (n0, n0 + h.name.len() as u32, v0, v0 + h.value.len() as u32);
+                }
+            }
+            (
+                len,
+                resp.code.unwrap_or(0),
+                resp.version,
+                resp.headers.len(),
+            )
+        };
+        if len > MAX_HEAD {
+            return Err(Error::Parse("response head too large"));
+        }
+        let status = StatusCode::from_u16(code).map_err(|_| Error::Parse("invalid status"))?;
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(Error::Parse("protocol upgrades are not proxied"));
+        }
+        if status.is_informational() {
+            buf.advance(len);
+            continue;
+        }
+        let version = if minor == Some(0) {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        };
+        // header values are sliced out of the head bytes instead of copied
+        let raw = buf.split_to(len).freeze();
+        // room for what the gateway adds (security, request id, rate-limit headers)
+        let mut headers = HeaderMap::with_capacity(count + 12);
+        let mut close = false;
+        let mut keep_alive_token = false;
+        let mut chunked = false;
+        let mut te = false;
+        let mut length: Option<u64> = None;
+        for &(n0, n1, v0, v1) in &spans[..count] {
+            let name_bytes = &raw[n0 as usize..n1 as usize];
+            let value_bytes = &raw[v0 as usize..v1 as usize];
+            let name = HeaderName::from_bytes(name_bytes)
+                .map_err(|_| Error::Parse("invalid header name"))?;
+            let value = HeaderValue::from_maybe_shared(raw.slice(v0 as usize..v1 as usize))
+                .map_err(|_| Error::Parse("invalid header value"))?;
+            if name == header::CONNECTION {
+                for token in value_bytes.split(|&c| c == b',') {
+                    let token = token.trim_ascii();
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            } else if name == header::TRANSFER_ENCODING {
+                te = true;
+                // only a final `chunked` frames the body; anything else reads until close
+                chunked = value_bytes
+                    .rsplit(|&c| c == b',')
+                    .next()
+                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            } else if name == header::CONTENT_LENGTH {
+                for part in value_bytes.split(|&c| c == b',') {
+                    let n = std::str::from_utf8(part.trim_ascii())
+                        .ok()
+                        .filter(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .ok_or(Error::Parse("invalid Content-Length"))?;
+                    if length.is_some_and(|l| l != n) {
+                        return Err(Error::Parse("conflicting Content-Length values"));
+                    }
+                    length = Some(n);
+                }
+            }
+            headers.append(name, value);
+        }
+        let mut keep_alive = match version {
+            Version::HTTP_10 => keep_alive_token && !close,
+            _ => !close,
+        };
+        let no_body =
+            head_only || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+        let framing = if no_body {
+            RespFraming::Length(0)
+        } else if te {
+            // Transfer-Encoding wins over Content-Length, and such a connection is not reused
+            if length.is_some() {
+                keep_alive = false;
+            }
+            if chunked {
+                RespFraming::Chunked
+            } else {
+                keep_alive = false;
+                RespFraming::Close
+            }
+        } else if let Some(n) = length {
+            RespFraming::Length(n)
+        } else {
+            keep_alive = false;
+            RespFraming::Close
+        };
+        let mut parts = http::Response::new(()).into_parts().0;
+        parts.status = status;
+        parts.version = version;
+        parts.headers = headers;
+        return Ok(Some(ResponseHead {
+            parts,
+            framing,
+            keep_alive,
+        }));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside chunk data, this many bytes left.
+    Data(u64),
+    /// Expecting the CRLF after chunk data.
+    DataEnd,
+    /// Reading trailer lines until the empty one.
+    Trailers,
+}
+
+#[derive(Debug)]
+enum State {
+    Length(u64),
+    Chunked(Chunk),
+    Close,
+    Done,
+}
+
+/// Gives a connection back once its response was read to the end.
+pub trait Release: Send {
+    /// Called at most once, with a connection ready for the next request.
+    fn release(&mut self, conn: Conn);
+}
+
+/// A response body read from the upstream connection.
+pub struct ResponseBody<R: Release> {
+    conn: Option<Conn>,
+    state: State,
+    buffered: Option<Bytes>,
+    keep_alive: bool,
+    release: R,
+}
+
+impl<R: Release> std::fmt::Debug for ResponseBody<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Release> ResponseBody<R> {
+    /// The body of `head` on `conn`. A body that has fully arrived with the head is taken out
+    /// at once and the connection released right away.
+    pub fn new(conn: Conn, head: &ResponseHead, release: R) -> Self {
+        let state = match head.framing {
+            RespFraming::Length(n) => State::Length(n),
+            RespFraming::Chunked => State::Chunked(Chunk::Size),
+            RespFraming::Close => State::Close,
+        };
+        let mut body = Self {
+            conn: Some(conn),
+            state,
+            buffered: None,
+            keep_alive: head.keep_alive,
+            release,
+        };
+        if let (State::Length(n), Some(c)) = (&body.state, &mut body.conn)
+            && (c.buf.len() as u64) >= *n
+        {
+            #[allow(clippy::cast_possible_truncation)] // n <= buf.len()
+            let data = c.buf.split_to(*n as usize).freeze();
+            body.buffered = (!data.is_empty()).then_some(data);
+            body.finish();
+        }
+        body
+    }
+
+    fn finish(&mut self) {
+        self.state = State::Done;
+        if let Some(conn) = self.conn.take()
+            && self.keep_alive
+            && conn.buf.is_empty()
+        {
+            self.release.release(conn);
+        }
+    }
+
+    fn fail(&mut self, msg: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.state = State::Done;
+        self.conn = None;
+        Poll::Ready(Some(Err(Error::Parse(msg).into())))
+    }
+}
+
+/// Finds the end of a CRLF line at the front of `buf`: the line without its CRLF, and the bytes
+/// it takes up.
+fn line(buf: &[u8]) -> Option<(&[u8], usize)> {
+    let i = buf.windows(2).position(|w| w == b"\r\n")?;
+    Some((&buf[..i], i + 2))
+}
+
+fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+    // chunk extensions after `;` are ignored
+    let size = line.split(|&c| c == b';').next()?.trim_ascii();
+    if size.is_empty() || size.len() > 15 {
+        return None;
+    }
+    size.iter().try_fold(0u64, |acc, &c| {
+        let d = (c as char).to_digit(16)?;
+        Some(acc * 16 + u64::from(d))
+    })
+}
+
+impl<R: Release + Unpin> HttpBody for ResponseBody<R> {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if let Some(data) = this.buffered.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        loop {
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match this.state {
+                State::Done => return Poll::Ready(None),
+                State::Length(0) => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                State::Length(n) | State::Chunked(Chunk::Data(n)) if !conn.buf.is_empty() => {
+                    #[allow(clippy::cast_possible_truncation)] // bounded by buf.len()
+                    let take = (conn.buf.len() as u64).min(n) as usize;
+                    let data = conn.buf.split_to(take).freeze();
+                    let left = n - take as u64;
+                    match this.state {
+                        State::Length(_) => {
+                            this.state = State::Length(left);
+                            if left == 0 {
+                                this.finish();
+                            }
+                        }
+                        _ => {
+                            this.state = State::Chunked(if left == 0 {
+                                Chunk::DataEnd
+                            } else {
+                                Chunk::Data(left)
+                            });
+                        }
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                State::Close if !conn.buf.is_empty() => {
+                    let data = conn.buf.split().freeze();
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                State::Chunked(Chunk::Size) => {
+                    if let Some((l, used)) = line(&conn.buf) {
+                        let Some(size) = parse_chunk_size(l) else {
+                            return this.fail("invalid chunk size");
+                        };
+                        conn.buf.advance(used);
+                        this.state = State::Chunked(if size == 0 {
+                            Chunk::Trailers
+                        } else {
+                            Chunk::Data(size)
+                        });
+                        continue;
+                    }
+                    if conn.buf.len() > MAX_LINE {
+                        return this.fail("chunk size line too long");
+                    }
+                }
+                State::Chunked(Chunk::DataEnd) if conn.buf.len() >= 2 => {
+                    if &conn.buf[..2] != b"\r\n" {
+                        return this.fail("chunk data not followed by CRLF");
+                    }
+                    conn.buf.advance(2);
+                    this.state = State::Chunked(Chunk::Size);
+                    continue;
+                }
+                State::Chunked(Chunk::Trailers) => {
+                    if let Some((l, used)) = line(&conn.buf) {
+                        let last = l.is_empty();
+                        conn.buf.advance(used);
+                        if last {
+                            this.finish();
+                            return Poll::Ready(None);
+                        }
+                        continue; // trailer fields are not forwarded
+                    }
+                    if conn.buf.len() > MAX_LINE {
+                        return this.fail("trailer line too long");
+                    }
+                }
+                _ => {}
+            }
+            // more bytes are needed
+            match ready!(conn.poll_fill(cx)) {
+                Ok(0) => {
+                    if matches!(this.state, State::Close) {
+                        this.state = State::Done;
+                        this.conn = None;
+                        return Poll::Ready(None);
+                    }
+                    return this.fail("connection closed inside the body");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    this.state = State::Done;
+                    this.conn = None;
+                    return Poll::Ready(Some(Err(Error::Io(e).into())));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.buffered.is_none() && matches!(self.state, State::Done | State::Length(0))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let buffered = self.buffered.as_ref().map_or(0, |b| b.len() as u64);
+        match self.state {
+            State::Length(n) => SizeHint::with_exact(n + buffered),
+            State::Done => SizeHint::with_exact(buffered),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &[u8], head_only: bool) -> Result<Option<ResponseHead>, Error> {
+        let mut buf = BytesMut::from(text);
+        parse_head(&mut buf, head_only)
+    }
+
+    #[test]
+    fn response_framing_follows_rfc_9112() {
+        let h = head(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", false)
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (RespFraming::Length(3), true));
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (RespFraming::Chunked, true));
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (RespFraming::Chunked, false));
+        let h = head(b"HTTP/1.1 200 OK\r\n\r\n", false).unwrap().unwrap();
+        assert_eq!((h.framing, h.keep_alive), (RespFraming::Close, false));
+        let h = head(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false)
+            .unwrap()
+            .unwrap();
+        assert!(!h.keep_alive, "HTTP/1.0 without keep-alive closes");
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(!h.keep_alive);
+        let h = head(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.framing, RespFraming::Length(0), "HEAD has no body");
+        let h = head(
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.framing, RespFraming::Length(0));
+        // interim responses are skipped
+        let h = head(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.parts.status, StatusCode::CREATED);
+        assert!(
+            head(b"HTTP/1.1 200 OK\r\nContent-Len", false)
+                .unwrap()
+                .is_none()
+        );
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+            b"HTTP/1.1 2000 OK\r\n\r\n",
+            b"NOT HTTP\r\n\r\n",
+        ] {
+            assert!(
+                head(bad, false).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn chunk_sizes_are_rendered_and_parsed() {
+        let mut out = [0u8; 18];
+        assert_eq!(chunk_size_line(0, &mut out), b"0\r\n");
+        assert_eq!(chunk_size_line(255, &mut out), b"ff\r\n");
+        assert_eq!(chunk_size_line(4096, &mut out), b"1000\r\n");
+        assert_eq!(parse_chunk_size(b"1a;ext=1"), Some(26));
+        assert_eq!(parse_chunk_size(b" 10 "), Some(16));
+        assert_eq!(parse_chunk_size(b""), None);
+        assert_eq!(parse_chunk_size(b"xyz"), None);
+        assert_eq!(parse_chunk_size(b"fffffffffffffffff"), None);
+    }
+}

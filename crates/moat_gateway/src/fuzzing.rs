@@ -72,6 +72,12 @@ pub fn request_policy(data: &[u8]) {
     }
 }
 
+/// An upstream response on arbitrary bytes: the head parser and the body decoder, fed in two
+/// pieces (the first byte picks the split).
+pub fn upstream_response(data: &[u8]) {
+    crate::h1client::fuzz_response(data);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +142,22 @@ mod tests {
             request_policy(s);
             for m in mutations(s, 500) {
                 request_policy(&m);
+            }
+        }
+    }
+
+    #[test]
+    fn upstream_response_target_survives_seeds_and_mutations() {
+        let seeds: [&[u8]; 4] = [
+            b"\x20HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+            b"\x08HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+            b"\x30HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\nConnection: close, keep-alive\r\n\r\nabcdef",
+            b"\x00HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip\r\n\r\nfffffffffffffff\r\n",
+        ];
+        for s in seeds {
+            upstream_response(s);
+            for m in mutations(s, 500) {
+                upstream_response(&m);
             }
         }
     }

@@ -15,6 +15,9 @@
 //! the connection closes. HEAD responses and 1xx/204/304 have no body; interim 1xx responses are
 //! skipped; `101 Switching Protocols` is refused (the gateway does not tunnel upgrades).
 //! A connection is reused only when both sides allow keep-alive and the body was read to its end.
+//! Hop-by-hop response fields (`Connection` and the fields it names, `Keep-Alive`,
+//! `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Proxy-*`) are consumed here and never reach
+//! the response handed on.
 
 use crate::util::{Body, BoxError};
 use bytes::{Buf, Bytes, BytesMut};
@@ -295,11 +298,14 @@ fn chunk_size_line(n: usize, out: &mut [u8; 18]) -> &[u8] {
 fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead>, Error> {
     loop {
         // parsed in place, then the header positions are used to slice the frozen head
-        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-        let (len, code, minor, count) = {
-            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut resp = httparse::Response::new(&mut slots);
-            let len = match resp.parse(buf) {
+        let mut spans: Vec<(u32, u32, u32, u32)>;
+        let (len, code, minor) = {
+            // uninitialised slots: initialising 128 of them costs more than parsing a head
+            let mut slots =
+                [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut []);
+            let config = httparse::ParserConfig::default();
+            let len = match config.parse_response_with_uninit_headers(&mut resp, buf, &mut slots) {
                 Ok(httparse::Status::Complete(n)) => n,
                 Ok(httparse::Status::Partial) => return Ok(None),
                 Err(httparse::Error::TooManyHeaders) => {
@@ -310,20 +316,14 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
             let base = buf.as_ptr() as usize;
             #[allow(clippy::cast_possible_truncation)] // within a head of at most MAX_HEAD bytes
             let at = |p: *const u8| (p as usize - base) as u32;
-            for (slot, h) in spans.iter_mut().zip(resp.headers.iter()) {
+            spans = Vec::with_capacity(resp.headers.len());
+            for h in resp.headers.iter() {
                 let n0 = at(h.name.as_ptr());
                 let v0 = at(h.value.as_ptr());
                 #[allow(clippy::cast_possible_truncation)]
-                {
-                    *slot = (n0, n0 + h.name.len() as u32, v0, v0 + h.value.len() as u32);
-                }
+                spans.push((n0, n0 + h.name.len() as u32, v0, v0 + h.value.len() as u32));
             }
-            (
-                len,
-                resp.code.unwrap_or(0),
-                resp.version,
-                resp.headers.len(),
-            )
+            (len, resp.code.unwrap_or(0), resp.version)
         };
         if len > MAX_HEAD {
             return Err(Error::Parse("response head too large"));
@@ -344,33 +344,48 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
         // header values are sliced out of the head bytes instead of copied
         let raw = buf.split_to(len).freeze();
         // room for what the gateway adds (security, request id, rate-limit headers)
-        let mut headers = HeaderMap::with_capacity(count + 12);
+        let mut headers = HeaderMap::with_capacity(spans.len() + 12);
         let mut close = false;
         let mut keep_alive_token = false;
         let mut chunked = false;
         let mut te = false;
         let mut length: Option<u64> = None;
-        for &(n0, n1, v0, v1) in &spans[..count] {
+        // headers named in `Connection` (other than close/keep-alive): rare, removed at the end
+        let mut named: Vec<&[u8]> = Vec::new();
+        for &(n0, n1, v0, v1) in &spans {
             let name_bytes = &raw[n0 as usize..n1 as usize];
             let value_bytes = &raw[v0 as usize..v1 as usize];
-            let name = HeaderName::from_bytes(name_bytes)
-                .map_err(|_| Error::Parse("invalid header name"))?;
-            let value = HeaderValue::from_maybe_shared(raw.slice(v0 as usize..v1 as usize))
-                .map_err(|_| Error::Parse("invalid header value"))?;
-            if name == header::CONNECTION {
+            if name_bytes.eq_ignore_ascii_case(b"connection") {
                 for token in value_bytes.split(|&c| c == b',') {
                     let token = token.trim_ascii();
-                    close |= token.eq_ignore_ascii_case(b"close");
-                    keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        keep_alive_token = true;
+                    } else if !token.is_empty() {
+                        named.push(token);
+                    }
                 }
-            } else if name == header::TRANSFER_ENCODING {
+                continue;
+            }
+            if name_bytes.eq_ignore_ascii_case(b"transfer-encoding") {
                 te = true;
                 // only a final `chunked` frames the body; anything else reads until close
                 chunked = value_bytes
                     .rsplit(|&c| c == b',')
                     .next()
                     .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            } else if name == header::CONTENT_LENGTH {
+                continue;
+            }
+            if is_hop_by_hop(name_bytes) {
+                // never passed on: not worth a map entry
+                continue;
+            }
+            let name = HeaderName::from_bytes(name_bytes)
+                .map_err(|_| Error::Parse("invalid header name"))?;
+            let value = HeaderValue::from_maybe_shared(raw.slice(v0 as usize..v1 as usize))
+                .map_err(|_| Error::Parse("invalid header value"))?;
+            if name == header::CONTENT_LENGTH {
                 for part in value_bytes.split(|&c| c == b',') {
                     let n = std::str::from_utf8(part.trim_ascii())
                         .ok()
@@ -384,6 +399,11 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
                 }
             }
             headers.append(name, value);
+        }
+        for n in named {
+            if let Ok(n) = HeaderName::from_bytes(n) {
+                headers.remove(n);
+            }
         }
         let mut keep_alive = match version {
             Version::HTTP_10 => keep_alive_token && !close,
@@ -434,12 +454,143 @@ enum Chunk {
     Trailers,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Length(u64),
     Chunked(Chunk),
     Close,
     Done,
+}
+
+/// What the body decoder made of the bytes it has.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Body bytes, taken from the front of the buffer.
+    Data(Bytes),
+    /// More bytes are needed.
+    NeedMore,
+    /// The body is complete (the buffer holds whatever follows it).
+    End,
+}
+
+/// The response-body framing state machine, without I/O: it takes body bytes from the front of
+/// a buffer, removing framing (chunk sizes, extensions, trailers) as it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoder {
+    state: State,
+}
+
+impl Decoder {
+    fn new(framing: RespFraming) -> Self {
+        let state = match framing {
+            RespFraming::Length(n) => State::Length(n),
+            RespFraming::Chunked => State::Chunked(Chunk::Size),
+            RespFraming::Close => State::Close,
+        };
+        Self { state }
+    }
+
+    /// A decoder for a chunked body (fuzzing and tests).
+    pub fn chunked() -> Self {
+        Self::new(RespFraming::Chunked)
+    }
+
+    /// Whether the body is complete.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done | State::Length(0))
+    }
+
+    /// Decodes from the front of `buf`.
+    pub fn step(&mut self, buf: &mut BytesMut) -> Result<Step, &'static str> {
+        loop {
+            match self.state {
+                State::Done | State::Length(0) => {
+                    self.state = State::Done;
+                    return Ok(Step::End);
+                }
+                State::Length(n) | State::Chunked(Chunk::Data(n)) if !buf.is_empty() => {
+                    #[allow(clippy::cast_possible_truncation)] // bounded by buf.len()
+                    let take = (buf.len() as u64).min(n) as usize;
+                    let data = buf.split_to(take).freeze();
+                    let left = n - take as u64;
+                    self.state = match self.state {
+                        State::Length(_) if left == 0 => State::Done,
+                        State::Length(_) => State::Length(left),
+                        _ if left == 0 => State::Chunked(Chunk::DataEnd),
+                        _ => State::Chunked(Chunk::Data(left)),
+                    };
+                    return Ok(Step::Data(data));
+                }
+                State::Close if !buf.is_empty() => return Ok(Step::Data(buf.split().freeze())),
+                State::Chunked(Chunk::Size) => {
+                    let Some((l, used)) = line(buf) else {
+                        return if buf.len() > MAX_LINE {
+                            Err("chunk size line too long")
+                        } else {
+                            Ok(Step::NeedMore)
+                        };
+                    };
+                    let size = parse_chunk_size(l).ok_or("invalid chunk size")?;
+                    buf.advance(used);
+                    self.state = State::Chunked(if size == 0 {
+                        Chunk::Trailers
+                    } else {
+                        Chunk::Data(size)
+                    });
+                }
+                State::Chunked(Chunk::DataEnd) if buf.len() >= 2 => {
+                    if &buf[..2] != b"\r\n" {
+                        return Err("chunk data not followed by CRLF");
+                    }
+                    buf.advance(2);
+                    self.state = State::Chunked(Chunk::Size);
+                }
+                State::Chunked(Chunk::Trailers) => {
+                    let Some((l, used)) = line(buf) else {
+                        return if buf.len() > MAX_LINE {
+                            Err("trailer line too long")
+                        } else {
+                            Ok(Step::NeedMore)
+                        };
+                    };
+                    let last = l.is_empty();
+                    buf.advance(used);
+                    if last {
+                        self.state = State::Done;
+                        return Ok(Step::End);
+                    }
+                    // trailer fields are not forwarded
+                }
+                _ => return Ok(Step::NeedMore),
+            }
+        }
+    }
+
+    /// The end of the stream was reached: fine for a read-until-close body only.
+    fn at_eof(&mut self) -> Result<(), &'static str> {
+        let close = self.state == State::Close;
+        self.state = State::Done;
+        if close {
+            Ok(())
+        } else {
+            Err("connection closed inside the body")
+        }
+    }
+}
+
+/// Hop-by-hop fields other than `Connection` and `Transfer-Encoding` (RFC 9110 7.6.1 and the
+/// usual non-standard ones), compared without building a `HeaderName`.
+fn is_hop_by_hop(name: &[u8]) -> bool {
+    const HOP: [&[u8]; 7] = [
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+    ];
+    HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// Gives a connection back once its response was read to the end.
@@ -451,7 +602,7 @@ pub trait Release: Send {
 /// A response body read from the upstream connection.
 pub struct ResponseBody<R: Release> {
     conn: Option<Conn>,
-    state: State,
+    decoder: Decoder,
     buffered: Option<Bytes>,
     keep_alive: bool,
     release: R,
@@ -460,7 +611,7 @@ pub struct ResponseBody<R: Release> {
 impl<R: Release> std::fmt::Debug for ResponseBody<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseBody")
-            .field("state", &self.state)
+            .field("decoder", &self.decoder)
             .finish_non_exhaustive()
     }
 }
@@ -469,23 +620,18 @@ impl<R: Release> ResponseBody<R> {
     /// The body of `head` on `conn`. A body that has fully arrived with the head is taken out
     /// at once and the connection released right away.
     pub fn new(conn: Conn, head: &ResponseHead, release: R) -> Self {
-        let state = match head.framing {
-            RespFraming::Length(n) => State::Length(n),
-            RespFraming::Chunked => State::Chunked(Chunk::Size),
-            RespFraming::Close => State::Close,
-        };
         let mut body = Self {
             conn: Some(conn),
-            state,
+            decoder: Decoder::new(head.framing),
             buffered: None,
             keep_alive: head.keep_alive,
             release,
         };
-        if let (State::Length(n), Some(c)) = (&body.state, &mut body.conn)
-            && (c.buf.len() as u64) >= *n
+        if let (State::Length(n), Some(c)) = (body.decoder.state, &mut body.conn)
+            && (c.buf.len() as u64) >= n
         {
             #[allow(clippy::cast_possible_truncation)] // n <= buf.len()
-            let data = c.buf.split_to(*n as usize).freeze();
+            let data = c.buf.split_to(n as usize).freeze();
             body.buffered = (!data.is_empty()).then_some(data);
             body.finish();
         }
@@ -493,7 +639,7 @@ impl<R: Release> ResponseBody<R> {
     }
 
     fn finish(&mut self) {
-        self.state = State::Done;
+        self.decoder.state = State::Done;
         if let Some(conn) = self.conn.take()
             && self.keep_alive
             && conn.buf.is_empty()
@@ -502,10 +648,10 @@ impl<R: Release> ResponseBody<R> {
         }
     }
 
-    fn fail(&mut self, msg: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.state = State::Done;
+    fn fail(&mut self, err: Error) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.decoder.state = State::Done;
         self.conn = None;
-        Poll::Ready(Some(Err(Error::Parse(msg).into())))
+        Poll::Ready(Some(Err(err.into())))
     }
 }
 
@@ -544,111 +690,84 @@ impl<R: Release + Unpin> HttpBody for ResponseBody<R> {
             let Some(conn) = this.conn.as_mut() else {
                 return Poll::Ready(None);
             };
-            match this.state {
-                State::Done => return Poll::Ready(None),
-                State::Length(0) => {
+            match this.decoder.step(&mut conn.buf) {
+                Ok(Step::Data(data)) => {
+                    if this.decoder.is_done() {
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Ok(Step::End) => {
                     this.finish();
                     return Poll::Ready(None);
                 }
-                State::Length(n) | State::Chunked(Chunk::Data(n)) if !conn.buf.is_empty() => {
-                    #[allow(clippy::cast_possible_truncation)] // bounded by buf.len()
-                    let take = (conn.buf.len() as u64).min(n) as usize;
-                    let data = conn.buf.split_to(take).freeze();
-                    let left = n - take as u64;
-                    match this.state {
-                        State::Length(_) => {
-                            this.state = State::Length(left);
-                            if left == 0 {
-                                this.finish();
-                            }
-                        }
-                        _ => {
-                            this.state = State::Chunked(if left == 0 {
-                                Chunk::DataEnd
-                            } else {
-                                Chunk::Data(left)
-                            });
-                        }
-                    }
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                State::Close if !conn.buf.is_empty() => {
-                    let data = conn.buf.split().freeze();
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                State::Chunked(Chunk::Size) => {
-                    if let Some((l, used)) = line(&conn.buf) {
-                        let Some(size) = parse_chunk_size(l) else {
-                            return this.fail("invalid chunk size");
-                        };
-                        conn.buf.advance(used);
-                        this.state = State::Chunked(if size == 0 {
-                            Chunk::Trailers
-                        } else {
-                            Chunk::Data(size)
-                        });
-                        continue;
-                    }
-                    if conn.buf.len() > MAX_LINE {
-                        return this.fail("chunk size line too long");
-                    }
-                }
-                State::Chunked(Chunk::DataEnd) if conn.buf.len() >= 2 => {
-                    if &conn.buf[..2] != b"\r\n" {
-                        return this.fail("chunk data not followed by CRLF");
-                    }
-                    conn.buf.advance(2);
-                    this.state = State::Chunked(Chunk::Size);
-                    continue;
-                }
-                State::Chunked(Chunk::Trailers) => {
-                    if let Some((l, used)) = line(&conn.buf) {
-                        let last = l.is_empty();
-                        conn.buf.advance(used);
-                        if last {
-                            this.finish();
-                            return Poll::Ready(None);
-                        }
-                        continue; // trailer fields are not forwarded
-                    }
-                    if conn.buf.len() > MAX_LINE {
-                        return this.fail("trailer line too long");
-                    }
-                }
-                _ => {}
+                Ok(Step::NeedMore) => {}
+                Err(msg) => return this.fail(Error::Parse(msg)),
             }
-            // more bytes are needed
             match ready!(conn.poll_fill(cx)) {
                 Ok(0) => {
-                    if matches!(this.state, State::Close) {
-                        this.state = State::Done;
-                        this.conn = None;
-                        return Poll::Ready(None);
+                    if let Err(msg) = this.decoder.at_eof() {
+                        return this.fail(Error::Parse(msg));
                     }
-                    return this.fail("connection closed inside the body");
+                    this.conn = None;
+                    return Poll::Ready(None);
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    this.state = State::Done;
-                    this.conn = None;
-                    return Poll::Ready(Some(Err(Error::Io(e).into())));
-                }
+                Err(e) => return this.fail(Error::Io(e)),
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.buffered.is_none() && matches!(self.state, State::Done | State::Length(0))
+        self.buffered.is_none() && self.decoder.is_done()
     }
 
     fn size_hint(&self) -> SizeHint {
         let buffered = self.buffered.as_ref().map_or(0, |b| b.len() as u64);
-        match self.state {
+        match self.decoder.state {
             State::Length(n) => SizeHint::with_exact(n + buffered),
             State::Done => SizeHint::with_exact(buffered),
             _ => SizeHint::default(),
         }
     }
+}
+
+/// The response side on arbitrary bytes (fuzzing): the head parser, then the body decoder fed
+/// in two pieces split at the first byte's value.
+pub fn fuzz_response(data: &[u8]) {
+    let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
+    let mut buf = BytesMut::from(&data[..split]);
+    let mut rest = &data[split..];
+    let head = loop {
+        match parse_head(&mut buf, false) {
+            Ok(Some(h)) => break h,
+            Ok(None) if !rest.is_empty() => {
+                buf.extend_from_slice(rest);
+                rest = &[];
+            }
+            _ => return,
+        }
+    };
+    let mut dec = Decoder::new(head.framing);
+    let mut total = 0usize;
+    loop {
+        match dec.step(&mut buf) {
+            Ok(Step::Data(d)) => {
+                assert!(!d.is_empty(), "empty data frame");
+                total += d.len();
+            }
+            Ok(Step::NeedMore) if !rest.is_empty() => {
+                buf.extend_from_slice(rest);
+                rest = &[];
+            }
+            Ok(Step::End) => {
+                assert!(dec.is_done());
+                break;
+            }
+            Ok(Step::NeedMore) | Err(_) => break,
+        }
+    }
+    assert!(total <= data.len());
 }
 
 #[cfg(test)]
@@ -680,6 +799,19 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((h.framing, h.keep_alive), (RespFraming::Chunked, false));
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Kept: 2\r\nContent-Length: 0\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let mut names: Vec<&str> = h.parts.headers.keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["content-length", "x-kept"],
+            "hop-by-hop fields consumed"
+        );
         let h = head(b"HTTP/1.1 200 OK\r\n\r\n", false).unwrap().unwrap();
         assert_eq!((h.framing, h.keep_alive), (RespFraming::Close, false));
         let h = head(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false)
@@ -731,6 +863,64 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    /// Decodes `wire` fed in pieces of `piece` bytes; returns the body or the error.
+    fn decode(
+        mut dec: Decoder,
+        wire: &[u8],
+        piece: usize,
+    ) -> Result<(Vec<u8>, Vec<u8>), &'static str> {
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        let mut chunks = wire.chunks(piece.max(1));
+        loop {
+            match dec.step(&mut buf)? {
+                Step::Data(d) => out.extend_from_slice(&d),
+                Step::End => {
+                    let mut rest = buf.to_vec();
+                    rest.extend(chunks.flatten());
+                    return Ok((out, rest));
+                }
+                Step::NeedMore => match chunks.next() {
+                    Some(c) => buf.extend_from_slice(c),
+                    None => {
+                        dec.at_eof()?;
+                        return Ok((out, buf.to_vec()));
+                    }
+                },
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_decode_the_same_in_any_chunking() {
+        let wire = b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+        for piece in 1..=wire.len() {
+            let (body, rest) = decode(Decoder::chunked(), wire, piece).unwrap();
+            assert_eq!(body, b"hello, world", "piece {piece}");
+            assert_eq!(rest, b"NEXT", "bytes after the body stay: piece {piece}");
+            let (body, rest) =
+                decode(Decoder::new(RespFraming::Length(4)), b"abcdNEXT", piece).unwrap();
+            assert_eq!(
+                (body.as_slice(), rest.as_slice()),
+                (&b"abcd"[..], &b"NEXT"[..])
+            );
+            let (body, _) =
+                decode(Decoder::new(RespFraming::Close), b"until close", piece).unwrap();
+            assert_eq!(body, b"until close");
+        }
+        for bad in [&b"5\r\nhelloXX0\r\n\r\n"[..], b"zz\r\n", b"5\r\nhel"] {
+            assert!(
+                decode(Decoder::chunked(), bad, 3).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(decode(Decoder::new(RespFraming::Length(9)), b"short", 2).is_err());
+        fuzz_response(
+            b"\x20HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        );
     }
 
     #[test]

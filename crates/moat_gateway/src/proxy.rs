@@ -110,10 +110,34 @@ const UPSTREAM_IDENTITY: [HeaderName; 4] = [
     HeaderName::from_static("x-aspnetmvc-version"),
 ];
 
+/// Whether `name` is one of [`HOP_BY_HOP`] (a string match: cheaper than comparing names).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+    )
+}
+
+/// Whether `name` is one of [`UPSTREAM_IDENTITY`].
+fn is_upstream_identity(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "server" | "x-powered-by" | "x-aspnet-version" | "x-aspnetmvc-version"
+    )
+}
+
 /// Removes hop-by-hop headers, including those named in `Connection`. One pass over the names
 /// first: most messages carry none, and each removal is a hash lookup.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if !h.keys().any(|k| HOP_BY_HOP.contains(k)) {
+    if !h.keys().any(is_hop_by_hop) {
         return;
     }
     if h.contains_key(header::CONNECTION) {
@@ -238,16 +262,33 @@ fn request_host<B>(req: &Request<B>) -> Option<String> {
         a.host()
     } else {
         let h = req.headers().get(header::HOST)?.to_str().ok()?;
-        parsed = h.parse::<http::uri::Authority>().ok()?;
-        parsed.host()
+        if let Some(host) = plain_host(h) {
+            host
+        } else {
+            parsed = h.parse::<http::uri::Authority>().ok()?;
+            parsed.host()
+        }
     };
     Some(raw.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// The usual `Host` value, a name or IPv4 address with an optional port, without a full
+/// authority parse; `None` for anything else (IPv6 literals, user info, odd bytes), which
+/// takes the full parse.
+fn plain_host(h: &str) -> Option<&str> {
+    let (host, port) = h.split_once(':').unwrap_or((h, "0"));
+    let name_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let port_ok = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    (name_ok && port_ok).then_some(host)
 }
 
 fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<Body>) {
     let h = resp.headers_mut();
     strip_hop_by_hop(h);
-    if h.keys().any(|k| UPSTREAM_IDENTITY.contains(k)) {
+    if h.keys().any(is_upstream_identity) {
         for n in &UPSTREAM_IDENTITY {
             h.remove(n);
         }
@@ -992,12 +1033,40 @@ mod tests {
     }
 
     #[test]
+    fn plain_hosts_match_the_full_authority_parse() {
+        for h in [
+            "api.test",
+            "API.Test:8443",
+            "10.0.0.1:80",
+            "[::1]:8080",
+            "a:b",
+            "user@host",
+            "host:",
+            "x y",
+            "h:123456",
+        ] {
+            let full = h
+                .parse::<http::uri::Authority>()
+                .ok()
+                .map(|a| a.host().to_string());
+            if let Some(fast) = plain_host(h) {
+                assert_eq!(Some(fast.to_string()), full, "{h}");
+            }
+        }
+        assert_eq!(plain_host("api.test:443"), Some("api.test"));
+        assert_eq!(plain_host("[::1]:80"), None);
+    }
+
+    #[test]
     fn hop_by_hop_and_connection_named_headers_are_removed() {
         let mut h = HeaderMap::new();
         h.insert("connection", "close, x-secret-hop".parse().unwrap());
         h.insert("x-secret-hop", "1".parse().unwrap());
         h.insert("keep-alive", "timeout=5".parse().unwrap());
         h.insert("x-kept", "1".parse().unwrap());
+        assert!(HOP_BY_HOP.iter().all(is_hop_by_hop));
+        assert!(UPSTREAM_IDENTITY.iter().all(is_upstream_identity));
+        assert!(!is_hop_by_hop(&HeaderName::from_static("x-kept")));
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));

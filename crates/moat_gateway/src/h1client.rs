@@ -805,7 +805,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let mut names: Vec<&str> = h.parts.headers.keys().map(|k| k.as_str()).collect();
+        let mut names: Vec<&str> = h.parts.headers.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(
             names,
@@ -882,13 +882,14 @@ mod tests {
                     rest.extend(chunks.flatten());
                     return Ok((out, rest));
                 }
-                Step::NeedMore => match chunks.next() {
-                    Some(c) => buf.extend_from_slice(c),
-                    None => {
+                Step::NeedMore => {
+                    if let Some(c) = chunks.next() {
+                        buf.extend_from_slice(c);
+                    } else {
                         dec.at_eof()?;
                         return Ok((out, buf.to_vec()));
                     }
-                },
+                }
             }
         }
     }

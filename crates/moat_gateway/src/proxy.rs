@@ -310,9 +310,12 @@ fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<B
     h.insert(X_REQUEST_ID, ctx.request_id.clone());
     if let Some((all, worst, limit)) = ctx.limit_headers.take() {
         let reset = ceil_secs(worst.reset_after);
-        h.insert(X_RATELIMIT_LIMIT, HeaderValue::from(limit));
-        h.insert(X_RATELIMIT_REMAINING, HeaderValue::from(worst.remaining));
-        h.insert(X_RATELIMIT_RESET, HeaderValue::from(reset));
+        h.insert(X_RATELIMIT_LIMIT, number_value(u64::from(limit)));
+        h.insert(
+            X_RATELIMIT_REMAINING,
+            number_value(u64::from(worst.remaining)),
+        );
+        h.insert(X_RATELIMIT_RESET, number_value(reset));
         // one limit (the usual case): its pre-rendered policy; several: joined per request
         let policy = if let [(l, _)] = all.as_slice() {
             l.policy_value().cloned()
@@ -349,6 +352,18 @@ fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<B
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry));
         }
     }
+}
+
+/// A number as a header value; the first 1024 are rendered once and shared, since rate-limit
+/// headers carry small numbers on every response.
+fn number_value(n: u64) -> HeaderValue {
+    static SMALL: std::sync::LazyLock<Vec<HeaderValue>> =
+        std::sync::LazyLock::new(|| (0..1024_u64).map(HeaderValue::from).collect());
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| SMALL.get(i))
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(n))
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -781,9 +796,11 @@ fn forwarded_headers(
     } else {
         HeaderValue::from_str(&client.to_string()).ok()
     };
-    h.remove(&X_FORWARDED_FOR);
+    // `insert` replaces every earlier value
     if let Some(v) = xff {
         h.insert(X_FORWARDED_FOR, v);
+    } else {
+        h.remove(&X_FORWARDED_FOR);
     }
     h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     let mut fwd = if client == peer {
@@ -795,7 +812,9 @@ fn forwarded_headers(
     };
     if let Some(host) = host.and_then(|v| v.to_str().ok().map(|s| (v, s))) {
         h.insert(X_FORWARDED_HOST, host.0.clone());
-        let _ = write!(fwd, ";host=\"{}\"", host.1);
+        fwd.push_str(";host=\"");
+        fwd.push_str(host.1);
+        fwd.push('"');
     } else {
         h.remove(&X_FORWARDED_HOST);
     }
@@ -1030,6 +1049,13 @@ mod tests {
         assert_eq!(percent_decode("%"), b"%");
         assert_eq!(percent_decode("%4"), b"%4");
         assert_eq!(percent_decode("%zz"), b"%zz");
+    }
+
+    #[test]
+    fn number_values_render_like_itoa() {
+        for n in [0_u64, 7, 1023, 1024, 1 << 40] {
+            assert_eq!(number_value(n).to_str().unwrap(), n.to_string());
+        }
     }
 
     #[test]

@@ -124,22 +124,30 @@ pub fn request_id_header() -> HeaderValue {
 fn request_id_bytes() -> [u8; 32] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     thread_local! {
-        static STATE: std::collections::hash_map::RandomState =
-            std::collections::hash_map::RandomState::new();
+        // xorshift state seeded once per thread from the std hasher's random keys
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(since_epoch().as_nanos() as u64);
+            h.finish() | 1
+        });
     }
+    // unique: a process-wide counter in the low half; unpredictable enough for an id (it is
+    // not a secret): a per-thread xorshift64* in the high half
     let n = ID_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = since_epoch().as_nanos() as u64;
-    let h = STATE.with(|state| {
-        let mut a = state.build_hasher();
-        a.write_u64(n);
-        a.write_u64(nanos);
-        a.finish()
+    let r = STATE.with(|st| {
+        let mut x = st.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        st.set(x);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     });
-    let lo = n ^ nanos.rotate_left(17);
+    let lo = n ^ (r.rotate_left(29) & 0xffff_ffff_0000_0000);
     let mut out = [0u8; 32];
-    for (i, v) in [h, lo].into_iter().enumerate() {
-        for j in 0..16 {
-            out[i * 16 + j] = HEX[((v >> (60 - 4 * j)) & 0xf) as usize];
+    for (i, v) in [r, lo].into_iter().enumerate() {
+        for (j, byte) in v.to_be_bytes().into_iter().enumerate() {
+            out[i * 16 + j * 2] = HEX[usize::from(byte >> 4)];
+            out[i * 16 + j * 2 + 1] = HEX[usize::from(byte & 0xf)];
         }
     }
     out
@@ -257,5 +265,11 @@ mod tests {
         assert!(valid_request_id(a.as_bytes()));
         assert!(!valid_request_id(b"a b"));
         assert!(!valid_request_id(&[b'a'; 129]));
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| request_id()).collect();
+        assert_eq!(ids.len(), 10_000, "ids are unique");
+        assert!(
+            ids.iter()
+                .all(|id| id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
     }
 }

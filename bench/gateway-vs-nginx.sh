@@ -9,10 +9,14 @@
 #   moat       moat gateway, TLS, one rate limit (not binding), JSON access log to a file
 #   moat-auth  the same with API-key auth on
 # Throughput: wrk over HTTPS keep-alive (wrk pinned to CPU 1, servers to CPU 0 when taskset
-# and 2+ CPUs exist). Latency: hey at a fixed offered rate. CPU = server user+sys seconds per
-# run; RSS = resident memory after the run. Idle RSS and RSS with 10,000 idle keep-alive
-# connections are measured for moat at the end. The load average is checked before each run.
-# Needs: nginx, wrk, hey, openssl, python3 (installed from Debian when missing), cargo.
+# and 2+ CPUs exist). Latency: the `fixed-rate` example (open-loop, keep-alive, microsecond
+# timings, no coordinated omission) at a fixed offered rate. CPU = server user+sys microseconds
+# per request during the wrk run; RSS = resident memory after the run. Throughput ratios are
+# given two ways: of the medians, and the median of the per-round ratios (both servers of a
+# round are measured within a minute, so it is the steadier figure on a shared machine).
+# Idle RSS and RSS with 10,000 idle keep-alive connections are measured for moat at the end.
+# The load average is checked before each run.
+# Needs: nginx, wrk, openssl, python3 (installed from Debian when missing), cargo.
 set -euo pipefail
 ROUNDS="${1:-3}"
 SECS="${2:-10}"
@@ -24,7 +28,6 @@ ulimit -n 65536 2>/dev/null || true
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v hey >/dev/null 2>&1 || need+=(hey)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
@@ -33,8 +36,9 @@ fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/moat-target}"
-cargo build -q --release -p moat_gateway --example moat-gateway
+cargo build -q --release -p moat_gateway --example moat-gateway --example fixed-rate
 MOAT="$CARGO_TARGET_DIR/release/examples/moat-gateway"
+FIXED="$CARGO_TARGET_DIR/release/examples/fixed-rate"
 
 WORK="$(mktemp -d /tmp/moat-bench.XXXXXX)"
 PIDS=()
@@ -174,16 +178,16 @@ run_one() { # name url pid header
   add RPS "$name" "$(awk '/Requests\/sec/{print $2}' <<<"$out")"
   add P50 "$name" "$(awk '$1=="50%"{print $2}' <<<"$out")"
   add P99 "$name" "$(awk '$1=="99%"{print $2}' <<<"$out")"
-  add CPU "$name" "$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)/hz}')"
+  add CPU "$name" "$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v secs="$SECS" -v rps="$(awk '/Requests\/sec/{print $2}' <<<"$out")" 'BEGIN{printf "%.2f", (b-a)/hz*1e6/(rps*secs)}')"
   add RSS "$name" "$(( $(rss_kb "$pid") / 1024 ))"
   wait_quiet
-  lat=$($LOAD_CPU hey -host localhost -z "${SECS}s" -c 20 -q $((RATE / 20)) ${hdr:+-H "$hdr"} "$url" 2>/dev/null)
-  add LP50 "$name" "$(awk '/ 50% in/{printf "%.2fms", $3*1000}' <<<"$lat")"
-  add LP99 "$name" "$(awk '/ 99% in/{printf "%.2fms", $3*1000}' <<<"$lat")"
+  lat=$($LOAD_CPU "$FIXED" --rate "$RATE" --conns 20 --secs "$SECS" ${hdr:+--header "$hdr"} "$url" 2>/dev/null || true)
+  add LP50 "$name" "$(awk '{for(i=1;i<NF;i++) if($i=="p50") print $(i+1)}' <<<"$lat")"
+  add LP99 "$name" "$(awk '{for(i=1;i<NF;i++) if($i=="p99") print $(i+1)}' <<<"$lat")"
   echo "  $name: $(awk '/Requests\/sec/{print $2}' <<<"$out") req/s"
 }
 
-echo "# gateway vs nginx: $ROUNDS rounds x ${SECS}s, $CONNS connections (wrk), fixed rate $RATE req/s (hey)"
+echo "# gateway vs nginx: $ROUNDS rounds x ${SECS}s, $CONNS connections (wrk), fixed rate $RATE req/s (fixed-rate, 20 connections)"
 echo "# $(nproc) CPUs, $(uname -r), nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'), pinning: ${SRV_CPU:-none}"
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 for r in $(seq 1 "$ROUNDS"); do
@@ -196,9 +200,9 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$0} END{print a[int((NR+1)/2)]}'; }
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
 echo
-printf '%-10s %10s %9s %9s %9s %9s %8s %8s\n' target "req/s" "p50" "p99" "fix-p50" "fix-p99" "cpu-s" "rss-MB"
+printf '%-10s %10s %9s %9s %9s %9s %8s %8s\n' target "req/s" "p50" "p99" "fix-p50" "fix-p99" "us/req" "rss-MB"
 for t in direct nginx moat moat-auth; do
   printf '%-10s %10s %9s %9s %9s %9s %8s %8s\n' "$t" \
     "$(median <<<"${RPS[$t]}")" "$(median <<<"${P50[$t]}" | to_ms)ms" "$(median <<<"${P99[$t]}" | to_ms)ms" \
@@ -209,8 +213,15 @@ m=$(median <<<"${RPS[moat]}"); n=$(median <<<"${RPS[nginx]}"); d=$(median <<<"${
 ma=$(median <<<"${RPS[moat-auth]}")
 mp=$(median <<<"${LP99[moat]}" | to_ms); np=$(median <<<"${LP99[nginx]}" | to_ms)
 awk -v m="$m" -v n="$n" -v d="$d" -v ma="$ma" -v mp="$mp" -v np="$np" 'BEGIN{
-  printf "ratios: moat/nginx %.2f, moat-auth/nginx %.2f, moat/direct %.2f, fixed-rate p99 moat/nginx %.2f\n", m/n, ma/n, m/d, mp/np }'
-
+  printf "ratios of the medians: moat/nginx %.3f, moat-auth/nginx %.3f, moat/direct %.2f, fixed-rate p99 moat/nginx %.3f\n", m/n, ma/n, m/d, mp/np }'
+per_round() { # name: the per-round throughput ratios name/nginx, then their median
+  paste -d' ' <(tr ' ' '\n' <<<"${RPS[$1]}" | sed '/^$/d') <(tr ' ' '\n' <<<"${RPS[nginx]}" | sed '/^$/d') \
+    | awk '{printf "%.3f ", $1/$2}'
+}
+for t in moat moat-auth; do
+  r=$(per_round "$t")
+  echo "per-round $t/nginx: $r-> median $(median <<<"$r")"
+done
 TOTAL=$(curl -s "http://127.0.0.1:$ADM/metrics" | awk '/^moat_gateway_requests_total/{s+=$2} END{print s+0}')
 echo "moat served $TOTAL requests; after warm-up (round 1): RSS ${MO_RSS_WARM:-?} kB, ${MO_FD_WARM:-?} fds; at the end: RSS $(rss_kb "$MO_PID") kB, $(fds "$MO_PID") fds"
 # idle RSS and RSS with 10,000 idle keep-alive TLS connections (moat, auth off)

@@ -81,7 +81,7 @@ impl Conn {
         Self {
             io,
             buf: BytesMut::new(),
-            scratch: vec![0; 16 * 1024].into_boxed_slice(),
+            scratch: vec![0; 8 * 1024].into_boxed_slice(),
         }
     }
 

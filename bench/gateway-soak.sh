@@ -22,75 +22,16 @@ WARMUP_CHUNKS="${WARMUP_CHUNKS:-2}"
 cd "$(dirname "$0")/.."
 ulimit -n 65536 2>/dev/null || true
 
-need=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/moat-target}"
-cargo build -q --release -p moat_gateway --example moat-gateway
-MOAT="$CARGO_TARGET_DIR/release/examples/moat-gateway"
-
-WORK="$(mktemp -d /tmp/moat-soak.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=bench/gateway-setup.sh
+. bench/gateway-setup.sh
+gw_install nginx:nginx-light wrk:wrk openssl:openssl
+gw_build moat-gateway
+gw_workdir soak
 UP=$(free_port); MO=$(free_port); ADM=$(free_port)
-SRV_CPU=""; LOAD_CPU=""
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  SRV_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"
-fi
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-mkdir -p "$WORK/ng-up"
-cat > "$WORK/ng-up/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/ng-up/nginx.pid;
-error_log $WORK/ng-up/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
-}
-EOF
-cat > "$WORK/moat.toml" <<EOF
-[[listener]]
-listen = "127.0.0.1:$MO"
-[[listener.tls.certificates]]
-cert_file = "$WORK/cert.pem"
-key_file = "$WORK/key.pem"
-[admin]
-listen = "127.0.0.1:$ADM"
-[limits]
-max_connections_per_ip = 0
-max_connections = 0
-[[rate_limit]]
-name = "not-binding"
-key = "ip"
-rate = "1000000/s"
-[upstream.api]
-targets = ["127.0.0.1:$UP"]
-[[route]]
-name = "all"
-upstream = "api"
-rate_limits = ["not-binding"]
-[access_log]
-target = "$WORK/access.log"
-EOF
+gw_pinning
+gw_cert
+gw_upstream_conf "$UP"
+gw_moat_conf "$WORK/moat.toml" "$MO" "$ADM" "$UP" "$WORK/access.log"
 
 $SRV_CPU "$NGINX" -c "$WORK/ng-up/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 $SRV_CPU "$MOAT" --config "$WORK/moat.toml" 2>"$WORK/moat.err" & PIDS+=($!); MO_PID=$!

@@ -25,117 +25,20 @@ RATE="${RATE:-2000}"
 cd "$(dirname "$0")/.."
 ulimit -n 65536 2>/dev/null || true
 
-need=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/moat-target}"
-cargo build -q --release -p moat_gateway --example moat-gateway --example fixed-rate
-MOAT="$CARGO_TARGET_DIR/release/examples/moat-gateway"
-FIXED="$CARGO_TARGET_DIR/release/examples/fixed-rate"
-
-WORK="$(mktemp -d /tmp/moat-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-UP=$(free_port); NG=$(free_port); MO=$(free_port); MA=$(free_port); ADM=$(free_port)
-
-SRV_CPU=""; LOAD_CPU=""
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  SRV_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"
-fi
-
-# certificates and keys
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+# shellcheck source=bench/gateway-setup.sh
+. bench/gateway-setup.sh
+gw_install nginx:nginx-light wrk:wrk openssl:openssl
+gw_build moat-gateway fixed-rate
+gw_workdir bench
+UP=$(free_port); NG=$(free_port); MO=$(free_port); MA=$(free_port); ADM=$(free_port); ADM_AUTH=$(free_port)
+gw_pinning
+gw_cert
 BENCH_KEY="bench-key-0123456789abcdef"
 echo "bench:$BENCH_KEY" > "$WORK/keys.txt"
-
-# upstream and NGINX proxy
-mkdir -p "$WORK/ng-up" "$WORK/ng-px"
-cat > "$WORK/ng-up/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/ng-up/nginx.pid;
-error_log $WORK/ng-up/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
-}
-EOF
-cat > "$WORK/ng-px/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/ng-px/nginx.pid;
-error_log $WORK/ng-px/error.log warn;
-events { worker_connections 16384; }
-http {
-  log_format json escape=json '{"@timestamp":"\$time_iso8601","client.ip":"\$remote_addr","http.request.method":"\$request_method","url.path":"\$uri","http.response.status_code":\$status,"event.duration":\$request_time,"upstream.address":"\$upstream_addr","upstream.duration":"\$upstream_response_time","trace.id":"\$request_id"}';
-  access_log $WORK/ng-px/access.log json;
-  limit_req_zone \$binary_remote_addr zone=perip:10m rate=1000000r/s;
-  upstream api { server 127.0.0.1:$UP; keepalive 64; }
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NG ssl http2;
-    ssl_certificate $WORK/cert.pem;
-    ssl_certificate_key $WORK/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    server_tokens off;
-    location / {
-      limit_req zone=perip burst=1000000 nodelay;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$remote_addr;
-      proxy_set_header X-Request-Id \$request_id;
-      proxy_pass http://api;
-    }
-  }
-}
-EOF
-moat_config() { # $1 port, $2 auth (none|api_key), $3 file
-  cat > "$3" <<EOF
-[[listener]]
-listen = "127.0.0.1:$1"
-[[listener.tls.certificates]]
-cert_file = "$WORK/cert.pem"
-key_file = "$WORK/key.pem"
-[admin]
-listen = "127.0.0.1:$ADM"
-[limits]
-max_connections_per_ip = 0
-max_connections = 0
-[api_keys]
-file = "$WORK/keys.txt"
-[[rate_limit]]
-name = "not-binding"
-key = "ip"
-rate = "1000000/s"
-[upstream.api]
-targets = ["127.0.0.1:$UP"]
-[[route]]
-name = "all"
-upstream = "api"
-auth = "$2"
-rate_limits = ["not-binding"]
-[access_log]
-target = "$WORK/moat-$1.log"
-EOF
-}
-moat_config "$MO" none "$WORK/moat.toml"
-ADM_AUTH=$ADM; ADM=$(free_port); moat_config "$MA" api_key "$WORK/moat-auth.toml"; ADM=$ADM_AUTH
+gw_upstream_conf "$UP"
+gw_nginx_proxy_conf "$NG" "$UP"
+gw_moat_conf "$WORK/moat.toml" "$MO" "$ADM" "$UP" "$WORK/moat-$MO.log" none "$WORK/keys.txt"
+gw_moat_conf "$WORK/moat-auth.toml" "$MA" "$ADM_AUTH" "$UP" "$WORK/moat-$MA.log" api_key "$WORK/keys.txt"
 
 $SRV_CPU "$NGINX" -c "$WORK/ng-up/nginx.conf" -g 'daemon off;' & PIDS+=($!); UP_PID=$!
 $SRV_CPU "$NGINX" -c "$WORK/ng-px/nginx.conf" -g 'daemon off;' & PIDS+=($!); NG_PID=$!

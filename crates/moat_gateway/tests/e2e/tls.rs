@@ -181,54 +181,61 @@ async fn openssl_sees_tls12_and_13_only_and_alpn_h2() {
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
+/// Two leaves under a first CA (`first-ca.pem` keeps a copy), and a gateway serving them whose
+/// certificate files are checked every `watch`.
+async fn reload_fixture(
+    watch: &str,
+) -> (TempDir, Upstream, moat_gateway::Gateway, std::path::PathBuf) {
+    let up = upstream().await;
+    let dir = TempDir::new();
+    let first = make_certs(&dir, LEAVES);
+    let first_ca = dir.write(
+        "first-ca.pem",
+        &std::fs::read_to_string(&first.ca_pem).unwrap(),
+    );
+    let cfg = tls_config(&dir, up.addr).replacen(
+        "[[listener.tls.certificates]]",
+        &format!("[listener.tls]\nwatch_interval = \"{watch}\"\n\n[[listener.tls.certificates]]"),
+        1,
+    );
+    let gw = start(&dir, &cfg).await;
+    (dir, up, gw, first_ca)
+}
+
+const LEAVES: &[(&str, &[&str])] = &[("api", &["api.test"]), ("other", &["www.other.test"])];
+
+/// Whether curl completes a request to `addr` trusting only `ca`.
+async fn curl_ok(ca: &std::path::Path, addr: SocketAddr) -> bool {
+    run(
+        "curl",
+        curl_args(ca, "api.test", addr, &["-o", "/dev/null"]),
+        None,
+    )
+    .await
+    .0
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_reload_without_restart() {
     if !have_tool("curl", "certificates_reload_without_restart") {
         return;
     }
-    let up = upstream().await;
-    let dir = TempDir::new();
-    let first = make_certs(
-        &dir,
-        &[("api", &["api.test"]), ("other", &["www.other.test"])],
-    );
-    let first_ca = dir.write(
-        "first-ca.pem",
-        &std::fs::read_to_string(&first.ca_pem).unwrap(),
-    );
     // files are not watched here: only the explicit reload may switch certificates
-    let cfg = tls_config(&dir, up.addr).replacen(
-        "[[listener.tls.certificates]]",
-        "[listener.tls]\nwatch_interval = \"0s\"\n\n[[listener.tls.certificates]]",
-        1,
-    );
-    let gw = start(&dir, &cfg).await;
+    let (dir, _up, gw, first_ca) = reload_fixture("0s").await;
     let addr = gw.listener_addrs()[0];
-    let ok_with = |ca: std::path::PathBuf| async move {
-        run(
-            "curl",
-            curl_args(&ca, "api.test", addr, &["-o", "/dev/null"]),
-            None,
-        )
-        .await
-        .0
-    };
-    assert!(ok_with(first_ca.clone()).await);
+    assert!(curl_ok(&first_ca, addr).await);
     // new CA and certificates on disk, then reload
-    let second = make_certs(
-        &dir,
-        &[("api", &["api.test"]), ("other", &["www.other.test"])],
-    );
+    let second = make_certs(&dir, LEAVES);
     assert!(
-        ok_with(first_ca.clone()).await,
+        curl_ok(&first_ca, addr).await,
         "old certificate until reload"
     );
     gw.reload().unwrap();
     assert!(
-        ok_with(second.ca_pem.clone()).await,
+        curl_ok(&second.ca_pem, addr).await,
         "new certificate after reload"
     );
-    assert!(!ok_with(first_ca).await);
+    assert!(!curl_ok(&first_ca, addr).await);
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
@@ -237,42 +244,20 @@ async fn certificates_reload_when_their_files_change() {
     if !have_tool("curl", "certificates_reload_when_their_files_change") {
         return;
     }
-    let up = upstream().await;
-    let dir = TempDir::new();
-    let leaves: &[(&str, &[&str])] = &[("api", &["api.test"]), ("other", &["www.other.test"])];
-    let first = make_certs(&dir, leaves);
-    let first_ca = dir.write(
-        "first-ca.pem",
-        &std::fs::read_to_string(&first.ca_pem).unwrap(),
-    );
-    let cfg = tls_config(&dir, up.addr).replacen(
-        "[[listener.tls.certificates]]",
-        "[listener.tls]\nwatch_interval = \"100ms\"\n\n[[listener.tls.certificates]]",
-        1,
-    );
-    let gw = start(&dir, &cfg).await;
+    let (dir, _up, gw, first_ca) = reload_fixture("100ms").await;
     let addr = gw.listener_addrs()[0];
-    let ok_with = |ca: std::path::PathBuf| async move {
-        run(
-            "curl",
-            curl_args(&ca, "api.test", addr, &["-o", "/dev/null"]),
-            None,
-        )
-        .await
-        .0
-    };
     // a keep-alive connection opened with the first certificate
     let mut old = tls_connect(addr, &first_ca, b"http/1.1").await;
     assert_eq!(keep_alive_get(&mut old, "/before").await, 200);
     // renewal: new CA, certificates and keys written over the old files
-    let second = make_certs(&dir, leaves);
+    let second = make_certs(&dir, LEAVES);
     let second_ca = dir.write(
         "second-ca.pem",
         &std::fs::read_to_string(&second.ca_pem).unwrap(),
     );
     let mut switched = false;
     for _ in 0..50 {
-        if ok_with(second_ca.clone()).await {
+        if curl_ok(&second_ca, addr).await {
             switched = true;
             break;
         }
@@ -280,7 +265,7 @@ async fn certificates_reload_when_their_files_change() {
     }
     assert!(switched, "new certificate served without a reload");
     assert!(
-        !ok_with(first_ca.clone()).await,
+        !curl_ok(&first_ca, addr).await,
         "old certificate no longer served"
     );
     assert_eq!(
@@ -308,7 +293,7 @@ async fn certificates_reload_when_their_files_change() {
     }
     assert!(refused, "{}", gw.metrics_text());
     assert!(
-        ok_with(second_ca).await,
+        curl_ok(&second_ca, addr).await,
         "the loaded certificate keeps serving"
     );
     gw.shutdown_within(Duration::from_secs(1)).await;

@@ -71,14 +71,7 @@ impl Record<'_> {
         // addresses contain only hex digits, `.` and `:`: nothing to escape
         match self.client_ip {
             IpAddr::V4(v4) => {
-                // the common case without the formatting machinery
-                let mut num = itoa::Buffer::new();
-                for (i, octet) in v4.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b'.');
-                    }
-                    out.extend_from_slice(num.format(octet).as_bytes());
-                }
+                out.extend_from_slice(crate::util::ipv4_text(v4, &mut [0; 15]).as_bytes());
             }
             IpAddr::V6(v6) => {
                 let _ = write!(out, "{v6}");

@@ -70,14 +70,7 @@ pub fn write_key(out: &mut String, ip: IpAddr, v6_prefix: u8) {
     use std::fmt::Write as _;
     let _ = match ip {
         IpAddr::V4(v4) => {
-            // per request: without the formatting machinery
-            let mut num = itoa::Buffer::new();
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                out.push_str(num.format(octet));
-            }
+            out.push_str(crate::util::ipv4_text(v4, &mut [0; 15]));
             Ok(())
         }
         IpAddr::V6(v6) => {

@@ -578,14 +578,16 @@ impl Decoder {
     }
 }
 
-/// Hop-by-hop fields other than `Connection` and `Transfer-Encoding` (RFC 9110 7.6.1 and the
-/// usual non-standard ones), compared without building a `HeaderName`.
-fn is_hop_by_hop(name: &[u8]) -> bool {
-    const HOP: [&[u8]; 7] = [
+/// Whether `name` is a hop-by-hop field (RFC 9110 7.6.1 and the usual non-standard ones),
+/// compared without building a `HeaderName`. The proxy's request side uses it too.
+pub fn is_hop_by_hop(name: &[u8]) -> bool {
+    const HOP: [&[u8]; 9] = [
+        b"connection",
         b"keep-alive",
         b"proxy-connection",
         b"te",
         b"trailer",
+        b"transfer-encoding",
         b"upgrade",
         b"proxy-authenticate",
         b"proxy-authorization",

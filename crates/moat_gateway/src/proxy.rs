@@ -110,20 +110,10 @@ const UPSTREAM_IDENTITY: [HeaderName; 4] = [
     HeaderName::from_static("x-aspnetmvc-version"),
 ];
 
-/// Whether `name` is one of [`HOP_BY_HOP`] (a string match: cheaper than comparing names).
+/// Whether `name` is one of [`HOP_BY_HOP`] (the upstream client's byte match, cheaper than
+/// comparing names).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-    )
+    crate::h1client::is_hop_by_hop(name.as_str().as_bytes())
 }
 
 /// Whether `name` is one of [`UPSTREAM_IDENTITY`].
@@ -157,6 +147,15 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
+/// The client's `X-Request-Id` when it is safe to propagate, a fresh one otherwise.
+fn request_id_for(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&X_REQUEST_ID)
+        .filter(|v| valid_request_id(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(request_id_header)
+}
+
 fn err(ctx: &mut Ctx<'_>, status: StatusCode, code: &'static str, msg: &str) -> Response<Body> {
     ctx.error = Some(code);
     json_error(status, code, msg)
@@ -182,12 +181,7 @@ where
     let path_and_query = req.uri().path_and_query().cloned();
     let host = request_host(&req);
     let mut ctx = Ctx {
-        request_id: req
-            .headers()
-            .get(&X_REQUEST_ID)
-            .filter(|v| valid_request_id(v.as_bytes()))
-            .cloned()
-            .unwrap_or_else(request_id_header),
+        request_id: request_id_for(req.headers()),
         client: None,
         route: None,
         user: None,
@@ -824,7 +818,8 @@ fn forwarded_headers(
     h.insert(X_REQUEST_ID, request_id.clone());
 }
 
-fn idempotent(m: &Method) -> bool {
+/// Whether a request with method `m` may be sent again (RFC 9110 9.2.2).
+pub(crate) fn idempotent(m: &Method) -> bool {
     matches!(
         *m,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
@@ -927,8 +922,9 @@ where
                 group.succeeded(target);
                 ctx.upstream_took = Some(took);
                 shared.metrics.upstream_latency(&group.spec.name, took);
-                let (mut rparts, rbody) = resp.into_parts();
-                strip_hop_by_hop(&mut rparts.headers);
+                // hop-by-hop fields: consumed by the upstream client, and `harden` strips
+                // every response the gateway sends
+                let (rparts, rbody) = resp.into_parts();
                 let rbody = rbody.map_err(Into::into).boxed_unsync();
                 return Ok((
                     Response::from_parts(rparts, rbody),
@@ -993,14 +989,8 @@ where
 /// answers from hyper's bare ones).
 pub fn redirect<B>(req: &Request<B>, port: u16) -> Response<Body> {
     let mut r = redirect_response(req, port);
-    let id = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .filter(|v| valid_request_id(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(request_id_header);
     let h = r.headers_mut();
-    h.insert(X_REQUEST_ID, id);
+    h.insert(X_REQUEST_ID, request_id_for(req.headers()));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

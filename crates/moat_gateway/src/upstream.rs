@@ -280,16 +280,7 @@ impl UpstreamGroup {
             parts.headers.insert(header::HOST, h.clone());
         }
         let head = RequestHead::new(&parts, &body);
-        let resend = head.replayable()
-            && matches!(
-                parts.method,
-                http::Method::GET
-                    | http::Method::HEAD
-                    | http::Method::OPTIONS
-                    | http::Method::PUT
-                    | http::Method::DELETE
-                    | http::Method::TRACE
-            );
+        let resend = head.replayable() && crate::proxy::idempotent(&parts.method);
         let mut body = Some(body);
         loop {
             let (mut conn, reused) = match target.take_idle() {

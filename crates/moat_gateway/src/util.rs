@@ -108,6 +108,23 @@ pub fn raw_error(
     .into_bytes()
 }
 
+/// `v4` in dotted form, written into `buf` without the formatting machinery (it is rendered on
+/// every request: access log, rate-limit keys).
+pub fn ipv4_text(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
+    let mut num = itoa::Buffer::new();
+    let mut len = 0;
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[len] = b'.';
+            len += 1;
+        }
+        let digits = num.format(octet).as_bytes();
+        buf[len..len + digits.len()].copy_from_slice(digits);
+        len += digits.len();
+    }
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
+}
+
 static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh 128-bit request id in hex (unique, not a secret).
@@ -255,6 +272,14 @@ mod tests {
             rfc3339(Duration::from_millis(951_782_400_007)),
             "2000-02-29T00:00:00.007Z"
         );
+    }
+
+    #[test]
+    fn ipv4_text_matches_display() {
+        for a in ["0.0.0.0", "10.0.255.7", "255.255.255.255", "127.0.0.1"] {
+            let ip: std::net::Ipv4Addr = a.parse().unwrap();
+            assert_eq!(ipv4_text(ip, &mut [0; 15]), ip.to_string());
+        }
     }
 
     #[test]

@@ -35,8 +35,11 @@ pub struct Record<'a> {
     pub method: &'a str,
     /// Protocol version, e.g. `1.1` or `2` (`http.version`).
     pub version: &'static str,
-    /// Path without the query (`url.path`).
+    /// Canonical path without the query (`url.path`): the path routed, authorised and forwarded.
     pub path: &'a str,
+    /// The path as the client sent it, when it differs from the canonical one
+    /// (`moat.original_path`).
+    pub original_path: Option<&'a str>,
     /// Host the request named (`url.domain`).
     pub host: Option<&'a str>,
     /// Status sent (`http.response.status_code`).
@@ -83,6 +86,10 @@ impl Record<'_> {
         json_str(out, self.version);
         out.extend_from_slice(b",\"url.path\":");
         json_str(out, self.path);
+        if let Some(p) = self.original_path {
+            out.extend_from_slice(b",\"moat.original_path\":");
+            json_str(out, p);
+        }
         if let Some(h) = self.host {
             out.extend_from_slice(b",\"url.domain\":");
             json_str(out, h);
@@ -285,6 +292,7 @@ mod tests {
             method: "GET",
             version: "1.1",
             path: tricky,
+            original_path: Some(tricky),
             host: None,
             status: 200,
             duration_ns: 1234,
@@ -322,9 +330,10 @@ mod tests {
         assert_eq!(v["upstream.duration"], 99);
         assert_eq!(v["moat.rate_limit"], "passed");
         assert_eq!(v["tls.version"], "TLSv1.3");
+        assert_eq!(v["moat.original_path"], tricky);
         // absent values are left out, as before
         assert!(v.get("url.domain").is_none() && v.get("error.code").is_none());
-        assert_eq!(v.as_object().unwrap().len(), 14);
+        assert_eq!(v.as_object().unwrap().len(), 15);
         let mut v4 = record("/");
         v4.client_ip = "10.0.255.7".parse().unwrap();
         let mut out = Vec::new();

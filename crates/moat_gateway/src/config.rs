@@ -54,6 +54,37 @@ pub struct RawConfig {
     /// Access log.
     #[serde(default)]
     pub access_log: RawAccessLog,
+    /// How request paths are canonicalised before routing.
+    #[serde(default)]
+    pub paths: RawPaths,
+    /// Request headers the gateway owns.
+    #[serde(default)]
+    pub headers: RawHeaders,
+}
+
+/// `[paths]`: what the canonical path does with forms upstreams read differently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaths {
+    /// `%2F`: `"reject"` (default), `"decode"` (a separator) or `"keep"` (unchanged).
+    #[serde(default)]
+    pub escaped_slashes: Option<SpannedString>,
+    /// `\` and `%5C`: `"reject"` (default), `"decode"` (a separator) or `"keep"`.
+    #[serde(default)]
+    pub backslashes: Option<SpannedString>,
+    /// `;` path parameters: `"reject"` (default) or `"keep"`.
+    #[serde(default)]
+    pub semicolons: Option<SpannedString>,
+}
+
+/// `[headers]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeaders {
+    /// More request headers only the gateway may set (identity headers an upstream trusts):
+    /// removed from every request in every spelling.
+    #[serde(default)]
+    pub owned: Vec<SpannedString>,
 }
 
 /// `[admin]`
@@ -202,6 +233,9 @@ pub struct RawPolicy {
     /// `"api_key"` or `"none"`.
     #[serde(default)]
     pub auth: Option<SpannedString>,
+    /// Header names with `_`: `"drop"` (default), `"reject"` (400) or `"allow"`.
+    #[serde(default)]
+    pub header_underscores: Option<SpannedString>,
 }
 
 /// `[client_address]`
@@ -363,6 +397,9 @@ pub struct RawRoute {
     /// `"api_key"` or `"none"`.
     #[serde(default)]
     pub auth: Option<SpannedString>,
+    /// Header names with `_`: `"drop"`, `"reject"` or `"allow"`.
+    #[serde(default)]
+    pub header_underscores: Option<SpannedString>,
 }
 
 /// `[security_headers]`

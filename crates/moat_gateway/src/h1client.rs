@@ -64,6 +64,14 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl Error {
+    /// Whether the upstream had started answering (its response was invalid or cut off): such
+    /// a request is never sent again, to this upstream or another.
+    pub fn upstream_answered(&self) -> bool {
+        matches!(self, Self::Parse(_))
+    }
+}
+
 /// One connection to an upstream, with the bytes read but not yet used.
 #[derive(Debug)]
 pub struct Conn {
@@ -230,6 +238,8 @@ pub async fn exchange(
             Ok(0) => return Err(Error::ClosedEarly),
             Ok(_) => {}
             Err(e) if !received && is_reset(&e) => return Err(Error::ClosedEarly),
+            // the upstream had started answering: the request is never sent again
+            Err(_) if received => return Err(Error::Parse("connection failed inside the head")),
             Err(e) => return Err(Error::Io(e)),
         }
     }
@@ -409,15 +419,16 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
             Version::HTTP_10 => keep_alive_token && !close,
             _ => !close,
         };
+        if te && length.is_some() {
+            // RFC 9112 §6.3: "ought to be handled as an error" (a response-splitting attempt or
+            // a broken upstream); answering from either length would pass on one reading of it
+            return Err(Error::Parse("both Content-Length and Transfer-Encoding"));
+        }
         let no_body =
             head_only || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
         let framing = if no_body {
             RespFraming::Length(0)
         } else if te {
-            // Transfer-Encoding wins over Content-Length, and such a connection is not reused
-            if length.is_some() {
-                keep_alive = false;
-            }
             if chunked {
                 RespFraming::Chunked
             } else {
@@ -794,13 +805,13 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((h.framing, h.keep_alive), (RespFraming::Chunked, true));
-        let h = head(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
-            false,
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!((h.framing, h.keep_alive), (RespFraming::Chunked, false));
+        assert!(matches!(
+            head(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                false,
+            ),
+            Err(Error::Parse(_))
+        ));
         let h = head(
             b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Kept: 2\r\nContent-Length: 0\r\n\r\n",
             false,

@@ -13,6 +13,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod body;
+pub mod canonical;
 pub mod check;
 pub mod cli;
 pub mod client_addr;

@@ -4,6 +4,7 @@
 
 use crate::access_log;
 use crate::auth::ApiKeys;
+use crate::canonical::{PathRules, Treatment, canonical_path, prefix_matches};
 use crate::config::{ParsedConfig, RawPolicy, SpannedString, error_at};
 use crate::ratelimit::{KeyKind, LimitSpec, Limiter};
 use crate::tls::{self, LoadedCert};
@@ -122,6 +123,21 @@ pub struct RoutePlan {
     pub limits: Vec<Arc<Limiter>>,
     /// Requires an API key.
     pub auth: bool,
+    /// What happens to request header names with `_`.
+    pub underscores: Underscores,
+}
+
+/// Request header names with `_` (which CGI, WSGI, PHP and Rack merge with their `-` spelling
+/// into one `HTTP_*` variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Underscores {
+    /// Removed before any policy reads the headers (the default, as NGINX's
+    /// `underscores_in_headers off`).
+    Drop,
+    /// 400 `bad_header`.
+    Reject,
+    /// Forwarded (the underscore spellings of gateway-owned headers are still removed).
+    Allow,
 }
 
 /// Response security headers.
@@ -178,6 +194,11 @@ pub struct Plan {
     pub tasks: Tasks,
     /// Certificate resolvers of the TLS listeners (their files are watched for changes).
     pub certs: Vec<Arc<tls::SniResolver>>,
+    /// How paths are canonicalised.
+    pub paths: PathRules,
+    /// Request headers only the gateway sets (lower-case): removed from the client's request in
+    /// every spelling.
+    pub owned: Vec<HeaderName>,
 }
 
 impl Plan {
@@ -195,8 +216,9 @@ impl Plan {
         }
     }
 
-    /// The route for `host` (lower-case, no port) and `path`: routes naming the host first, then
-    /// routes for any host; longest matching prefix (on a segment boundary) wins.
+    /// The route for `host` (lower-case, no port) and the canonical `path`: routes naming the
+    /// host first, then routes for any host; the longest prefix matching on a segment boundary
+    /// (ignoring ASCII case, see [`prefix_matches`]) wins.
     pub fn route(&self, host: Option<&str>, path: &str) -> Option<&RoutePlan> {
         let specific = host.and_then(|h| {
             self.routes
@@ -209,17 +231,6 @@ impl Plan {
                 .find(|r| r.hosts.is_empty() && prefix_matches(&r.prefix, path))
         })
     }
-}
-
-fn prefix_matches(prefix: &str, path: &str) -> bool {
-    if prefix == "/" {
-        return true;
-    }
-    let p = prefix.trim_end_matches('/');
-    path == p
-        || path
-            .strip_prefix(p)
-            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// How to build.
@@ -639,10 +650,15 @@ pub fn build(
             .path_prefix
             .as_ref()
             .map_or_else(|| "/".to_string(), |p| p.get_ref().clone());
-        if !prefix.starts_with('/')
-            && let Some(p) = &r.path_prefix
-        {
-            cx.err(p.span(), "path_prefix must start with `/`");
+        if let Some(p) = &r.path_prefix {
+            match canonical_path(&prefix, &PathRules::default()) {
+                Err(e) => cx.err(p.span(), format!("path_prefix: {}", e.message())),
+                Ok(c) if c != prefix => cx.err(
+                    p.span(),
+                    format!("path_prefix is not canonical; write it as `{c}`"),
+                ),
+                Ok(_) => {}
+            }
         }
         let policy = RawPolicy {
             allow: r.allow.clone().or_else(|| d.allow.clone()),
@@ -658,6 +674,25 @@ pub fn build(
                 .or_else(|| d.body_idle_timeout.clone()),
             rate_limits: r.rate_limits.clone().or_else(|| d.rate_limits.clone()),
             auth: r.auth.clone().or_else(|| d.auth.clone()),
+            header_underscores: r
+                .header_underscores
+                .clone()
+                .or_else(|| d.header_underscores.clone()),
+        };
+        let underscores = match policy.header_underscores.as_ref() {
+            None => Underscores::Drop,
+            Some(v) => match v.get_ref().as_str() {
+                "drop" => Underscores::Drop,
+                "reject" => Underscores::Reject,
+                "allow" => Underscores::Allow,
+                _ => {
+                    cx.err(
+                        v.span(),
+                        "`header_underscores` must be `drop`, `reject` or `allow`",
+                    );
+                    Underscores::Drop
+                }
+            },
         };
         let allow = cx.cidrs(policy.allow.as_ref());
         let deny = cx.cidrs(policy.deny.as_ref());
@@ -733,6 +768,7 @@ pub fn build(
             body_idle: cx.duration(policy.body_idle_timeout.as_ref(), Duration::from_secs(10)),
             limits,
             auth,
+            underscores,
         });
     }
     routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.trim_end_matches('/').len()));
@@ -761,6 +797,23 @@ pub fn build(
         referrer_policy: hv(sh.referrer_policy.as_ref(), "no-referrer"),
     };
 
+    let paths = build_paths(&mut cx, &raw.paths);
+    let mut owned: Vec<HeaderName> = OWNED_HEADERS
+        .iter()
+        .map(|n| HeaderName::from_static(n))
+        .collect();
+    if let Some(k) = &keys {
+        owned.push(k.consumer_header.clone());
+    }
+    for h in &raw.headers.owned {
+        match HeaderName::from_bytes(h.get_ref().replace('_', "-").as_bytes()) {
+            Ok(n) => owned.push(n),
+            Err(_) => cx.err(h.span(), "not a header name"),
+        }
+    }
+    owned.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    owned.dedup();
+
     let log_target = match raw.access_log.target.as_ref().map(|t| t.get_ref().as_str()) {
         None | Some("stdout") => access_log::Target::Stdout,
         Some("stderr") => access_log::Target::Stderr,
@@ -787,7 +840,56 @@ pub fn build(
         log_target,
         tasks: Tasks::default(),
         certs: resolvers,
+        paths,
+        owned,
     })
+}
+
+/// Request headers the gateway always owns: it sets them itself (or they carry identity or
+/// client-address claims an upstream may trust), so a client's copies never reach upstreams.
+pub const OWNED_HEADERS: [&str; 11] = [
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "forwarded",
+    "x-real-ip",
+    "x-client-ip",
+    "x-request-id",
+    "x-consumer-id",
+];
+
+fn build_paths(cx: &mut Ctx<'_>, raw: &crate::config::RawPaths) -> PathRules {
+    let mut treatment =
+        |v: Option<&SpannedString>, key: &str| match v.map(|s| (s, s.get_ref().as_str())) {
+            None | Some((_, "reject")) => Treatment::Reject,
+            Some((_, "decode")) => Treatment::Decode,
+            Some((_, "keep")) => Treatment::Keep,
+            Some((s, _)) => {
+                cx.err(
+                    s.span(),
+                    format!("`{key}` must be `reject`, `decode` or `keep`"),
+                );
+                Treatment::Reject
+            }
+        };
+    let escaped_slashes = treatment(raw.escaped_slashes.as_ref(), "escaped_slashes");
+    let backslashes = treatment(raw.backslashes.as_ref(), "backslashes");
+    let keep_semicolons = match raw.semicolons.as_ref().map(|s| (s, s.get_ref().as_str())) {
+        None | Some((_, "reject")) => false,
+        Some((_, "keep")) => true,
+        Some((s, _)) => {
+            cx.err(s.span(), "`semicolons` must be `reject` or `keep`");
+            false
+        }
+    };
+    PathRules {
+        escaped_slashes,
+        backslashes,
+        keep_semicolons,
+    }
 }
 
 fn build_tls(

@@ -1,12 +1,14 @@
-//! The request path: request filters (client address → route → method → IP allow/deny → auth →
-//! rate limit → size limits), the upstream exchange, response hardening, and the logging phase
-//! (access log + metrics written in one place).
+//! The request path: request filters (size limits → one canonical host and path → client
+//! address → route → method → header ownership → IP allow/deny → auth → rate limit → body size),
+//! the upstream exchange, response hardening, and the logging phase (access log + metrics
+//! written in one place).
 
 use crate::access_log::Record;
 use crate::body::{ActiveGuard, BODY_STALLED, BODY_TOO_LARGE, LimitedBody, ResponseBody};
+use crate::canonical::{self, Host};
 use crate::client_addr;
 use crate::metrics::method_label;
-use crate::plan::{Plan, RoutePlan};
+use crate::plan::{Plan, RoutePlan, Underscores};
 use crate::ratelimit::{Decision, KeyKind, Limiter};
 use crate::server::Shared;
 use crate::util::{Body, json_error, request_id_header, since_epoch, valid_request_id};
@@ -79,6 +81,10 @@ struct Ctx<'p> {
     upstream_took: Option<Duration>,
     error: Option<&'static str>,
     limit_headers: Option<LimitHeaders<'p>>,
+    /// The request's one host, once validated.
+    host: Option<Host>,
+    /// The canonical path and query, when it differs from what the client sent.
+    canonical: Option<http::uri::PathAndQuery>,
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -179,7 +185,6 @@ where
     let version = req.version();
     // a reference-counted handle on the path, kept for the log after the request moves on
     let path_and_query = req.uri().path_and_query().cloned();
-    let host = request_host(&req);
     let mut ctx = Ctx {
         request_id: request_id_for(req.headers()),
         client: None,
@@ -190,10 +195,12 @@ where
         upstream_took: None,
         error: None,
         limit_headers: None,
+        host: None,
+        canonical: None,
     };
 
     let (resp, in_flight, deadline) =
-        match filters_and_proxy(&shared, &plan, &conn, req, host.as_deref(), &mut ctx).await {
+        match filters_and_proxy(&shared, &plan, &conn, req, &mut ctx).await {
             Ok((r, f, d)) => (r, Some(f), d),
             Err(r) => (r, None, None),
         };
@@ -206,7 +213,12 @@ where
     shared
         .metrics
         .request(ctx.route.unwrap_or("-"), status, method, took);
-    let path = path_and_query.as_ref().map_or("", |pq| pq.path());
+    let original = path_and_query.as_ref().map_or("", |pq| pq.path());
+    // the path decided on; the client's spelling beside it when it was different
+    let (path, original_path) = match &ctx.canonical {
+        Some(c) => (c.path(), Some(truncate_for_log(original))),
+        None => (original, None),
+    };
     let rec = Record {
         timestamp,
         client_ip: ctx
@@ -219,7 +231,8 @@ where
             _ => "1.1",
         },
         path: truncate_for_log(path),
-        host: host.as_deref().map(truncate_for_log),
+        original_path,
+        host: ctx.host.as_ref().map(|h| h.name.as_str()),
         status,
         duration_ns: took.as_nanos() as u64,
         user_id: ctx.user,
@@ -247,36 +260,6 @@ fn truncate_for_log(s: &str) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// The request's host, lower-case and without port.
-fn request_host<B>(req: &Request<B>) -> Option<String> {
-    let parsed;
-    let raw = if let Some(a) = req.uri().authority() {
-        a.host()
-    } else {
-        let h = req.headers().get(header::HOST)?.to_str().ok()?;
-        if let Some(host) = plain_host(h) {
-            host
-        } else {
-            parsed = h.parse::<http::uri::Authority>().ok()?;
-            parsed.host()
-        }
-    };
-    Some(raw.trim_end_matches('.').to_ascii_lowercase())
-}
-
-/// The usual `Host` value, a name or IPv4 address with an optional port, without a full
-/// authority parse; `None` for anything else (IPv6 literals, user info, odd bytes), which
-/// takes the full parse.
-fn plain_host(h: &str) -> Option<&str> {
-    let (host, port) = h.split_once(':').unwrap_or((h, "0"));
-    let name_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    let port_ok = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
-    (name_ok && port_ok).then_some(host)
 }
 
 fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<Body>) {
@@ -375,8 +358,7 @@ async fn filters_and_proxy<'p, B>(
     shared: &Shared,
     plan: &'p Plan,
     conn: &ConnInfo,
-    req: Request<B>,
-    host: Option<&str>,
+    mut req: Request<B>,
     ctx: &mut Ctx<'p>,
 ) -> Result<Proxied, Response<Body>>
 where
@@ -408,6 +390,19 @@ where
         ));
     }
 
+    // one host and one path, before anything decides on them
+    match canonical::request_host(&req) {
+        Ok(h) => ctx.host = h,
+        Err(e) => {
+            shared.metrics.rejected("bad_host");
+            return Err(err(ctx, StatusCode::BAD_REQUEST, "bad_host", e.message()));
+        }
+    }
+    if let Err(msg) = canonicalize_path(plan, &mut req, ctx) {
+        shared.metrics.rejected("bad_path");
+        return Err(err(ctx, StatusCode::BAD_REQUEST, "bad_path", msg));
+    }
+
     // client address (fails closed)
     let Ok(client) = client_addr::resolve(conn.peer.ip(), req.headers(), &plan.trusted) else {
         shared.metrics.rejected("client_address");
@@ -421,6 +416,7 @@ where
     ctx.client = Some(client);
 
     // route
+    let host = ctx.host.as_ref().map(|h| h.name.as_str());
     let Some(route) = plan.route(host, req.uri().path()) else {
         return Err(err(
             ctx,
@@ -461,10 +457,20 @@ where
 
     let (mut parts, body) = req.into_parts();
 
-    // auth
-    if let Some(ka) = &plan.keys {
-        parts.headers.remove(&ka.consumer_header);
+    // headers the upstream can trust: no underscore spellings, no client copies of the
+    // gateway's own headers (set again in `proxy`, after hop-by-hop processing)
+    let keep_xff = client_addr::is_trusted(client_addr::canonical(conn.peer.ip()), &plan.trusted);
+    if own_headers(plan, route, &mut parts.headers, keep_xff).is_err() {
+        shared.metrics.rejected("bad_header");
+        return Err(err(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "bad_header",
+            "header names with `_` are not accepted",
+        ));
     }
+
+    // auth
     if route.auth {
         let Some(ka) = &plan.keys else {
             return Err(err(
@@ -478,9 +484,7 @@ where
         if let Some(v) = parts.headers.get(&ka.header) {
             let b = v.as_bytes();
             presented = if ka.bearer {
-                b.strip_prefix(b"Bearer ")
-                    .or_else(|| b.strip_prefix(b"bearer "))
-                    .map(<[u8]>::to_vec)
+                bearer_token(b).map(<[u8]>::to_vec)
             } else {
                 Some(b.to_vec())
             };
@@ -523,12 +527,17 @@ where
             }
             return Err(r);
         };
-        if let Ok(v) = HeaderValue::from_str(id) {
-            parts.headers.insert(ka.consumer_header.clone(), v);
-        }
         ctx.user = Some(id);
     } else if let Some(ka) = &plan.keys {
-        // never forward a credential even where it is not checked
+        // never forward a credential even where it is not checked; a bearer token is removed
+        // only when it is one of the gateway's keys (it may be the upstream's own credential)
+        if let Some(v) = parts.headers.get(&ka.header) {
+            let own = !ka.bearer
+                || bearer_token(v.as_bytes()).is_some_and(|k| ka.keys.lookup(k).is_some());
+            if own {
+                parts.headers.remove(&ka.header);
+            }
+        }
         if let Some(q) = &ka.query {
             let (_, rest) = take_query_param(parts.uri.query(), q);
             parts.uri = with_query(&parts.uri, rest.as_deref());
@@ -556,6 +565,79 @@ where
     }
 
     proxy(shared, plan, conn, route, parts, body, ctx).await
+}
+
+/// The token of an `Authorization: Bearer TOKEN` value.
+fn bearer_token(v: &[u8]) -> Option<&[u8]> {
+    v.strip_prefix(b"Bearer ")
+        .or_else(|| v.strip_prefix(b"bearer "))
+}
+
+/// Replaces the request's path with its canonical form (the query is kept as sent); remembers
+/// the canonical target for the log when it differs.
+fn canonicalize_path<B>(
+    plan: &Plan,
+    req: &mut Request<B>,
+    ctx: &mut Ctx<'_>,
+) -> Result<(), &'static str> {
+    let canonical = match canonical::canonical_path(req.uri().path(), &plan.paths) {
+        Ok(std::borrow::Cow::Borrowed(_)) => return Ok(()),
+        Ok(std::borrow::Cow::Owned(p)) => p,
+        Err(e) => return Err(e.message()),
+    };
+    let target = match req.uri().query() {
+        Some(q) => format!("{canonical}?{q}"),
+        None => canonical,
+    };
+    let pq = http::uri::PathAndQuery::try_from(target).map_err(|_| "invalid request target")?;
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(pq.clone());
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| "invalid request target")?;
+    ctx.canonical = Some(pq);
+    Ok(())
+}
+
+/// Removes what the upstream must not take from the client: header names with `_` (per the
+/// route's policy; `Err` when it rejects them) and the client's copies of the headers the
+/// gateway owns, in every spelling. `keep_xff`: the peer is a trusted proxy whose
+/// `X-Forwarded-For` chain is extended. One pass over the names first: most requests carry none.
+fn own_headers(
+    plan: &Plan,
+    route: &RoutePlan,
+    h: &mut HeaderMap,
+    keep_xff: bool,
+) -> Result<(), ()> {
+    let key_header = plan.keys.as_ref().map(|k| &k.header);
+    let remove = |name: &HeaderName| -> Result<bool, ()> {
+        let n = name.as_str();
+        if n.contains('_') {
+            return match route.underscores {
+                Underscores::Reject => Err(()),
+                Underscores::Drop => Ok(true),
+                Underscores::Allow => Ok(plan
+                    .owned
+                    .iter()
+                    .chain(key_header)
+                    .any(|o| canonical::same_field(n, o.as_str()))),
+            };
+        }
+        Ok(plan.owned.iter().any(|o| o == name) && !(keep_xff && name == X_FORWARDED_FOR))
+    };
+    let mut found = false;
+    for name in h.keys() {
+        found |= remove(name)?;
+    }
+    if found {
+        let names: Vec<HeaderName> = h
+            .keys()
+            .filter(|n| remove(n).unwrap_or(true))
+            .cloned()
+            .collect();
+        for n in names {
+            h.remove(n);
+        }
+    }
+    Ok(())
 }
 
 fn rate_limit<'p>(
@@ -806,9 +888,8 @@ fn forwarded_headers(
     };
     if let Some(host) = host.and_then(|v| v.to_str().ok().map(|s| (v, s))) {
         h.insert(X_FORWARDED_HOST, host.0.clone());
-        fwd.push_str(";host=\"");
-        fwd.push_str(host.1);
-        fwd.push('"');
+        fwd.push_str(";host=");
+        canonical::push_quoted(&mut fwd, host.1);
     } else {
         h.remove(&X_FORWARDED_HOST);
     }
@@ -840,13 +921,11 @@ where
     B::Error: Into<crate::util::BoxError>,
 {
     let group = &route.group;
-    let host_header = parts.headers.get(header::HOST).cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    });
+    // the one host: the one routed on, logged and forwarded
+    let host_header = ctx.host.as_ref().map(|h| h.value.clone());
     strip_hop_by_hop(&mut parts.headers);
+    // the gateway's own headers are set after hop-by-hop processing, so no `Connection` list
+    // can remove them
     forwarded_headers(
         plan,
         conn,
@@ -855,8 +934,18 @@ where
         &mut parts.headers,
         &ctx.request_id,
     );
-    if let Some(h) = host_header {
-        parts.headers.insert(header::HOST, h);
+    match host_header {
+        Some(h) => {
+            parts.headers.insert(header::HOST, h);
+        }
+        None => {
+            parts.headers.remove(header::HOST);
+        }
+    }
+    if let (Some(ka), Some(id)) = (&plan.keys, ctx.user)
+        && let Ok(v) = HeaderValue::from_str(id)
+    {
+        parts.headers.insert(ka.consumer_header.clone(), v);
     }
     // reference-counted: the upstream URI reuses the request's own path and query
     let path_and_query = parts
@@ -952,6 +1041,28 @@ where
                     }
                     _ => {}
                 }
+                if e.is_request_body() {
+                    // the client's body broke (malformed chunked framing, client gone)
+                    shared.metrics.rejected("bad_body");
+                    return Err(err(
+                        ctx,
+                        StatusCode::BAD_REQUEST,
+                        "bad_request_body",
+                        "the request body is malformed or incomplete",
+                    ));
+                }
+                if e.upstream_answered() {
+                    // never sent again: the upstream has seen it and answered
+                    shared
+                        .metrics
+                        .upstream_error(&group.spec.name, "invalid_response");
+                    return Err(err(
+                        ctx,
+                        StatusCode::BAD_GATEWAY,
+                        "upstream_invalid_response",
+                        "the upstream sent an invalid response",
+                    ));
+                }
                 let connect = e.is_connect();
                 if connect {
                     group.connect_failed(target);
@@ -999,17 +1110,16 @@ pub fn redirect<B>(req: &Request<B>, port: u16) -> Response<Body> {
 }
 
 fn redirect_response<B>(req: &Request<B>, port: u16) -> Response<Body> {
-    let Some(host) = request_host(req) else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "a Host header is required",
-        );
-    };
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host
+    let host = match canonical::request_host(req) {
+        Ok(Some(h)) => h.name,
+        Ok(None) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_host",
+                canonical::HostError::Missing.message(),
+            );
+        }
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, "bad_host", e.message()),
     };
     let pq = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let loc = if port == 443 {
@@ -1046,31 +1156,6 @@ mod tests {
         for n in [0_u64, 7, 1023, 1024, 1 << 40] {
             assert_eq!(number_value(n).to_str().unwrap(), n.to_string());
         }
-    }
-
-    #[test]
-    fn plain_hosts_match_the_full_authority_parse() {
-        for h in [
-            "api.test",
-            "API.Test:8443",
-            "10.0.0.1:80",
-            "[::1]:8080",
-            "a:b",
-            "user@host",
-            "host:",
-            "x y",
-            "h:123456",
-        ] {
-            let full = h
-                .parse::<http::uri::Authority>()
-                .ok()
-                .map(|a| a.host().to_string());
-            if let Some(fast) = plain_host(h) {
-                assert_eq!(Some(fast.to_string()), full, "{h}");
-            }
-        }
-        assert_eq!(plain_host("api.test:443"), Some("api.test"));
-        assert_eq!(plain_host("[::1]:80"), None);
     }
 
     #[test]

@@ -440,6 +440,7 @@ fn reject_logger(shared: &Arc<Shared>, peer: SocketAddr, tls: Option<&'static st
             method: "-",
             version: "1.1",
             path: "",
+            original_path: None,
             host: None,
             status: status.as_u16(),
             duration_ns: 0,

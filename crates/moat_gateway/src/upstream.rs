@@ -198,6 +198,18 @@ impl SendError {
     pub fn is_connect(&self) -> bool {
         matches!(self, Self::Connect(_))
     }
+
+    /// Whether the upstream had started answering (an invalid or cut-off response): the
+    /// request must not be sent again.
+    pub fn upstream_answered(&self) -> bool {
+        matches!(self, Self::Http(e) if e.upstream_answered())
+    }
+
+    /// Whether the client's request body failed (malformed chunked framing, the client gone):
+    /// the client's fault, not the upstream's.
+    pub fn is_request_body(&self) -> bool {
+        matches!(self, Self::Http(h1client::Error::RequestBody(_)))
+    }
 }
 
 impl std::fmt::Display for SendError {

@@ -609,6 +609,149 @@ mod tests {
         );
     }
 
+    /// Pieces that path-confusion attacks are made of.
+    const PIECES: &[&str] = &[
+        "/",
+        "//",
+        ".",
+        "..",
+        "%2e",
+        "%2E",
+        "%2f",
+        "%2F",
+        "%5c",
+        "\\",
+        "%25",
+        "%252e",
+        ";",
+        "a",
+        "open",
+        "private",
+        "PRIVATE",
+        "%70",
+        "%00",
+        "%c0%ae",
+        "%e2%82%ac",
+        "é",
+        "%",
+        "%4",
+        "x%3b",
+        "~",
+        "%7e",
+        "?",
+        "%3F",
+        "%20",
+    ];
+
+    /// How an upstream that decodes every escape once and treats `/` and `\` as separators
+    /// (Python's http.server, many frameworks, IIS) resolves a path: its segments.
+    fn upstream_view(path: &str) -> Vec<Vec<u8>> {
+        let b = path.as_bytes();
+        let mut decoded = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%'
+                && let (Some(h), Some(l)) = (
+                    b.get(i + 1).copied().and_then(hex),
+                    b.get(i + 2).copied().and_then(hex),
+                )
+            {
+                decoded.push(h * 16 + l);
+                i += 3;
+            } else {
+                decoded.push(b[i]);
+                i += 1;
+            }
+        }
+        let mut segs: Vec<Vec<u8>> = Vec::new();
+        for s in decoded.split(|&c| c == b'/' || c == b'\\') {
+            match s {
+                b"" | b"." => {}
+                b".." => {
+                    segs.pop();
+                }
+                s => segs.push(s.to_ascii_lowercase()),
+            }
+        }
+        segs
+    }
+
+    fn rules() -> impl proptest::strategy::Strategy<Value = PathRules> {
+        use proptest::prelude::*;
+        let t = || {
+            prop_oneof![
+                Just(Treatment::Reject),
+                Just(Treatment::Decode),
+                Just(Treatment::Keep)
+            ]
+        };
+        (t(), t(), any::<bool>()).prop_map(|(escaped_slashes, backslashes, keep_semicolons)| {
+            PathRules {
+                escaped_slashes,
+                backslashes,
+                keep_semicolons,
+            }
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_paths_are_fixed_points_without_dot_segments(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..14),
+            rules in rules(),
+        ) {
+            let raw = format!("/{}", pieces.concat());
+            if let Ok(c) = canonical_path(&raw, &rules) {
+                proptest::prop_assert!(c.starts_with('/'));
+                proptest::prop_assert!(!c.contains("//"), "{raw} -> {c}");
+                proptest::prop_assert!(
+                    c.split('/').all(|s| s != "." && s != ".."),
+                    "{raw} -> {c}"
+                );
+                let again = canonical_path(&c, &rules);
+                proptest::prop_assert!(
+                    matches!(again, Ok(Cow::Borrowed(_))),
+                    "{raw} -> {c} -> {again:?}"
+                );
+            }
+        }
+
+        /// Under the default rules (and with escaped slashes and backslashes decoded), the
+        /// route a canonical path matches is the one the upstream resolves it to: no prefix is
+        /// matched by one reading and missed by the other.
+        #[test]
+        fn the_route_decided_is_the_path_the_upstream_resolves(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..14),
+            decode in proptest::prelude::any::<bool>(),
+        ) {
+            let rules = if decode {
+                PathRules {
+                    escaped_slashes: Treatment::Decode,
+                    backslashes: Treatment::Decode,
+                    keep_semicolons: false,
+                }
+            } else {
+                PathRules::default()
+            };
+            let raw = format!("/{}", pieces.concat());
+            if let Ok(c) = canonical_path(&raw, &rules) {
+                let seen = upstream_view(&c);
+                for prefix in ["/private", "/open/private", "/open"] {
+                    let want: Vec<Vec<u8>> = prefix[1..]
+                        .split('/')
+                        .map(|s| s.as_bytes().to_vec())
+                        .collect();
+                    let upstream_in = seen.len() >= want.len() && seen[..want.len()] == want[..];
+                    proptest::prop_assert_eq!(
+                        prefix_matches(prefix, &c),
+                        upstream_in,
+                        "{} -> {} (upstream: {:?})", raw, c, seen
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn field_spellings_and_quoting() {
         assert!(same_field("x_consumer_id", "x-consumer-id"));

@@ -78,6 +78,43 @@ pub fn upstream_response(data: &[u8]) {
     crate::h1client::fuzz_response(data);
 }
 
+/// The canonical request target on arbitrary bytes (the first byte picks the path rules):
+/// never panics, and every accepted path is canonical (a fixed point without `//` or dot
+/// segments); hosts parse or are refused, and an accepted host parses to itself.
+pub fn request_target(data: &[u8]) {
+    use crate::canonical::{Host, PathRules, Treatment, canonical_path};
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let treatment = |b: u8| match b % 3 {
+        0 => Treatment::Reject,
+        1 => Treatment::Decode,
+        _ => Treatment::Keep,
+    };
+    let rules = PathRules {
+        escaped_slashes: treatment(pick),
+        backslashes: treatment(pick / 3),
+        keep_semicolons: pick & 0x80 != 0,
+    };
+    if let Ok(text) = std::str::from_utf8(rest)
+        && let Ok(c) = canonical_path(text, &rules)
+    {
+        assert!(c.starts_with('/') && !c.contains("//"), "{text:?} -> {c:?}");
+        assert!(
+            c.split('/').all(|s| s != "." && s != ".."),
+            "{text:?} -> {c:?}"
+        );
+        let again = canonical_path(&c, &rules);
+        assert!(
+            matches!(again, Ok(std::borrow::Cow::Borrowed(_))),
+            "{text:?} -> {c:?} -> {again:?}"
+        );
+    }
+    if let Ok(h) = Host::parse(rest) {
+        assert_eq!(Host::parse(h.value.as_bytes()).as_ref(), Ok(&h), "{rest:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +179,23 @@ mod tests {
             request_policy(s);
             for m in mutations(s, 500) {
                 request_policy(&m);
+            }
+        }
+    }
+
+    #[test]
+    fn request_target_survives_seeds_and_mutations() {
+        let seeds: [&[u8]; 5] = [
+            b"\x00/open/../private/%2e%2E/x%2fy;z",
+            b"\x01/a//b/./c/%252e%c0%ae\\d%5C",
+            b"\x85/caf\xc3\xa9/%e2%82%ac/..%2F..",
+            b"\x00API.Example.:8443",
+            b"\x02[::1]:80",
+        ];
+        for s in seeds {
+            request_target(s);
+            for m in mutations(s, 1000) {
+                request_target(&m);
             }
         }
     }

@@ -115,8 +115,27 @@ rule!(
     "## What it does\nFlags `max_body_bytes` above 100 MiB.\n\n## Why is this bad?\nLarge bodies tie up upstream workers and disk; most APIs need a few MiB at most.\n\n## Fix\nLower `max_body_bytes`, or raise it only on the route that needs it."
 );
 
+rule!(
+    AMBIGUOUS_PATHS_FORWARDED,
+    "G011",
+    "ambiguous-paths-forwarded",
+    Medium,
+    "Paths an upstream may read differently are forwarded",
+    &["OWASP-API5:2023", "CWE-22"],
+    "## What it does\nFlags `[paths]` settings that keep a path form upstreams read differently: `escaped_slashes = \"keep\"`, `backslashes = \"keep\"`, `semicolons = \"keep\"`.\n\n## Why is this bad?\nThe gateway routes and authorises `/open/..%2fprivate` as a path under `/open`; an upstream that decodes `%2F` (or treats `\\` as `/`, or strips `;` parameters as Tomcat and Spring do) resolves it to `/private`, walking around that route's policy.\n\n## Example\n```toml\n[paths]\nescaped_slashes = \"keep\"\n```\n\n## Fix\nLeave the default `reject`, or use `decode` so the gateway decides on the path the upstream will see. Keep `keep` only for upstreams known to treat the character as data."
+);
+rule!(
+    UNDERSCORE_HEADERS_ALLOWED,
+    "G012",
+    "underscore-headers-allowed",
+    Low,
+    "Header names with `_` are forwarded",
+    &["OWASP-API2:2023"],
+    "## What it does\nFlags `header_underscores = \"allow\"` on a route or in `[defaults]`.\n\n## Why is this bad?\nCGI, WSGI, PHP and Rack turn `X_User` and `X-User` into the same `HTTP_X_USER` variable, so a client can forge a header that a trusted component sets. The gateway still removes the underscore spellings of its own headers, but not of headers set by other components in front of the upstream.\n\n## Fix\nUse the default `drop` (or `reject`), and allow underscores only on routes whose clients need them."
+);
+
 /// Every rule of `gateway check`.
-pub const RULES: [RuleInfo; 10] = [
+pub const RULES: [RuleInfo; 12] = [
     PLAIN_HTTP_LISTENER,
     WEAK_TLS_VERSION,
     ROUTE_WITHOUT_RATE_LIMIT,
@@ -127,6 +146,8 @@ pub const RULES: [RuleInfo; 10] = [
     RATE_LIMIT_DRY_RUN,
     API_KEY_IN_QUERY,
     LARGE_BODY_LIMIT,
+    AMBIGUOUS_PATHS_FORWARDED,
+    UNDERSCORE_HEADERS_ALLOWED,
 ];
 
 struct Out<'a> {
@@ -275,6 +296,40 @@ pub fn audit(parsed: &ParsedConfig) -> Vec<Finding> {
                     r.name.get_ref(),
                     b.get_ref()
                 ),
+            );
+        }
+    }
+    let paths = &raw.paths;
+    for (key, v) in [
+        ("escaped_slashes", &paths.escaped_slashes),
+        ("backslashes", &paths.backslashes),
+        ("semicolons", &paths.semicolons),
+    ] {
+        if let Some(v) = v
+            && v.get_ref() == "keep"
+        {
+            out.add(
+                &AMBIGUOUS_PATHS_FORWARDED,
+                Severity::Medium,
+                Some(v.span()),
+                format!(
+                    "`{key} = \"keep\"` forwards paths an upstream may resolve to another route"
+                ),
+            );
+        }
+    }
+    let underscores = raw
+        .routes
+        .iter()
+        .filter_map(|r| r.get_ref().header_underscores.as_ref())
+        .chain(d.header_underscores.as_ref());
+    for v in underscores {
+        if v.get_ref() == "allow" {
+            out.add(
+                &UNDERSCORE_HEADERS_ALLOWED,
+                Severity::Low,
+                Some(v.span()),
+                "header names with `_` are forwarded".to_string(),
             );
         }
     }

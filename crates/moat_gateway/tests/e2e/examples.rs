@@ -48,6 +48,8 @@ fn insecure_example_is_reported_with_locations() {
             ("G003", 37),
             ("G006", 40),
             ("G010", 46),
+            ("G012", 48),
+            ("G011", 51),
         ]
     );
     assert!(

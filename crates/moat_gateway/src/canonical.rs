@@ -325,6 +325,19 @@ impl Host {
     /// # Errors
     /// [`HostError::Invalid`] when `raw` is not a valid authority.
     pub fn parse(raw: &[u8]) -> Result<Self, HostError> {
+        Self::parse_with(raw, None)
+    }
+
+    /// [`Host::parse`] of a header value, which is reused (not copied) when it is already in
+    /// canonical form, as it usually is.
+    ///
+    /// # Errors
+    /// [`HostError::Invalid`] when `v` is not a valid authority.
+    pub fn from_value(v: &HeaderValue) -> Result<Self, HostError> {
+        Self::parse_with(v.as_bytes(), Some(v))
+    }
+
+    fn parse_with(raw: &[u8], original: Option<&HeaderValue>) -> Result<Self, HostError> {
         let (host, port) = if raw.first() == Some(&b'[') {
             let end = raw
                 .iter()
@@ -373,6 +386,12 @@ impl Host {
             && !raw.iter().any(u8::is_ascii_uppercase)
             && port.is_none_or(|p| !p.is_empty());
         let value = if canonical {
+            if let Some(v) = original {
+                return Ok(Self {
+                    name,
+                    value: v.clone(),
+                });
+            }
             HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(raw))
         } else {
             let mut v = name.clone();
@@ -400,7 +419,7 @@ pub fn request_host<B>(req: &http::Request<B>) -> Result<Option<Host>, HostError
     if fields.next().is_some() {
         return Err(HostError::Several);
     }
-    let field = field.map(|v| Host::parse(v.as_bytes())).transpose()?;
+    let field = field.map(Host::from_value).transpose()?;
     let authority = req
         .uri()
         .authority()

@@ -364,9 +364,9 @@ pub fn have_tool(tool: &str, test: &str) -> bool {
     if !found {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{test}: `{tool}` is required in CI (install with .ci/deps/gateway.sh)"
+            "{test}: `{tool}` is required in CI (installed by .ci/deps/*.sh)"
         );
-        eprintln!("skipped: {test}: `{tool}` is not installed (run .ci/deps/gateway.sh)");
+        eprintln!("skipped: {test}: `{tool}` is not installed (see .ci/deps/*.sh)");
     }
     found
 }
@@ -434,4 +434,13 @@ where
             }
         }
     }
+}
+
+/// One HTTP/2 frame (RFC 9113 §4.1), for tests that speak the protocol by hand.
+pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap();
+    let mut v = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    v.extend_from_slice(&stream.to_be_bytes());
+    v.extend_from_slice(payload);
+    v
 }

@@ -249,14 +249,6 @@ async fn per_ip_connection_limit() {
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len() as u32;
-    let mut v = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
-    v.extend_from_slice(&stream.to_be_bytes());
-    v.extend_from_slice(payload);
-    v
-}
-
 /// Reads frames until one of `kind` arrives (or the connection ends); returns its payload.
 async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, kind: u8) -> Option<Vec<u8>> {
     use tokio::io::AsyncReadExt;

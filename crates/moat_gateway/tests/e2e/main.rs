@@ -1,6 +1,7 @@
 //! End-to-end tests of `moat gateway`: real sockets on 127.0.0.1 port 0, in-process upstreams,
 //! real `curl`, `openssl s_client`, Prometheus and sslyze where installed.
 
+mod attacks;
 mod common;
 mod connection;
 mod examples;
@@ -8,4 +9,5 @@ mod ops;
 mod peers;
 mod policies;
 mod proxying;
+mod real_upstreams;
 mod tls;

@@ -15,7 +15,7 @@ use crate::deploy;
 use crate::discover::{InputKind, Inputs};
 use crate::pragma::{self, Flavor, Pragma, Scope};
 use crate::rule::Check;
-use crate::rules::{self, unused_ignore::UnusedIgnore};
+use crate::rules::{self, meta::unused_ignore::UnusedIgnore};
 
 /// How to run an audit.
 #[derive(Debug, Default, Clone)]

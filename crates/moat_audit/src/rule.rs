@@ -1,15 +1,18 @@
-//! What a rule is: static metadata ([`RuleInfo`]) declared next to its documentation, and a check
-//! function registered in [`crate::rules::REGISTRY`].
+//! What a rule is: static metadata ([`RuleInfo`]) declared next to its documentation with
+//! [`declare_rule!`], and the check function it runs; [`crate::rules::REGISTRY`] lists them.
 
 pub use moat_diagnostics::{Confidence, RuleInfo, Severity};
 
 use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter, ProjectContext};
 
 /// Declares a rule: a unit struct whose doc comment becomes the rule's documentation (what
-/// `moat audit --explain CODE` prints), with its metadata in an associated `INFO` constant.
+/// `moat audit --explain CODE` prints), with its metadata in an associated `INFO` constant, and
+/// the module-level `RULE` that the registry ([`crate::rules::REGISTRY`]) lists.
 ///
-/// The doc comment must have the sections `## What it does`, `## Why is this bad?`,
-/// `## Example`, `## Fix` and `## References` (a test enforces it).
+/// `check` names the input the rule reads (`Dockerfile`, `Container`, `Project`, `Daemon`: the
+/// module's `check` function is called with it) or `Engine` (the audit engine emits the
+/// findings itself). The doc comment must have the sections `## What it does`,
+/// `## Why is this bad?`, `## Example`, `## Fix` and `## References` (a test enforces it).
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
@@ -20,7 +23,8 @@ macro_rules! declare_rule {
             severity: $sev:ident,
             confidence: $conf:ident,
             default_enabled: $enabled:literal,
-            references: [$($reference:literal),* $(,)?] $(,)?
+            references: [$($reference:literal),* $(,)?],
+            check: $kind:ident $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -40,7 +44,15 @@ macro_rules! declare_rule {
                 docs: concat!($($doc, "\n"),*),
             };
         }
+
+        /// This rule as the registry lists it.
+        pub const RULE: $crate::rule::Rule = $crate::rule::Rule {
+            info: &$name::INFO,
+            check: $crate::rule::declare_rule!(@check $kind),
+        };
     };
+    (@check Engine) => { $crate::rule::Check::Engine };
+    (@check $kind:ident) => { $crate::rule::Check::$kind(check) };
 }
 pub(crate) use declare_rule;
 

@@ -44,6 +44,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.4"],
+        check: Container,
     }
 }
 

@@ -40,6 +40,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.25"],
+        check: Container,
     }
 }
 

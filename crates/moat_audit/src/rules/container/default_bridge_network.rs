@@ -43,6 +43,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.30"],
+        check: Container,
     }
 }
 
@@ -76,7 +77,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_lines, run_findings};
 
     #[test]
     fn compose_default_network_is_user_defined() {

@@ -45,6 +45,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.18"],
+        check: Container,
     }
 }
 

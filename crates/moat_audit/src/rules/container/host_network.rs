@@ -1,6 +1,6 @@
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::container::host_namespace::report_host_mode;
+use crate::rules::container::helpers::host_namespace::report_host_mode;
 
 declare_rule! {
     /// ## What it does
@@ -42,6 +42,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.10"],
+        check: Container,
     }
 }
 

@@ -47,6 +47,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.12"],
+        check: Container,
     }
 }
 
@@ -84,7 +85,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_lines, run_findings};
 
     #[test]
     fn limits_and_weights_count() {

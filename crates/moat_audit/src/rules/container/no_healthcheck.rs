@@ -50,6 +50,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.27"],
+        check: Container,
     }
 }
 
@@ -82,7 +83,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
 mod tests {
     use super::check;
     use crate::rule::Confidence;
-    use crate::rules::container::compose_testing::{compose_findings, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_findings, run_findings};
 
     #[test]
     fn disabled_is_sure_absent_is_not() {

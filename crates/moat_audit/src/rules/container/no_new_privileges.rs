@@ -50,6 +50,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CIS-DOCKER-5.26"],
+        check: Container,
     }
 }
 

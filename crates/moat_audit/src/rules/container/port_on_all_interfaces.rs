@@ -51,6 +51,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.14"],
+        check: Container,
     }
 }
 
@@ -102,7 +103,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::{check, is_loopback};
-    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_lines, run_findings};
 
     #[test]
     fn bound_ports_are_fine() {

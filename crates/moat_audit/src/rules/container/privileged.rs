@@ -43,6 +43,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.5"],
+        check: Container,
     }
 }
 

@@ -51,6 +51,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.15"],
+        check: Container,
     }
 }
 
@@ -82,7 +83,7 @@ fn report(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>, policy: &Located<Re
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_lines, run_findings};
 
     #[test]
     fn counts_above_five() {

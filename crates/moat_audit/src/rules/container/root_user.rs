@@ -41,12 +41,13 @@ declare_rule! {
     /// - CIS Docker Benchmark 4.1 (a user for the container has been created).
     pub struct RootUser {
         code: "C018",
-        name: "root-user",
+        name: "container-root-user",
         summary: "container runs as root",
         severity: Medium,
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-4.1"],
+        check: Container,
     }
 }
 

@@ -54,6 +54,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.32"],
+        check: Container,
     }
 }
 

@@ -2,7 +2,7 @@ use moat_deploy::SecurityOptKind;
 
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::container::security_opt::{is_unconfined, matching};
+use crate::rules::container::helpers::security_opt::{is_unconfined, matching};
 
 declare_rule! {
     /// ## What it does
@@ -46,6 +46,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.22"],
+        check: Container,
     }
 }
 

@@ -67,6 +67,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CWE-526"],
+        check: Container,
     }
 }
 
@@ -128,7 +129,7 @@ fn check_var(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>, var: &EnvVar) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_lines, run_findings};
 
     #[test]
     fn literals_only() {

@@ -76,6 +76,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CWE-214"],
+        check: Container,
     }
 }
 
@@ -214,7 +215,7 @@ fn scan(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>, what: &str, tokens: &
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::{compose_lines, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_lines, run_findings};
 
     #[test]
     fn options_and_shapes() {

@@ -57,6 +57,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.6"],
+        check: Container,
     }
 }
 

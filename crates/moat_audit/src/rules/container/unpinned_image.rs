@@ -44,6 +44,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: [],
+        check: Container,
     }
 }
 

@@ -57,6 +57,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-2.7"],
+        check: Daemon,
     }
 }
 
@@ -154,7 +155,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::daemon::testing::{findings, lines, severities};
+    use crate::rules::daemon::helpers::testing::{findings, lines, severities};
 
     #[test]
     fn addresses() {

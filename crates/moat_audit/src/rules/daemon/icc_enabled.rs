@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::{insert_key, key_location, replace_value};
+use crate::rules::daemon::helpers::{insert_key, key_location, replace_value};
 
 declare_rule! {
     /// ## What it does
@@ -42,6 +42,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-2.2"],
+        check: Daemon,
     }
 }
 
@@ -65,7 +66,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::daemon::testing::{assert_fix_converges, lines};
+    use crate::rules::daemon::helpers::testing::{assert_fix_converges, lines};
 
     #[test]
     fn absent_or_true() {

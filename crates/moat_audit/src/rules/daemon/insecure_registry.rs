@@ -44,6 +44,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-2.5"],
+        check: Daemon,
     }
 }
 
@@ -100,7 +101,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::daemon::testing::lines;
+    use crate::rules::daemon::helpers::testing::lines;
 
     #[test]
     fn loopback_entries() {

@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::key_location;
+use crate::rules::daemon::helpers::key_location;
 
 declare_rule! {
     /// ## What it does
@@ -46,6 +46,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CIS-DOCKER-2.8"],
+        check: Daemon,
     }
 }
 
@@ -70,7 +71,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::daemon::testing::lines;
+    use crate::rules::daemon::helpers::testing::lines;
 
     #[test]
     fn absent_or_empty() {

@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::key_location;
+use crate::rules::daemon::helpers::key_location;
 
 declare_rule! {
     /// ## What it does
@@ -44,6 +44,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-2.17"],
+        check: Daemon,
     }
 }
 
@@ -65,7 +66,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::daemon::testing::lines;
+    use crate::rules::daemon::helpers::testing::lines;
 
     #[test]
     fn only_unconfined() {

@@ -2,7 +2,7 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter, fix};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::copy_args::{copy_args, has_flag, is_url};
+use crate::rules::dockerfile::helpers::copy_args::{copy_args, has_flag, is_url};
 
 declare_rule! {
     /// ## What it does
@@ -48,6 +48,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3020", "CIS-DOCKER-4.9", "DS-0005"],
+        check: Dockerfile,
     }
 }
 
@@ -98,7 +99,7 @@ fn is_archive(path: &str) -> bool {
 mod tests {
     use super::check;
     use super::is_archive;
-    use crate::rules::dockerfile::testing::assert_fix_converges;
+    use crate::rules::dockerfile::helpers::testing::assert_fix_converges;
 
     #[test]
     fn fix_converges() {

@@ -2,7 +2,7 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::copy_args::{copy_args, has_flag, is_git, is_url};
+use crate::rules::dockerfile::helpers::copy_args::{copy_args, has_flag, is_git, is_url};
 
 declare_rule! {
     /// ## What it does
@@ -48,6 +48,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-4.9"],
+        check: Dockerfile,
     }
 }
 

@@ -1,7 +1,7 @@
 use crate::context::{DockerfileContext, Emitter, fix};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::has_cache_mount;
-use crate::rules::dockerfile::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::cmd::has_cache_mount;
+use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
@@ -35,6 +35,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3019"],
+        check: Dockerfile,
     }
 }
 

@@ -1,6 +1,6 @@
 use crate::context::{DockerfileContext, Emitter, fix};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
@@ -34,6 +34,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3014"],
+        check: Dockerfile,
     }
 }
 

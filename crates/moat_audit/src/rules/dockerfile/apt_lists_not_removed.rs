@@ -1,8 +1,8 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::{effective_argv, has_cache_mount, is_program};
-use crate::rules::dockerfile::image_stages::image_stages;
-use crate::rules::dockerfile::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::cmd::{effective_argv, has_cache_mount, is_program};
+use crate::rules::dockerfile::helpers::image_stages::image_stages;
+use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
@@ -43,6 +43,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3009"],
+        check: Dockerfile,
     }
 }
 

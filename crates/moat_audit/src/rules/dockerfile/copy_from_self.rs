@@ -2,8 +2,8 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::copy_args::flag_value;
-use crate::rules::dockerfile::stage_refs::{FromRef, classify_from};
+use crate::rules::dockerfile::helpers::copy_args::flag_value;
+use crate::rules::dockerfile::helpers::stage_refs::{FromRef, classify_from};
 
 declare_rule! {
     /// ## What it does
@@ -42,6 +42,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3023"],
+        check: Dockerfile,
     }
 }
 

@@ -40,6 +40,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3024"],
+        check: Dockerfile,
     }
 }
 

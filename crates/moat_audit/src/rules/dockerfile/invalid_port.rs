@@ -2,7 +2,7 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::expose_port::{PortSpec, parse_port_spec};
+use crate::rules::dockerfile::helpers::expose_port::{PortSpec, parse_port_spec};
 
 declare_rule! {
     /// ## What it does
@@ -44,6 +44,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3011"],
+        check: Dockerfile,
     }
 }
 

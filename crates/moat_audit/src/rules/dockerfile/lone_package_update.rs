@@ -1,6 +1,6 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::pkg::pkg_commands;
+use crate::rules::dockerfile::helpers::pkg::pkg_commands;
 
 declare_rule! {
     /// ## What it does
@@ -38,6 +38,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-4.7"],
+        check: Dockerfile,
     }
 }
 

@@ -37,6 +37,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL4000"],
+        check: Dockerfile,
     }
 }
 
@@ -65,7 +66,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::dockerfile::testing::assert_fix_converges;
+    use crate::rules::dockerfile::helpers::testing::assert_fix_converges;
 
     #[test]
     fn fix_converges() {

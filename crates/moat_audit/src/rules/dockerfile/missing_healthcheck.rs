@@ -2,7 +2,7 @@ use moat_dockerfile::{Arguments, Instruction, Kind};
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::image_stages::{final_from, image_instructions};
+use crate::rules::dockerfile::helpers::image_stages::{final_from, image_instructions};
 
 declare_rule! {
     /// ## What it does
@@ -47,6 +47,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CIS-DOCKER-4.6", "DS-0026", "CKV_DOCKER_2"],
+        check: Dockerfile,
     }
 }
 
@@ -84,7 +85,7 @@ fn is_none(instr: &Instruction) -> bool {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::dockerfile::testing::{findings_with, lines};
+    use crate::rules::dockerfile::helpers::testing::{findings_with, lines};
 
     #[test]
     fn healthcheck_none_is_reported_where_it_is() {

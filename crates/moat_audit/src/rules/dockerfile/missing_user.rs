@@ -3,7 +3,7 @@ use moat_dockerfile::Kind;
 use crate::context::{DockerfileContext, Emitter};
 use crate::image::ImageRef;
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::image_stages::{final_from, image_instructions, image_stages};
+use crate::rules::dockerfile::helpers::image_stages::{final_from, image_instructions, image_stages};
 
 declare_rule! {
     /// ## What it does
@@ -53,6 +53,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CIS-DOCKER-4.1", "DS-0002", "CKV_DOCKER_3"],
+        check: Dockerfile,
     }
 }
 
@@ -87,7 +88,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::dockerfile::testing::{findings_with, lines};
+    use crate::rules::dockerfile::helpers::testing::{findings_with, lines};
 
     #[test]
     fn inherited_user_counts() {

@@ -38,6 +38,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL4004"],
+        check: Dockerfile,
     }
 }
 

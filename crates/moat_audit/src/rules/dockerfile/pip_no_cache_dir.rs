@@ -2,8 +2,8 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter, fix};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::has_cache_mount;
-use crate::rules::dockerfile::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::cmd::has_cache_mount;
+use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
@@ -37,6 +37,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3042"],
+        check: Dockerfile,
     }
 }
 

@@ -2,7 +2,7 @@ use moat_dockerfile::shell::{Command, Op};
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::{effective_argv, program};
+use crate::rules::dockerfile::helpers::cmd::{effective_argv, program};
 
 declare_rule! {
     /// ## What it does
@@ -39,6 +39,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: [],
+        check: Dockerfile,
     }
 }
 

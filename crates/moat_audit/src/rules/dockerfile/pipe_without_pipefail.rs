@@ -3,7 +3,7 @@ use moat_dockerfile::{Arguments, Kind};
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::effective_argv;
+use crate::rules::dockerfile::helpers::cmd::effective_argv;
 
 declare_rule! {
     /// ## What it does
@@ -43,6 +43,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL4006"],
+        check: Dockerfile,
     }
 }
 

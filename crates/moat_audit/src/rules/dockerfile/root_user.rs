@@ -2,7 +2,7 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::image_stages::image_instructions;
+use crate::rules::dockerfile::helpers::image_stages::image_instructions;
 
 declare_rule! {
     /// ## What it does
@@ -51,6 +51,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3002", "CIS-DOCKER-4.1"],
+        check: Dockerfile,
     }
 }
 
@@ -79,7 +80,7 @@ fn is_root(spec: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{check, is_root};
-    use crate::rules::dockerfile::testing::lines;
+    use crate::rules::dockerfile::helpers::testing::lines;
 
     #[test]
     fn judges_the_last_user_of_the_image() {

@@ -2,7 +2,7 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::copy_args::{copy_args, is_url};
+use crate::rules::dockerfile::helpers::copy_args::{copy_args, is_url};
 
 declare_rule! {
     /// ## What it does
@@ -57,6 +57,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CIS-DOCKER-4.10"],
+        check: Dockerfile,
     }
 }
 

@@ -55,6 +55,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-4.10"],
+        check: Dockerfile,
     }
 }
 

@@ -2,7 +2,7 @@ use moat_dockerfile::{Kind, Word};
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::image_stages::image_instructions;
+use crate::rules::dockerfile::helpers::image_stages::image_instructions;
 use crate::secrets::{self, is_secret_name, not_a_secret_value, value_kind};
 
 declare_rule! {
@@ -67,6 +67,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["DL3064", "CIS-DOCKER-4.10"],
+        check: Dockerfile,
     }
 }
 
@@ -147,7 +148,7 @@ fn check_pair(
 mod tests {
     use super::check;
     use crate::config::Settings;
-    use crate::rules::dockerfile::testing::{findings_with, lines};
+    use crate::rules::dockerfile::helpers::testing::{findings_with, lines};
     use crate::secrets::ValueKind;
     use crate::secrets::{is_secret_name, value_kind};
 

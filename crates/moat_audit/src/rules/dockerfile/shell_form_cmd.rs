@@ -43,6 +43,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3025"],
+        check: Dockerfile,
     }
 }
 
@@ -85,7 +86,7 @@ fn exec_form(text: &Text) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::dockerfile::testing::assert_fix_converges;
+    use crate::rules::dockerfile::helpers::testing::assert_fix_converges;
 
     #[test]
     fn fix_converges() {

@@ -1,7 +1,7 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::basename;
-use crate::rules::dockerfile::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::cmd::basename;
+use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
@@ -45,6 +45,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-4.3"],
+        check: Dockerfile,
     }
 }
 

@@ -2,7 +2,7 @@ use moat_dockerfile::Word;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::basename;
+use crate::rules::dockerfile::helpers::cmd::basename;
 
 declare_rule! {
     /// ## What it does
@@ -48,6 +48,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3004"],
+        check: Dockerfile,
     }
 }
 

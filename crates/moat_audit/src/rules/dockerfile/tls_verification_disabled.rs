@@ -2,7 +2,7 @@ use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::cmd::{effective_argv, flag_matches, program};
+use crate::rules::dockerfile::helpers::cmd::{effective_argv, flag_matches, program};
 
 declare_rule! {
     /// ## What it does
@@ -46,6 +46,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-4.11"],
+        check: Dockerfile,
     }
 }
 

@@ -1,6 +1,6 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::base_image::base_images;
+use crate::rules::dockerfile::helpers::base_image::base_images;
 
 declare_rule! {
     /// ## What it does
@@ -35,6 +35,7 @@ declare_rule! {
         confidence: High,
         default_enabled: false,
         references: ["CIS-DOCKER-4.2"],
+        check: Dockerfile,
     }
 }
 

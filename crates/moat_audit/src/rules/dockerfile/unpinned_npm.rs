@@ -1,7 +1,7 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::pinning;
-use crate::rules::dockerfile::pkg::{Manager, PkgCommand, pkg_commands};
+use crate::rules::dockerfile::helpers::pinning;
+use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
@@ -35,6 +35,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["DL3016"],
+        check: Dockerfile,
     }
 }
 

@@ -1,6 +1,6 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::file_modes::mode_uses;
+use crate::rules::dockerfile::helpers::file_modes::mode_uses;
 
 declare_rule! {
     /// ## What it does
@@ -44,6 +44,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: [],
+        check: Dockerfile,
     }
 }
 

@@ -3,7 +3,7 @@ use moat_diagnostics::Location;
 
 use crate::context::{Emitter, ProjectContext};
 use crate::rule::declare_rule;
-use crate::rules::container::backend_network_not_internal::is_gateway;
+use crate::rules::network::backend_network_not_internal::is_gateway;
 use crate::rules::container::port_on_all_interfaces::on_all_interfaces;
 
 declare_rule! {
@@ -58,6 +58,7 @@ declare_rule! {
         confidence: Medium,
         default_enabled: true,
         references: ["CIS-DOCKER-5.9", "CIS-DOCKER-5.14"],
+        check: Project,
     }
 }
 
@@ -118,7 +119,7 @@ pub(crate) fn check(ctx: &ProjectContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::project_lines;
+    use crate::rules::container::helpers::compose_testing::project_lines;
 
     #[test]
     fn the_gateway_is_the_entry_point() {

@@ -1,25 +1,10 @@
-//! Rules that read a Docker daemon configuration (`DaemonFacts`). One rule per file.
-//!
-//! A finding about a key that is present points at the whole entry (`"icc": true`); one about
-//! a key that is absent points at the top-level object, where the key belongs.
-#![allow(missing_docs)]
+//! What the daemon rules share. A finding about a key that is present points at the whole entry
+//! (`"icc": true`); one about a key that is absent points at the top-level object, where the
+//! key belongs.
 
 use moat_deploy::{DaemonFacts, JsonValue, Located};
 use moat_diagnostics::{Applicability, Edit, Fix, Location};
 
-pub mod aufs_storage_driver;
-pub mod daemon_tcp_without_tls;
-pub mod debug_log_level;
-pub mod experimental_enabled;
-pub mod icc_enabled;
-pub mod insecure_registry;
-pub mod iptables_off;
-pub mod live_restore_off;
-pub mod no_default_ulimits;
-pub mod no_new_privileges_not_default;
-pub mod seccomp_unconfined_default;
-pub mod userland_proxy_on;
-pub mod userns_remap_off;
 
 /// The last entry of top-level `key` (the one the daemon keeps when a key is repeated).
 pub(crate) fn entry<'a>(

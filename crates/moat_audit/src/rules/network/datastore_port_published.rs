@@ -113,6 +113,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: ["CIS-DOCKER-5.9"],
+        check: Container,
     }
 }
 
@@ -165,7 +166,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
 mod tests {
     use super::check;
     use crate::rule::Confidence;
-    use crate::rules::container::compose_testing::{compose_findings, run_findings};
+    use crate::rules::container::helpers::compose_testing::{compose_findings, run_findings};
 
     #[test]
     fn datastores_by_image() {

@@ -4,7 +4,7 @@ use moat_diagnostics::Location;
 use crate::context::{Emitter, ProjectContext};
 use crate::image::ImageRef;
 use crate::rule::declare_rule;
-use crate::rules::container::datastore_port_published::datastore;
+use crate::rules::network::datastore_port_published::datastore;
 
 /// Images (last part of the repository) of reverse proxies and API gateways.
 const GATEWAYS: &[&str] = &[
@@ -136,6 +136,7 @@ declare_rule! {
         confidence: Low,
         default_enabled: true,
         references: ["CIS-DOCKER-5.30"],
+        check: Project,
     }
 }
 
@@ -226,7 +227,7 @@ pub(crate) fn check(ctx: &ProjectContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::container::compose_testing::project_lines;
+    use crate::rules::container::helpers::compose_testing::project_lines;
 
     #[test]
     fn backend_networks_and_flat_layouts() {

@@ -4,8 +4,8 @@
 use moat_dockerfile::{Instruction, Kind, Word};
 
 use crate::context::DockerfileContext;
-use crate::rules::dockerfile::cmd::{basename, effective_argv};
-use crate::rules::dockerfile::copy_args::{copy_args, flag_value};
+use crate::rules::dockerfile::helpers::cmd::{basename, effective_argv};
+use crate::rules::dockerfile::helpers::copy_args::{copy_args, flag_value};
 
 /// What a mode grants, as far as the rules care.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -183,7 +183,7 @@ fn chmod_use<'c>(instr: &'c Instruction, args: &'c [Word]) -> Option<ModeUse<'c>
 mod tests {
     use super::{Mode, mode_uses, parse_mode};
     use crate::context::{DockerfileContext, Emitter};
-    use crate::rules::dockerfile::testing::lines;
+    use crate::rules::dockerfile::helpers::testing::lines;
 
     fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
         for u in mode_uses(ctx) {

@@ -449,9 +449,11 @@ mod tests {
                 assert!(r.docs.contains(s), "{} lacks {s}", r.code);
             }
         }
-        let mut codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
-        codes.dedup();
-        assert_eq!(codes.len(), RULES.len());
+        let codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "codes must be unique and in order");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::helpers::{key_location, replace_value};
+use crate::rules::daemon::helpers::{BoolKey, report_bool_key};
 
 declare_rule! {
     /// ## What it does
@@ -45,16 +45,14 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
-    let f = ctx.facts;
-    if !f.experimental.as_ref().is_some_and(|v| v.value) {
-        return;
-    }
-    out.emit_at(
-        &ExperimentalEnabled::INFO,
-        key_location(f, "experimental"),
-        "`experimental` is `true`: unfinished, unsupported features are enabled on this daemon",
-    )
-    .fix = replace_value(f, "experimental", "false", "set `experimental` to `false`");
+    let k = BoolKey {
+        key: "experimental",
+        value: ctx.facts.experimental.as_ref(),
+        want: false,
+        wrong: "`experimental` is `true`: unfinished, unsupported features are enabled on this daemon",
+        absent: None,
+    };
+    report_bool_key(ctx.facts, &ExperimentalEnabled::INFO, &k, out);
 }
 
 #[cfg(test)]

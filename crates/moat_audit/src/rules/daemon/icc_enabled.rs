@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::helpers::{insert_key, key_location, replace_value};
+use crate::rules::daemon::helpers::{BoolKey, report_bool_key};
 
 declare_rule! {
     /// ## What it does
@@ -47,20 +47,16 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
-    let f = ctx.facts;
-    let (message, fix) = match &f.icc {
-        Some(icc) if !icc.value => return,
-        Some(_) => (
-            "`icc` is `true`: containers on the default bridge can reach each other on every port",
-            replace_value(f, "icc", "false", "set `icc` to `false`"),
-        ),
-        None => (
+    let k = BoolKey {
+        key: "icc",
+        value: ctx.facts.icc.as_ref(),
+        want: false,
+        wrong: "`icc` is `true`: containers on the default bridge can reach each other on every port",
+        absent: Some(
             "`icc` is not set, so it is `true`: containers on the default bridge can reach each other on every port",
-            insert_key(f, "icc", "false", "add `\"icc\": false`"),
         ),
     };
-    out.emit_at(&IccEnabled::INFO, key_location(f, "icc"), message)
-        .fix = fix;
+    report_bool_key(ctx.facts, &IccEnabled::INFO, &k, out);
 }
 
 #[cfg(test)]

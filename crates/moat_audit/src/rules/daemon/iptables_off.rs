@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::helpers::{key_location, replace_value};
+use crate::rules::daemon::helpers::{BoolKey, report_bool_key};
 
 declare_rule! {
     /// ## What it does
@@ -46,16 +46,14 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
-    let f = ctx.facts;
-    if f.iptables.as_ref().is_none_or(|v| v.value) {
-        return;
-    }
-    out.emit_at(
-        &IptablesOff::INFO,
-        key_location(f, "iptables"),
-        "`iptables` is `false`: Docker does not isolate container networks in the host firewall",
-    )
-    .fix = replace_value(f, "iptables", "true", "set `iptables` to `true`");
+    let k = BoolKey {
+        key: "iptables",
+        value: ctx.facts.iptables.as_ref(),
+        want: true,
+        wrong: "`iptables` is `false`: Docker does not isolate container networks in the host firewall",
+        absent: None,
+    };
+    report_bool_key(ctx.facts, &IptablesOff::INFO, &k, out);
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::helpers::{insert_key, key_location, replace_value};
+use crate::rules::daemon::helpers::{BoolKey, report_bool_key};
 
 declare_rule! {
     /// ## What it does
@@ -46,24 +46,16 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
-    let f = ctx.facts;
-    let (message, fix) = match &f.live_restore {
-        Some(v) if v.value => return,
-        Some(_) => (
-            "`live-restore` is `false`: every container stops when the daemon is restarted or upgraded",
-            replace_value(f, "live-restore", "true", "set `live-restore` to `true`"),
-        ),
-        None => (
+    let k = BoolKey {
+        key: "live-restore",
+        value: ctx.facts.live_restore.as_ref(),
+        want: true,
+        wrong: "`live-restore` is `false`: every container stops when the daemon is restarted or upgraded",
+        absent: Some(
             "`live-restore` is not set: every container stops when the daemon is restarted or upgraded",
-            insert_key(f, "live-restore", "true", "add `\"live-restore\": true`"),
         ),
     };
-    out.emit_at(
-        &LiveRestoreOff::INFO,
-        key_location(f, "live-restore"),
-        message,
-    )
-    .fix = fix;
+    report_bool_key(ctx.facts, &LiveRestoreOff::INFO, &k, out);
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::helpers::{insert_key, key_location, replace_value};
+use crate::rules::daemon::helpers::{BoolKey, report_bool_key};
 
 declare_rule! {
     /// ## What it does
@@ -48,34 +48,16 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
-    let f = ctx.facts;
-    let (message, fix) = match &f.no_new_privileges {
-        Some(v) if v.value => return,
-        Some(_) => (
-            "`no-new-privileges` is `false`: processes in containers can gain privileges through setuid binaries",
-            replace_value(
-                f,
-                "no-new-privileges",
-                "true",
-                "set `no-new-privileges` to `true`",
-            ),
-        ),
-        None => (
+    let k = BoolKey {
+        key: "no-new-privileges",
+        value: ctx.facts.no_new_privileges.as_ref(),
+        want: true,
+        wrong: "`no-new-privileges` is `false`: processes in containers can gain privileges through setuid binaries",
+        absent: Some(
             "`no-new-privileges` is not set: processes in containers can gain privileges through setuid binaries unless each container opts out",
-            insert_key(
-                f,
-                "no-new-privileges",
-                "true",
-                "add `\"no-new-privileges\": true`",
-            ),
         ),
     };
-    out.emit_at(
-        &NoNewPrivilegesNotDefault::INFO,
-        key_location(f, "no-new-privileges"),
-        message,
-    )
-    .fix = fix;
+    report_bool_key(ctx.facts, &NoNewPrivilegesNotDefault::INFO, &k, out);
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use crate::context::{DaemonContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::daemon::helpers::{insert_key, key_location, replace_value};
+use crate::rules::daemon::helpers::{BoolKey, report_bool_key};
 
 declare_rule! {
     /// ## What it does
@@ -49,34 +49,16 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
-    let f = ctx.facts;
-    let (message, fix) = match &f.userland_proxy {
-        Some(v) if !v.value => return,
-        Some(_) => (
-            "`userland-proxy` is `true`: a `docker-proxy` process serves every published port",
-            replace_value(
-                f,
-                "userland-proxy",
-                "false",
-                "set `userland-proxy` to `false`",
-            ),
-        ),
-        None => (
+    let k = BoolKey {
+        key: "userland-proxy",
+        value: ctx.facts.userland_proxy.as_ref(),
+        want: false,
+        wrong: "`userland-proxy` is `true`: a `docker-proxy` process serves every published port",
+        absent: Some(
             "`userland-proxy` is not set, so it is on: a `docker-proxy` process serves every published port",
-            insert_key(
-                f,
-                "userland-proxy",
-                "false",
-                "add `\"userland-proxy\": false`",
-            ),
         ),
     };
-    out.emit_at(
-        &UserlandProxyOn::INFO,
-        key_location(f, "userland-proxy"),
-        message,
-    )
-    .fix = fix;
+    report_bool_key(ctx.facts, &UserlandProxyOn::INFO, &k, out);
 }
 
 #[cfg(test)]

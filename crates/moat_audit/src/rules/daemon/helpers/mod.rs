@@ -3,7 +3,9 @@
 //! key belongs.
 
 use moat_deploy::{DaemonFacts, JsonValue, Located};
-use moat_diagnostics::{Applicability, Edit, Fix, Location};
+use moat_diagnostics::{Applicability, Edit, Fix, Location, RuleInfo};
+
+use crate::context::Emitter;
 
 
 /// The last entry of top-level `key` (the one the daemon keeps when a key is repeated).
@@ -86,6 +88,56 @@ pub(crate) fn insert_key(
             replacement,
         }],
     })
+}
+
+/// A boolean top-level key that a rule wants to be `want`.
+pub(crate) struct BoolKey<'a> {
+    /// The key in daemon.json.
+    pub key: &'static str,
+    /// Its value, as read.
+    pub value: Option<&'a Located<bool>>,
+    /// The value the rule wants.
+    pub want: bool,
+    /// The message when the key is set to the other value.
+    pub wrong: &'a str,
+    /// The message when the key is absent and its default is the other value; `None` when an
+    /// absent key is fine.
+    pub absent: Option<&'a str>,
+}
+
+/// Reports `k` when it is not `k.want`: set to the other value (the fix writes the wanted
+/// value) or absent with a wrong default (the fix adds the key). The "key must be X" shape that
+/// most daemon rules share.
+pub(crate) fn report_bool_key(
+    facts: &DaemonFacts,
+    info: &RuleInfo,
+    k: &BoolKey<'_>,
+    out: &mut Emitter<'_>,
+) {
+    let want = if k.want { "true" } else { "false" };
+    let (message, fix) = match (k.value, k.absent) {
+        (Some(v), _) if v.value == k.want => return,
+        (None, None) => return,
+        (Some(_), _) => (
+            k.wrong,
+            replace_value(
+                facts,
+                k.key,
+                want,
+                format!("set `{}` to `{want}`", k.key),
+            ),
+        ),
+        (None, Some(absent)) => (
+            absent,
+            insert_key(
+                facts,
+                k.key,
+                want,
+                format!("add `\"{}\": {want}`", k.key),
+            ),
+        ),
+    };
+    out.emit_at(info, key_location(facts, k.key), message).fix = fix;
 }
 
 #[cfg(test)]

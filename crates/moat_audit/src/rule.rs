@@ -9,6 +9,8 @@ use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter
 /// `moat audit --explain CODE` prints), with its metadata in an associated `INFO` constant, and
 /// the module-level `RULE` that the registry ([`crate::rules::REGISTRY`]) lists.
 ///
+/// The metadata is built by `moat_diagnostics::rule_info!`, which the gateway's checks use too;
+/// `fixable: true` (after `default_enabled`) marks a rule whose findings may carry a fix.
 /// `check` names the input the rule reads (`Dockerfile`, `Container`, `Project`, `Daemon`: the
 /// module's `check` function is called with it) or `Engine` (the audit engine emits the
 /// findings itself). The doc comment must have the sections `## What it does`,
@@ -23,6 +25,7 @@ macro_rules! declare_rule {
             severity: $sev:ident,
             confidence: $conf:ident,
             default_enabled: $enabled:literal,
+            $(fixable: $fixable:literal,)?
             references: [$($reference:literal),* $(,)?],
             check: $kind:ident $(,)?
         }
@@ -33,15 +36,16 @@ macro_rules! declare_rule {
 
         impl $name {
             /// Metadata of this rule.
-            pub const INFO: $crate::rule::RuleInfo = $crate::rule::RuleInfo {
+            pub const INFO: $crate::rule::RuleInfo = moat_diagnostics::rule_info! {
+                $(#[doc = $doc])*
                 code: $code,
                 name: $kebab,
                 summary: $summary,
-                severity: $crate::rule::Severity::$sev,
-                confidence: $crate::rule::Confidence::$conf,
+                severity: $sev,
+                confidence: $conf,
                 default_enabled: $enabled,
-                references: &[$($reference),*],
-                docs: concat!($($doc, "\n"),*),
+                $(fixable: $fixable,)?
+                references: [$($reference),*],
             };
         }
 
@@ -93,16 +97,9 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The documentation with the one leading space of each doc-comment line removed.
+    /// The documentation as Markdown ([`RuleInfo::docs_text`]).
     pub fn docs(&self) -> String {
-        self.info
-            .docs
-            .lines()
-            .map(|l| l.strip_prefix(' ').unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .trim()
-            .to_string()
+        self.info.docs_text()
     }
 
     /// Whether `token` (a code, a rule name, or a reference such as `DL3007`) names this rule.

@@ -64,8 +64,8 @@ fn fixture_of(code: &str) -> Option<(PathBuf, InputKind)> {
     .find(|(p, _)| Path::new(env!("CARGO_MANIFEST_DIR")).join(p).is_file())
 }
 
-/// Audits a fixture with one rule and renders the findings as plain text.
-fn render_rule(code: &str) -> (usize, String) {
+/// Audits a fixture with one rule: its findings (only that rule's) and the sources they point into.
+fn audit_fixture(code: &str) -> (Vec<moat_diagnostics::Finding>, Vec<SourceFile>) {
     let (path, kind) = fixture_of(code).unwrap_or_else(|| panic!("rule {code} has no fixture"));
     // fixture paths are relative to the crate, where cargo runs tests
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
@@ -98,12 +98,18 @@ fn render_rule(code: &str) -> (usize, String) {
     for f in &findings {
         assert_eq!(f.code, code, "fixture of {code} raised another rule");
     }
+    (findings, outcome.sources)
+}
+
+/// Audits a fixture with one rule and renders the findings as plain text.
+fn render_rule(code: &str) -> (usize, String) {
+    let (findings, sources) = audit_fixture(code);
     let count = findings.len();
     let mut report = Report {
         findings,
         ..Report::default()
     };
-    for src in outcome.sources {
+    for src in sources {
         report.sources.insert(src.path.clone(), src);
     }
     (
@@ -252,4 +258,26 @@ fn fixes_converge() {
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} rules with fixes were checked");
+}
+
+/// A rule is marked `fixable` exactly when findings on its fixture carry a fix, so
+/// `--list-rules` and `docs/rules.md` say the truth about fixes.
+#[test]
+fn fixable_flag_matches_the_fixtures() {
+    let mut wrong = Vec::new();
+    for rule in rules::all() {
+        let code = rule.info.code;
+        if fixture_of(code).is_none() || matches!(rule.check, Check::Engine) {
+            continue;
+        }
+        let (findings, _) = audit_fixture(code);
+        let fixed = findings.iter().any(|f| f.fix.is_some());
+        if fixed != rule.info.fixable {
+            wrong.push(format!(
+                "{code}: fixable = {}, fixture fixes = {fixed}",
+                rule.info.fixable
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

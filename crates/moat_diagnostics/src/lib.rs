@@ -12,3 +12,51 @@ mod source;
 
 pub use model::*;
 pub use source::{LineIndex, SourceFile};
+
+/// A [`RuleInfo`] from a rule's doc comment and metadata: the one way rules are described, used
+/// by the audit rules (through `moat_audit`'s `declare_rule!`) and the gateway's configuration
+/// checks alike. The doc comment becomes [`RuleInfo::docs`]; `fixable` may be left out (no fix).
+///
+/// ```
+/// const INFO: moat_diagnostics::RuleInfo = moat_diagnostics::rule_info! {
+///     /// ## What it does
+///     /// Flags something.
+///     code: "X001",
+///     name: "something",
+///     summary: "Something is flagged",
+///     severity: Low,
+///     confidence: High,
+///     default_enabled: true,
+///     references: ["CIS-DOCKER-5.1"],
+/// };
+/// assert_eq!(INFO.docs, " ## What it does\n Flags something.\n");
+/// assert!(!INFO.fixable);
+/// ```
+#[macro_export]
+macro_rules! rule_info {
+    (
+        $(#[doc = $doc:literal])*
+        code: $code:literal,
+        name: $kebab:literal,
+        summary: $summary:literal,
+        severity: $sev:ident,
+        confidence: $conf:ident,
+        default_enabled: $enabled:literal,
+        $(fixable: $fixable:literal,)?
+        references: [$($reference:literal),* $(,)?] $(,)?
+    ) => {
+        $crate::RuleInfo {
+            code: $code,
+            name: $kebab,
+            summary: $summary,
+            severity: $crate::Severity::$sev,
+            confidence: $crate::Confidence::$conf,
+            default_enabled: $enabled,
+            references: &[$($reference),*],
+            fixable: $crate::rule_info!(@fixable $($fixable)?),
+            docs: concat!($($doc, "\n"),*),
+        }
+    };
+    (@fixable) => { false };
+    (@fixable $fixable:literal) => { $fixable };
+}

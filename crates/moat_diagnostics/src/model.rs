@@ -268,8 +268,24 @@ pub struct RuleInfo {
     pub default_enabled: bool,
     /// References (DL codes, CIS ids, others).
     pub references: &'static [&'static str],
+    /// Some of its findings carry a fix (byte-range edits).
+    pub fixable: bool,
     /// Full documentation in Markdown (`## What it does`, `## Why is this bad?`, …).
     pub docs: &'static str,
+}
+
+impl RuleInfo {
+    /// The documentation as Markdown: the one leading space that each doc-comment line carries
+    /// removed, and trimmed.
+    pub fn docs_text(&self) -> String {
+        self.docs
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string()
+    }
 }
 
 /// Everything one run found: findings, input errors and the source texts they point into.

@@ -241,6 +241,7 @@ fn rule(
         confidence: Confidence::High,
         default_enabled: true,
         references,
+        fixable: false,
         docs,
     }
 }

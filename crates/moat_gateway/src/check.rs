@@ -3,136 +3,251 @@
 
 use crate::config::{self, ParsedConfig, RawConfig};
 use crate::plan::{self, BuildOptions, parse_cidr};
-use moat_diagnostics::{Confidence, Finding, Location, Report, RuleInfo, Severity};
+use moat_diagnostics::{Finding, Location, Report, RuleInfo, Severity};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::Path;
 
-macro_rules! rule {
-    ($ident:ident, $code:literal, $name:literal, $sev:ident, $summary:literal, $refs:expr, $docs:literal) => {
-        /// See the rule's `docs`.
-        pub const $ident: RuleInfo = RuleInfo {
-            code: $code,
-            name: $name,
-            summary: $summary,
-            severity: Severity::$sev,
-            confidence: Confidence::High,
-            default_enabled: true,
-            references: $refs,
-            docs: $docs,
-        };
-    };
-}
+/// `G001` plain-http-listener: A listener serves plain HTTP.
+pub const PLAIN_HTTP_LISTENER: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `plain_http = true` listeners. High when the listener binds a non-loopback address, low on loopback.
+    ///
+    /// ## Why is this bad?
+    /// Credentials (API keys) and data cross the network unencrypted. Plain HTTP is only acceptable behind another TLS terminator on the same host.
+    ///
+    /// ## Example
+    /// ```toml
+    /// [[listener]]
+    /// listen = "0.0.0.0:8080"
+    /// plain_http = true
+    /// ```
+    ///
+    /// ## Fix
+    /// Configure `[listener.tls]` with a certificate, and add a `redirect_https_port` listener for port 80.
+    code: "G001",
+    name: "plain-http-listener",
+    summary: "A listener serves plain HTTP",
+    severity: High,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API8:2023"],
+};
 
-rule!(
-    PLAIN_HTTP_LISTENER,
-    "G001",
-    "plain-http-listener",
-    High,
-    "A listener serves plain HTTP",
-    &["OWASP-API8:2023"],
-    "## What it does\nFlags `plain_http = true` listeners. High when the listener binds a non-loopback address, low on loopback.\n\n## Why is this bad?\nCredentials (API keys) and data cross the network unencrypted. Plain HTTP is only acceptable behind another TLS terminator on the same host.\n\n## Example\n```toml\n[[listener]]\nlisten = \"0.0.0.0:8080\"\nplain_http = true\n```\n\n## Fix\nConfigure `[listener.tls]` with a certificate, and add a `redirect_https_port` listener for port 80."
-);
-rule!(
-    WEAK_TLS_VERSION,
-    "G002",
-    "weak-tls-version",
-    High,
-    "TLS below 1.2 is allowed",
-    &["NIST-SP-800-52r2", "RFC8996"],
-    "## What it does\nFlags `tls.min_version` below 1.2.\n\n## Why is this bad?\nTLS 1.0 and 1.1 are deprecated (RFC 8996) and lack modern AEAD suites. The gateway refuses to start with them.\n\n## Fix\nSet `min_version = \"1.2\"` (the default) or `\"1.3\"`."
-);
-rule!(
-    ROUTE_WITHOUT_RATE_LIMIT,
-    "G003",
-    "route-without-rate-limit",
-    Medium,
-    "A public route has no rate limit",
-    &["OWASP-API4:2023"],
-    "## What it does\nFlags routes that have no rate limit (neither their own `rate_limits` nor `[defaults].rate_limits`).\n\n## Why is this bad?\nWithout a limit one client can exhaust the API (brute force, scraping, denial of service).\n\n## Fix\nDefine a `[[rate_limit]]` and list it in `rate_limits` of the route or of `[defaults]`."
-);
-rule!(
-    ADMIN_NOT_LOOPBACK,
-    "G004",
-    "admin-not-loopback",
-    High,
-    "The admin listener is reachable beyond loopback",
-    &["CIS-DOCKER-5.7"],
-    "## What it does\nFlags an `[admin]` listener bound to a non-loopback address.\n\n## Why is this bad?\nMetrics reveal routes, consumers and upstream health; the admin listener has no authentication.\n\n## Fix\nBind it to `127.0.0.1` (and scrape from the same host or network namespace)."
-);
-rule!(
-    TRUST_EVERY_PROXY,
-    "G005",
-    "trusted-proxies-everything",
-    High,
-    "Every address is a trusted proxy",
-    &["OWASP-API4:2023"],
-    "## What it does\nFlags `trusted_proxies` entries covering the whole address space (`0.0.0.0/0`, `::/0`).\n\n## Why is this bad?\nAny client can then choose its own address with `X-Forwarded-For`, which defeats IP allow-lists and per-IP rate limits.\n\n## Fix\nList only the addresses of the load balancers in front of the gateway."
-);
-rule!(
-    PRIVATE_ROUTE_WITHOUT_AUTH,
-    "G006",
-    "private-route-without-auth",
-    High,
-    "A route marked private has no authentication",
-    &["OWASP-API2:2023"],
-    "## What it does\nFlags routes with `private = true` whose effective `auth` is `none`.\n\n## Why is this bad?\nThe route was meant to require credentials but anyone can call it. The gateway refuses to start with it.\n\n## Fix\nSet `auth = \"api_key\"` on the route or in `[defaults]`."
-);
-rule!(
-    WEAK_HSTS,
-    "G007",
-    "weak-hsts",
-    Low,
-    "HSTS is off or shorter than two years",
-    &["RFC6797"],
-    "## What it does\nFlags `security_headers.hsts_max_age` below 63072000 (two years); medium when 0 (off).\n\n## Why is this bad?\nWithout HSTS a browser can be downgraded to plain HTTP on its first request.\n\n## Fix\nRemove the setting (the default is two years)."
-);
-rule!(
-    RATE_LIMIT_DRY_RUN,
-    "G008",
-    "rate-limit-dry-run",
-    Low,
-    "A rate limit only logs",
-    &["OWASP-API4:2023"],
-    "## What it does\nFlags `[[rate_limit]]` entries with `dry_run = true`.\n\n## Why is this bad?\nA dry-run limit never rejects; it is meant for tuning, not for production.\n\n## Fix\nRemove `dry_run` once the limit is tuned."
-);
-rule!(
-    API_KEY_IN_QUERY,
-    "G009",
-    "api-key-in-query",
-    Low,
-    "API keys are accepted in the query string",
-    &["OWASP-API2:2023"],
-    "## What it does\nFlags `[api_keys].query`.\n\n## Why is this bad?\nURLs end up in browser history, proxies' logs and `Referer` headers. The gateway removes the key before proxying and logging, but systems in front of it may not.\n\n## Fix\nSend keys in a header only."
-);
-rule!(
-    LARGE_BODY_LIMIT,
-    "G010",
-    "large-body-limit",
-    Low,
-    "The request body limit is above 100 MiB",
-    &["OWASP-API4:2023"],
-    "## What it does\nFlags `max_body_bytes` above 100 MiB.\n\n## Why is this bad?\nLarge bodies tie up upstream workers and disk; most APIs need a few MiB at most.\n\n## Fix\nLower `max_body_bytes`, or raise it only on the route that needs it."
-);
+/// `G002` weak-tls-version: TLS below 1.2 is allowed.
+pub const WEAK_TLS_VERSION: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `tls.min_version` below 1.2.
+    ///
+    /// ## Why is this bad?
+    /// TLS 1.0 and 1.1 are deprecated (RFC 8996) and lack modern AEAD suites. The gateway refuses to start with them.
+    ///
+    /// ## Fix
+    /// Set `min_version = "1.2"` (the default) or `"1.3"`.
+    code: "G002",
+    name: "weak-tls-version",
+    summary: "TLS below 1.2 is allowed",
+    severity: High,
+    confidence: High,
+    default_enabled: true,
+    references: ["NIST-SP-800-52r2", "RFC8996"],
+};
 
-rule!(
-    AMBIGUOUS_PATHS_FORWARDED,
-    "G011",
-    "ambiguous-paths-forwarded",
-    Medium,
-    "Paths an upstream may read differently are forwarded",
-    &["OWASP-API5:2023", "CWE-22"],
-    "## What it does\nFlags `[paths]` settings that keep a path form upstreams read differently: `escaped_slashes = \"keep\"`, `backslashes = \"keep\"`, `semicolons = \"keep\"`.\n\n## Why is this bad?\nThe gateway routes and authorises `/open/..%2fprivate` as a path under `/open`; an upstream that decodes `%2F` (or treats `\\` as `/`, or strips `;` parameters as Tomcat and Spring do) resolves it to `/private`, walking around that route's policy.\n\n## Example\n```toml\n[paths]\nescaped_slashes = \"keep\"\n```\n\n## Fix\nLeave the default `reject`, or use `decode` so the gateway decides on the path the upstream will see. Keep `keep` only for upstreams known to treat the character as data."
-);
-rule!(
-    UNDERSCORE_HEADERS_ALLOWED,
-    "G012",
-    "underscore-headers-allowed",
-    Low,
-    "Header names with `_` are forwarded",
-    &["OWASP-API2:2023"],
-    "## What it does\nFlags `header_underscores = \"allow\"` on a route or in `[defaults]`.\n\n## Why is this bad?\nCGI, WSGI, PHP and Rack turn `X_User` and `X-User` into the same `HTTP_X_USER` variable, so a client can forge a header that a trusted component sets. The gateway still removes the underscore spellings of its own headers, but not of headers set by other components in front of the upstream.\n\n## Fix\nUse the default `drop` (or `reject`), and allow underscores only on routes whose clients need them."
-);
+/// `G003` route-without-rate-limit: A public route has no rate limit.
+pub const ROUTE_WITHOUT_RATE_LIMIT: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags routes that have no rate limit (neither their own `rate_limits` nor `[defaults].rate_limits`).
+    ///
+    /// ## Why is this bad?
+    /// Without a limit one client can exhaust the API (brute force, scraping, denial of service).
+    ///
+    /// ## Fix
+    /// Define a `[[rate_limit]]` and list it in `rate_limits` of the route or of `[defaults]`.
+    code: "G003",
+    name: "route-without-rate-limit",
+    summary: "A public route has no rate limit",
+    severity: Medium,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API4:2023"],
+};
+
+/// `G004` admin-not-loopback: The admin listener is reachable beyond loopback.
+pub const ADMIN_NOT_LOOPBACK: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags an `[admin]` listener bound to a non-loopback address.
+    ///
+    /// ## Why is this bad?
+    /// Metrics reveal routes, consumers and upstream health; the admin listener has no authentication.
+    ///
+    /// ## Fix
+    /// Bind it to `127.0.0.1` (and scrape from the same host or network namespace).
+    code: "G004",
+    name: "admin-not-loopback",
+    summary: "The admin listener is reachable beyond loopback",
+    severity: High,
+    confidence: High,
+    default_enabled: true,
+    references: ["CIS-DOCKER-5.7"],
+};
+
+/// `G005` trusted-proxies-everything: Every address is a trusted proxy.
+pub const TRUST_EVERY_PROXY: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `trusted_proxies` entries covering the whole address space (`0.0.0.0/0`, `::/0`).
+    ///
+    /// ## Why is this bad?
+    /// Any client can then choose its own address with `X-Forwarded-For`, which defeats IP allow-lists and per-IP rate limits.
+    ///
+    /// ## Fix
+    /// List only the addresses of the load balancers in front of the gateway.
+    code: "G005",
+    name: "trusted-proxies-everything",
+    summary: "Every address is a trusted proxy",
+    severity: High,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API4:2023"],
+};
+
+/// `G006` private-route-without-auth: A route marked private has no authentication.
+pub const PRIVATE_ROUTE_WITHOUT_AUTH: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags routes with `private = true` whose effective `auth` is `none`.
+    ///
+    /// ## Why is this bad?
+    /// The route was meant to require credentials but anyone can call it. The gateway refuses to start with it.
+    ///
+    /// ## Fix
+    /// Set `auth = "api_key"` on the route or in `[defaults]`.
+    code: "G006",
+    name: "private-route-without-auth",
+    summary: "A route marked private has no authentication",
+    severity: High,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API2:2023"],
+};
+
+/// `G007` weak-hsts: HSTS is off or shorter than two years.
+pub const WEAK_HSTS: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `security_headers.hsts_max_age` below 63072000 (two years); medium when 0 (off).
+    ///
+    /// ## Why is this bad?
+    /// Without HSTS a browser can be downgraded to plain HTTP on its first request.
+    ///
+    /// ## Fix
+    /// Remove the setting (the default is two years).
+    code: "G007",
+    name: "weak-hsts",
+    summary: "HSTS is off or shorter than two years",
+    severity: Low,
+    confidence: High,
+    default_enabled: true,
+    references: ["RFC6797"],
+};
+
+/// `G008` rate-limit-dry-run: A rate limit only logs.
+pub const RATE_LIMIT_DRY_RUN: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `[[rate_limit]]` entries with `dry_run = true`.
+    ///
+    /// ## Why is this bad?
+    /// A dry-run limit never rejects; it is meant for tuning, not for production.
+    ///
+    /// ## Fix
+    /// Remove `dry_run` once the limit is tuned.
+    code: "G008",
+    name: "rate-limit-dry-run",
+    summary: "A rate limit only logs",
+    severity: Low,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API4:2023"],
+};
+
+/// `G009` api-key-in-query: API keys are accepted in the query string.
+pub const API_KEY_IN_QUERY: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `[api_keys].query`.
+    ///
+    /// ## Why is this bad?
+    /// URLs end up in browser history, proxies' logs and `Referer` headers. The gateway removes the key before proxying and logging, but systems in front of it may not.
+    ///
+    /// ## Fix
+    /// Send keys in a header only.
+    code: "G009",
+    name: "api-key-in-query",
+    summary: "API keys are accepted in the query string",
+    severity: Low,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API2:2023"],
+};
+
+/// `G010` large-body-limit: The request body limit is above 100 MiB.
+pub const LARGE_BODY_LIMIT: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `max_body_bytes` above 100 MiB.
+    ///
+    /// ## Why is this bad?
+    /// Large bodies tie up upstream workers and disk; most APIs need a few MiB at most.
+    ///
+    /// ## Fix
+    /// Lower `max_body_bytes`, or raise it only on the route that needs it.
+    code: "G010",
+    name: "large-body-limit",
+    summary: "The request body limit is above 100 MiB",
+    severity: Low,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API4:2023"],
+};
+
+/// `G011` ambiguous-paths-forwarded: Paths an upstream may read differently are forwarded.
+pub const AMBIGUOUS_PATHS_FORWARDED: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `[paths]` settings that keep a path form upstreams read differently: `escaped_slashes = "keep"`, `backslashes = "keep"`, `semicolons = "keep"`.
+    ///
+    /// ## Why is this bad?
+    /// The gateway routes and authorises `/open/..%2fprivate` as a path under `/open`; an upstream that decodes `%2F` (or treats `\` as `/`, or strips `;` parameters as Tomcat and Spring do) resolves it to `/private`, walking around that route's policy.
+    ///
+    /// ## Example
+    /// ```toml
+    /// [paths]
+    /// escaped_slashes = "keep"
+    /// ```
+    ///
+    /// ## Fix
+    /// Leave the default `reject`, or use `decode` so the gateway decides on the path the upstream will see. Keep `keep` only for upstreams known to treat the character as data.
+    code: "G011",
+    name: "ambiguous-paths-forwarded",
+    summary: "Paths an upstream may read differently are forwarded",
+    severity: Medium,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API5:2023", "CWE-22"],
+};
+
+/// `G012` underscore-headers-allowed: Header names with `_` are forwarded.
+pub const UNDERSCORE_HEADERS_ALLOWED: RuleInfo = moat_diagnostics::rule_info! {
+    /// ## What it does
+    /// Flags `header_underscores = "allow"` on a route or in `[defaults]`.
+    ///
+    /// ## Why is this bad?
+    /// CGI, WSGI, PHP and Rack turn `X_User` and `X-User` into the same `HTTP_X_USER` variable, so a client can forge a header that a trusted component sets. The gateway still removes the underscore spellings of its own headers, but not of headers set by other components in front of the upstream.
+    ///
+    /// ## Fix
+    /// Use the default `drop` (or `reject`), and allow underscores only on routes whose clients need them.
+    code: "G012",
+    name: "underscore-headers-allowed",
+    summary: "Header names with `_` are forwarded",
+    severity: Low,
+    confidence: High,
+    default_enabled: true,
+    references: ["OWASP-API2:2023"],
+};
 
 /// Every rule of `gateway check`.
 pub const RULES: [RuleInfo; 12] = [

@@ -183,6 +183,7 @@ fn list_rules(format: Format) -> String {
                     "severity": r.severity,
                     "confidence": r.confidence,
                     "default_enabled": r.default_enabled,
+                    "fixable": r.fixable,
                     "references": r.references,
                 })
             })
@@ -201,9 +202,10 @@ fn list_rules(format: Format) -> String {
         } else {
             format!(" [{}]", r.references.join(", "))
         };
+        let fix = if r.fixable { " (fix available)" } else { "" };
         let _ = writeln!(
             out,
-            "{:<5} {:<8} {:<36} {}{on}{refs}",
+            "{:<5} {:<8} {:<36} {}{on}{fix}{refs}",
             r.code, r.severity, r.name, r.summary
         );
     }
@@ -237,11 +239,6 @@ fn explain(token: &str) -> Option<String> {
     let mut out = String::new();
     for r in found {
         let on = if r.default_enabled { "on" } else { "off" };
-        let docs: Vec<&str> = r
-            .docs
-            .lines()
-            .map(|l| l.strip_prefix(' ').unwrap_or(l))
-            .collect();
         let _ = write!(
             out,
             "# {} {}\n\n{}\n\nSeverity: {} · Confidence: {} · Default: {on}\nReferences: {}\n\n{}\n\n",
@@ -255,7 +252,7 @@ fn explain(token: &str) -> Option<String> {
             } else {
                 r.references.join(", ")
             },
-            docs.join("\n").trim()
+            r.docs_text()
         );
     }
     Some(out.trim_end().to_string() + "\n")

@@ -40,6 +40,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-2.6"],
         check: Daemon,
     }

@@ -40,6 +40,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-2.15"],
         check: Daemon,
     }

@@ -42,6 +42,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-2.14"],
         check: Daemon,
     }

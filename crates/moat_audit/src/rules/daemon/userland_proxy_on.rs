@@ -43,6 +43,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-2.16"],
         check: Daemon,
     }

@@ -44,6 +44,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-2.9"],
         check: Daemon,
     }

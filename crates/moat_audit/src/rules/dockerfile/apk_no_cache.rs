@@ -34,6 +34,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["DL3019"],
         check: Dockerfile,
     }

@@ -32,6 +32,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["DL3027"],
         check: Dockerfile,
     }

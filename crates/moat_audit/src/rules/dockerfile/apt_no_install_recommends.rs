@@ -33,6 +33,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["DL3015"],
         check: Dockerfile,
     }

@@ -36,6 +36,7 @@ declare_rule! {
         severity: Info,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["DL4000"],
         check: Dockerfile,
     }

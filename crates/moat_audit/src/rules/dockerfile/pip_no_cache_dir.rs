@@ -36,6 +36,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["DL3042"],
         check: Dockerfile,
     }

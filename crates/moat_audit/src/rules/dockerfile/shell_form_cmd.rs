@@ -42,6 +42,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["DL3025"],
         check: Dockerfile,
     }

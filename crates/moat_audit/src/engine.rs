@@ -174,6 +174,7 @@ impl Auditor {
             }
         }
         report.errors.extend(config_errors);
+        crate::consolidate::consolidate(&mut report.findings);
         mask_secrets(&mut report);
         report.findings.sort_by(|a, b| {
             (

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod consolidate;
 pub mod context;
 pub mod deploy;
 pub mod discover;

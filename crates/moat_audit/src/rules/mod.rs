@@ -60,6 +60,7 @@ registry! {
         default_bridge_network, // C028
         secret_in_environment, // C029
         secret_on_command_line, // C030
+        proxy_admin_insecure,   // C031
     }
     /// Rules that read Dockerfiles.
     dockerfile {

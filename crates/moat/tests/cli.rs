@@ -30,14 +30,57 @@ impl Dir {
     }
 
     fn moat(&self, args: &[&str]) -> Output {
+        self.moat_with_env(args, &[])
+    }
+
+    /// Runs moat with these environment variables set.
+    fn moat_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_moat"))
             .args(args)
             .current_dir(self.path())
             .env_remove("NO_COLOR")
             .env_remove("FORCE_COLOR")
             .env_remove("CLICOLOR_FORCE")
+            .envs(vars.iter().copied())
             .output()
             .unwrap()
+    }
+
+    /// Runs git in the directory; `false` when git is not installed (then a test that needs it
+    /// is skipped, except under CI, where that is a failure).
+    fn git(&self, args: &[&str]) -> bool {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(self.path())
+            .args([
+                "-c",
+                "user.name=moat tests",
+                "-c",
+                "user.email=tests@moat.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .output();
+        match out {
+            Ok(o) => {
+                assert!(
+                    o.status.success(),
+                    "git {args:?}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                assert!(std::env::var_os("CI").is_none(), "git is not installed");
+                eprintln!("skipped: git is not installed");
+                false
+            }
+            Err(e) => panic!("git {args:?}: {e}"),
+        }
     }
 }
 
@@ -530,10 +573,144 @@ fn gateway_check_reports_the_insecure_example_and_passes_the_example() {
         examples.join("moat-gateway.toml").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = d.moat(&[
+        "gateway",
+        "check",
+        "--format",
+        "json",
+        examples.join("moat-gateway.toml").to_str().unwrap(),
+    ]);
+    // a gateway check is not about discovered files: no `summary.files`
+    assert!(json(&o)["summary"].get("files").is_none(), "{}", stdout(&o));
     let o = d.moat(&["audit", "--explain", "G003"]);
     assert!(
         stdout(&o).starts_with("# G003 route-without-rate-limit"),
         "{}",
         stdout(&o)
     );
+}
+
+/// moat's JSON schema with no property beyond those it documents, so that the test fails when
+/// the output has a field the schema lacks.
+fn strict_report_validator() -> jsonschema::Validator {
+    fn close(v: &mut serde_json::Value) {
+        if let Some(map) = v.as_object_mut() {
+            if map.contains_key("properties") {
+                map.insert("additionalProperties".into(), false.into());
+            }
+            map.values_mut().for_each(close);
+        } else if let Some(items) = v.as_array_mut() {
+            items.iter_mut().for_each(close);
+        }
+    }
+    let mut schema: serde_json::Value =
+        serde_json::from_str(moat_diagnostics::report::JSON_SCHEMA_V1).unwrap();
+    close(&mut schema);
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+#[test]
+fn summary_counts_the_files_audited_by_kind_in_text_and_json() {
+    let d = Dir::new();
+    // examples and the dev container kept in dot-directories are audited too
+    d.write(
+        ".examples/basic/docker-compose.yml",
+        "services:\n  api:\n    image: nginx:1.27\n",
+    );
+    d.write(".examples/basic/Dockerfile-dev", CLEAN);
+    d.write(".devcontainer/Dockerfile", CLEAN);
+    d.write("compose.yaml", "services:\n  api:\n    image: nginx:1.27\n");
+    d.write(
+        "compose.override.yaml",
+        "services:\n  api:\n    read_only: true\n",
+    );
+    d.write("deploy.sh", "echo deploying\n");
+    d.write("Dockerfile.j2", "FROM {{ base }}\n");
+    d.write("README.md", "# api\n");
+    let o = d.moat(&["audit", "--format", "json", "--select", "D001"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(
+        v["summary"]["files"],
+        serde_json::json!({"dockerfile": 2, "compose": 3, "daemon": 0, "script": 1})
+    );
+    let errors: Vec<String> = strict_report_validator()
+        .iter_errors(&v)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+
+    let o = d.moat(&["audit", "--no-color", "--select", "D001"]);
+    assert_eq!(
+        stdout(&o),
+        "6 files audited (Dockerfile: 2, compose: 3, daemon.json: 0, script: 1)\nno findings\n"
+    );
+}
+
+#[test]
+fn nothing_to_audit_is_said_on_stderr_and_exits_zero() {
+    let d = Dir::new();
+    d.write("README.md", "# nothing here\n");
+    d.write("src/main.py", "print('hi')\n");
+    d.write("Dockerfile.tmpl", "FROM {{ .Base }}\n");
+    let warning = "warning: no Dockerfile, compose file, daemon.json or script found under .\n";
+    let o = d.moat(&["audit"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), warning);
+    assert_eq!(stdout(&o), "no files audited\nno findings\n");
+
+    let o = d.moat(&["audit", "--format", "json", "src"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stderr(&o),
+        "warning: no Dockerfile, compose file, daemon.json or script found under src\n"
+    );
+    let v = json(&o);
+    assert_eq!(
+        v["summary"]["files"],
+        serde_json::json!({"dockerfile": 0, "compose": 0, "daemon": 0, "script": 0})
+    );
+
+    // a `docker run` line is something to audit: no warning
+    let o = d.moat(&["audit", "--docker-run", "docker run nginx:1.27"]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    // a path that does not exist is an error (exit 2), not an empty tree
+    let o = d.moat(&["audit", "missing"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
+#[test]
+fn tracked_files_under_gitignored_paths_are_audited() {
+    let d = Dir::new();
+    d.write(".gitignore", "deploy/\n");
+    d.write("deploy/Dockerfile", "FROM node\n");
+    if !(d.git(&["init", "-q"])
+        && d.git(&["add", ".gitignore"])
+        && d.git(&["add", "-f", "deploy/Dockerfile"])
+        && d.git(&["commit", "-q", "-m", "deploy"]))
+    {
+        return;
+    }
+    // ignored but never committed: still skipped
+    d.write("deploy/Dockerfile.local", "FROM node\n");
+    let o = d.moat(&["audit", "--format", "json", "--select", "D001"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    let paths: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["deploy/Dockerfile"]);
+    assert_eq!(v["summary"]["files"]["dockerfile"], 1);
+
+    // without git, the ignore files alone decide, silently
+    let o = d.moat_with_env(&["audit", "--format", "json"], &[("PATH", "")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"]["dockerfile"], 0);
+    assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
 }

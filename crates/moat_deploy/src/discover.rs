@@ -6,18 +6,23 @@ fn base(name: &str) -> &str {
 }
 
 /// Whether `name` is a compose file: `compose.yaml`, `compose.yml`, `docker-compose.yml`,
-/// `docker-compose.yaml`, their `.override` and other `compose.*.yaml` /
-/// `docker-compose.*.yml` variants, and names ending in `compose.yaml` / `compose.yml`
-/// (`app_compose.yaml`, `prod-docker-compose.yml`).
+/// `docker-compose.yaml` (the names `docker compose` looks for), their `.override` and other
+/// variants that start with one of them and a `.`, `-` or `_` (`compose.prod.yaml`,
+/// `compose-dev.yaml`, `docker-compose-test.yml`, `docker-compose_ci.yml`), and names ending in
+/// `compose.yaml` / `compose.yml` (`prod.compose.yml`, `app_compose.yaml`,
+/// `prod-docker-compose.yml`). A name that ends otherwise (`docker-compose.yml.j2`,
+/// `docker-compose.yml.example`) is not one.
 pub fn is_compose_file(name: &str) -> bool {
     let b = base(name).to_ascii_lowercase();
     let Some(stem) = b.strip_suffix(".yaml").or_else(|| b.strip_suffix(".yml")) else {
         return false;
     };
-    stem.ends_with("compose")
-        || stem.starts_with("compose.")
-        || stem.starts_with("docker-compose.")
-        || stem.starts_with("docker-compose-")
+    let variant_of = |main: &str| {
+        stem.strip_prefix(main)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(|c| matches!(c, '.' | '-' | '_'))
+    };
+    stem.ends_with("compose") || variant_of("compose") || variant_of("docker-compose")
 }
 
 /// Whether `name` is a Docker daemon configuration file (`daemon.json`).
@@ -57,10 +62,27 @@ mod tests {
             "docker-compose.override.yml",
             "compose.prod.yaml",
             "angular_compose.yaml",
+            "compose-dev.yaml",
+            "compose_ci.yml",
+            "docker-compose-test.yml",
+            "docker-compose_prod.yml",
+            "docker-compose.dev.yaml",
+            "prod.compose.yml",
+            "prod-docker-compose.yml",
+            "Docker-Compose.YML",
         ] {
             assert!(is_compose_file(yes), "{yes}");
         }
-        for no in ["compose.json", "config.yml", "composer.yaml"] {
+        for no in [
+            "compose.json",
+            "config.yml",
+            "composer.yaml",
+            "composer.lock",
+            "composition.yaml",
+            "docker-compose.yml.j2",
+            "docker-compose.yml.example",
+            "docker-composer.yml",
+        ] {
             assert!(!is_compose_file(no), "{no}");
         }
         assert!(is_daemon_config("/etc/docker/daemon.json"));

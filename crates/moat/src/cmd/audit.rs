@@ -1,4 +1,5 @@
-//! `moat audit`: static checks of Dockerfiles (and, later, deploy-time files and the engine).
+//! `moat audit`: static checks of Dockerfiles, compose files, `docker run` lines and
+//! daemon.json (and, later, the engine).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -9,7 +10,7 @@ use clap::{Args, ValueEnum};
 use moat_audit::config::resolve_rules;
 use moat_audit::discover::{InputKind, discover};
 use moat_audit::{AuditOptions, Auditor, Overrides, rules};
-use moat_diagnostics::report::{self, TextOptions, ToolInfo};
+use moat_diagnostics::report::{self, FileCounts, TextOptions, ToolInfo};
 use moat_diagnostics::{Report, RuleInfo, Severity};
 
 use crate::write_stdout;
@@ -120,8 +121,12 @@ pub fn run(args: &AuditArgs) -> ExitCode {
             .map(|p| (p.clone(), InputKind::Daemon)),
     );
     inputs.compose_project.clone_from(&args.compose);
+    let files = inputs.file_counts();
+    if files.total() == 0 && args.docker_run.is_empty() {
+        warn_nothing_found(&paths);
+    }
     let report = auditor.audit_with(inputs, &args.docker_run);
-    let rendered = render(&report, args);
+    let rendered = render(&report, &files, args);
     if let Some(out) = &args.output {
         if let Err(e) = std::fs::write(out, rendered) {
             eprintln!("error: cannot write {}: {e}", out.display());
@@ -140,20 +145,38 @@ pub fn run(args: &AuditArgs) -> ExitCode {
     }
 }
 
-fn render(report: &Report, args: &AuditArgs) -> String {
+/// Says on stderr that the directories in `paths` hold nothing to audit, so that an audit
+/// pointed at the wrong place does not pass as a clean one. The exit code is unchanged: no
+/// findings is success.
+fn warn_nothing_found(paths: &[PathBuf]) {
+    let dirs: Vec<String> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !dirs.is_empty() {
+        eprintln!(
+            "warning: no Dockerfile, compose file, daemon.json or script found under {}",
+            dirs.join(", ")
+        );
+    }
+}
+
+fn render(report: &Report, files: &FileCounts, args: &AuditArgs) -> String {
     match args.format {
         Format::Text => {
             let tty = args.output.is_none() && std::io::stdout().is_terminal();
             let color = !args.no_color && report::color_wanted(tty);
-            report::text(
+            report::text_with_files(
                 report,
                 &TextOptions {
                     color,
                     show_fixes: true,
                 },
+                files,
             )
         }
-        Format::Json => report::json(report),
+        Format::Json => report::json_with_files(report, &ToolInfo::MOAT, files),
         Format::Sarif => {
             let infos: Vec<RuleInfo> = rules::all().map(|r| r.info.clone()).collect();
             report::sarif(report, &infos, &ToolInfo::MOAT)

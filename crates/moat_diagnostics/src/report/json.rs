@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::{Summary, ToolInfo};
+use super::{FileCounts, Summary, ToolInfo};
 use crate::{Applicability, Confidence, Finding, InputError, Report, Severity};
 
 /// Version of the JSON schema that [`json`] writes (the top-level `version` field).
@@ -24,6 +24,15 @@ pub fn json(report: &Report) -> String {
 
 /// Like [`json`], naming another tool.
 pub fn json_with_tool(report: &Report, tool: &ToolInfo) -> String {
+    render(report, tool, None)
+}
+
+/// Like [`json_with_tool`], with the files audited in `summary.files`.
+pub fn json_with_files(report: &Report, tool: &ToolInfo, files: &FileCounts) -> String {
+    render(report, tool, Some(*files))
+}
+
+fn render(report: &Report, tool: &ToolInfo, files: Option<FileCounts>) -> String {
     let doc = JsonReport {
         version: JSON_VERSION,
         tool: JsonTool {
@@ -32,7 +41,10 @@ pub fn json_with_tool(report: &Report, tool: &ToolInfo) -> String {
         },
         findings: report.findings.iter().map(JsonFinding::new).collect(),
         errors: report.errors.iter().map(JsonError::new).collect(),
-        summary: Summary::of(report),
+        summary: Summary {
+            files,
+            ..Summary::of(report)
+        },
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs always serialize");
     out.push('\n');
@@ -184,6 +196,30 @@ mod tests {
         assert!(!f["location"].as_object().unwrap().contains_key("object"));
         assert_eq!(v["tool"]["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(v["version"], 1);
+        assert!(!v["summary"].as_object().unwrap().contains_key("files"));
+    }
+
+    #[test]
+    fn file_counts_are_in_the_summary_when_given() {
+        let files = FileCounts {
+            dockerfile: 3,
+            compose: 2,
+            daemon: 0,
+            script: 1,
+        };
+        let out = json_with_files(&Report::default(), &ToolInfo::MOAT, &files);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["summary"]["files"],
+            serde_json::json!({"dockerfile": 3, "compose": 2, "daemon": 0, "script": 1})
+        );
+        // the documented key order: findings by severity, errors, then files
+        assert!(
+            out.ends_with(
+                "    \"errors\": 0,\n    \"files\": {\n      \"dockerfile\": 3,\n      \"compose\": 2,\n      \"daemon\": 0,\n      \"script\": 1\n    }\n  }\n}\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]

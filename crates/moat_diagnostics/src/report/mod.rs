@@ -8,9 +8,9 @@ mod json;
 mod sarif;
 mod text;
 
-pub use json::{JSON_SCHEMA_V1, JSON_VERSION, json, json_with_tool};
+pub use json::{JSON_SCHEMA_V1, JSON_VERSION, json, json_with_files, json_with_tool};
 pub use sarif::sarif;
-pub use text::{ColorEnv, TextOptions, color_wanted, text};
+pub use text::{ColorEnv, TextOptions, color_wanted, text, text_with_files};
 
 use crate::{Report, Severity};
 
@@ -34,7 +34,30 @@ impl ToolInfo {
     };
 }
 
-/// How many findings a report has at each severity, and how many input errors.
+/// How many files of each kind an audit read (a file with a read or parse error counts too: it
+/// is also among the report's errors). Shown in the summaries of the text and JSON reporters
+/// ([`text_with_files`], [`json_with_files`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FileCounts {
+    /// Dockerfiles and Containerfiles.
+    pub dockerfile: usize,
+    /// Compose files, an `.override` file read with its base file included.
+    pub compose: usize,
+    /// Docker daemon configurations (`daemon.json`).
+    pub daemon: usize,
+    /// Shell scripts and Makefiles, read for `docker run` command lines.
+    pub script: usize,
+}
+
+impl FileCounts {
+    /// Number of files of every kind.
+    pub fn total(&self) -> usize {
+        self.dockerfile + self.compose + self.daemon + self.script
+    }
+}
+
+/// How many findings a report has at each severity, and how many input errors; with the files
+/// audited when the caller knows them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     /// Critical findings.
@@ -49,10 +72,13 @@ pub struct Summary {
     pub info: usize,
     /// Input errors.
     pub errors: usize,
+    /// Files audited, by kind (`None`: not known, e.g. `moat gateway check`; left out of JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<FileCounts>,
 }
 
 impl Summary {
-    /// Counts the findings and errors of `report`.
+    /// Counts the findings and errors of `report` (files unknown).
     pub fn of(report: &Report) -> Self {
         let mut s = Summary {
             errors: report.errors.len(),
@@ -136,7 +162,8 @@ mod tests {
                 medium: 0,
                 low: 0,
                 info: 1,
-                errors: 1
+                errors: 1,
+                files: None,
             }
         );
         assert_eq!(s.findings(), 4);

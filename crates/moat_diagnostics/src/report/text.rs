@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::Summary;
+use super::{FileCounts, Summary};
 use crate::{Applicability, Finding, InputError, Report, Severity, SourceFile};
 
 /// Options of the text reporter.
@@ -91,15 +91,35 @@ impl ColorEnv {
 /// Renders `report` as text: each finding (with a source snippet when its file is in
 /// `report.sources`), then each input error, then a summary line. Ends with a newline.
 pub fn text(report: &Report, opts: &TextOptions) -> String {
+    render(report, *opts, None)
+}
+
+/// Like [`text`], with a line saying how many files of each kind were audited before the
+/// summary line:
+///
+/// ```text
+/// 4 files audited (Dockerfile: 2, compose: 1, daemon.json: 0, script: 1)
+/// no findings
+/// ```
+///
+/// or `no files audited` when there were none.
+pub fn text_with_files(report: &Report, opts: &TextOptions, files: &FileCounts) -> String {
+    render(report, *opts, Some(files))
+}
+
+fn render(report: &Report, opts: TextOptions, files: Option<&FileCounts>) -> String {
     let p = Painter { on: opts.color };
     let mut out = String::new();
     for finding in &report.findings {
-        write_finding(&mut out, p, report, finding, *opts);
+        write_finding(&mut out, p, report, finding, opts);
         out.push('\n');
     }
     for error in &report.errors {
         write_error(&mut out, p, report, error);
         out.push('\n');
+    }
+    if let Some(files) = files {
+        write_files(&mut out, files);
     }
     write_summary(&mut out, &Summary::of(report));
     out
@@ -212,6 +232,23 @@ fn write_summary(out: &mut String, s: &Summary) {
         );
     }
     out.push('\n');
+}
+
+fn write_files(out: &mut String, f: &FileCounts) {
+    let n = f.total();
+    if n == 0 {
+        out.push_str("no files audited\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "{n} {} audited (Dockerfile: {}, compose: {}, daemon.json: {}, script: {})",
+            plural(n, "file", "files"),
+            f.dockerfile,
+            f.compose,
+            f.daemon,
+            f.script
+        );
+    }
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
@@ -527,6 +564,33 @@ mod tests {
         assert_eq!(
             text(&report, &TextOptions::default()),
             "error: p: gone\n\nno findings, 1 error\n"
+        );
+    }
+
+    #[test]
+    fn file_counts_come_before_the_summary_line() {
+        let files = FileCounts {
+            dockerfile: 2,
+            compose: 1,
+            daemon: 0,
+            script: 1,
+        };
+        let opts = TextOptions::default();
+        assert_eq!(
+            text_with_files(&Report::default(), &opts, &files),
+            "4 files audited (Dockerfile: 2, compose: 1, daemon.json: 0, script: 1)\nno findings\n"
+        );
+        let one = FileCounts {
+            daemon: 1,
+            ..FileCounts::default()
+        };
+        assert_eq!(
+            text_with_files(&Report::default(), &opts, &one),
+            "1 file audited (Dockerfile: 0, compose: 0, daemon.json: 1, script: 0)\nno findings\n"
+        );
+        assert_eq!(
+            text_with_files(&Report::default(), &opts, &FileCounts::default()),
+            "no files audited\nno findings\n"
         );
     }
 

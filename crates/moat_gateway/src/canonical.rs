@@ -377,7 +377,12 @@ impl Host {
             }
         }
         let trimmed = host.strip_suffix(b".").unwrap_or(host);
-        if trimmed.is_empty() {
+        // no empty label: `..`, `.a`, `a..b` name nothing (one trailing dot is the DNS root)
+        if trimmed.is_empty()
+            || trimmed.starts_with(b".")
+            || trimmed.ends_with(b".")
+            || trimmed.windows(2).any(|w| w == b"..")
+        {
             return Err(HostError::Invalid);
         }
         // ASCII only from here on
@@ -580,6 +585,10 @@ mod tests {
             "[::1]x",
             "a%2eb",
             "a,b",
+            "..",
+            ".a",
+            "a..b",
+            "a..",
         ] {
             assert_eq!(
                 Host::parse(raw.as_bytes()),

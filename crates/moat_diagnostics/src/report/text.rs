@@ -10,6 +10,11 @@
 //!    = see: DL3007, CIS-DOCKER-4.x
 //! ```
 //!
+//! Findings of three or more different rules at exactly the same place (the per-service
+//! hardening gaps of a compose service all point at its key) are shown as one entry: the source
+//! line once, then one `=` line per finding; the summary says how many entries there are. JSON
+//! and SARIF keep one finding per rule.
+//!
 //! Text taken from inputs (source lines, messages, paths) is shown with control characters and
 //! bidirectional-override characters replaced by `�`, so a hostile file cannot send escape
 //! sequences to the terminal or make a line read differently from what it is. A tab is shown as
@@ -107,12 +112,29 @@ pub fn text_with_files(report: &Report, opts: &TextOptions, files: &FileCounts) 
     render(report, *opts, Some(files))
 }
 
+/// Findings of at least this many different rules at one place make one entry.
+const GROUP_AT: usize = 3;
+
 fn render(report: &Report, opts: TextOptions, files: Option<&FileCounts>) -> String {
     let p = Painter { on: opts.color };
     let mut out = String::new();
-    for finding in &report.findings {
-        write_finding(&mut out, p, report, finding, opts);
+    let mut entries = 0;
+    let mut rest = report.findings.as_slice();
+    while let Some(first) = rest.first() {
+        let same = rest.iter().take_while(|f| same_place(f, first)).count();
+        let mut codes: Vec<&str> = rest[..same].iter().map(|f| f.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let n = if codes.len() >= GROUP_AT && first.location.has_position() {
+            write_group(&mut out, p, report, &rest[..same], opts);
+            same
+        } else {
+            write_finding(&mut out, p, report, first, opts);
+            1
+        };
         out.push('\n');
+        entries += 1;
+        rest = &rest[n..];
     }
     for error in &report.errors {
         write_error(&mut out, p, report, error);
@@ -121,8 +143,83 @@ fn render(report: &Report, opts: TextOptions, files: Option<&FileCounts>) -> Str
     if let Some(files) = files {
         write_files(&mut out, files);
     }
-    write_summary(&mut out, &Summary::of(report));
+    write_summary(&mut out, &Summary::of(report), entries);
     out
+}
+
+fn same_place(a: &Finding, b: &Finding) -> bool {
+    let (a, b) = (&a.location, &b.location);
+    a.path == b.path
+        && a.line == b.line
+        && a.column == b.column
+        && a.end_line == b.end_line
+        && a.end_column == b.end_column
+}
+
+/// One entry for several findings at the same place: a header with the highest severity and the
+/// codes, the place and the source line once, then each finding as a `=` line.
+fn write_group(
+    out: &mut String,
+    p: Painter,
+    report: &Report,
+    group: &[Finding],
+    opts: TextOptions,
+) {
+    let worst = group
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Info);
+    let sev = severity_style(worst);
+    let codes: Vec<Cow<'_, str>> = group.iter().map(|f| clean(&f.code)).collect();
+    let _ = writeln!(
+        out,
+        "{}{} {} findings at one place",
+        p.paint(sev, worst.as_str()),
+        p.paint(BOLD, &format!("[{}]", codes.join(","))),
+        group.len(),
+    );
+    let loc = &group[0].location;
+    let snippet = report
+        .sources
+        .get(&loc.path)
+        .and_then(|src| Snippet::of(src, loc.line, loc.column));
+    let width = snippet.as_ref().map_or(1, |s| digits(s.line_no));
+    let pad = " ".repeat(width + 1);
+    let _ = writeln!(
+        out,
+        "{pad}{} {}:{}:{}",
+        p.paint(GUTTER, "-->"),
+        clean(&loc.path),
+        loc.line,
+        loc.column.max(1)
+    );
+    if let Some(snippet) = snippet {
+        let end = if loc.end_line > loc.line {
+            End::Continues(loc.end_line)
+        } else {
+            End::Column(loc.end_column)
+        };
+        snippet.write(out, p, sev, width, Some(end));
+    }
+    for f in group {
+        let label = format!(
+            "{}[{}] {}",
+            f.severity.as_str(),
+            clean(&f.code),
+            clean(&f.name)
+        );
+        note(out, p, width, &label, &clean(&f.message));
+        if opts.show_fixes
+            && let Some(fix) = &f.fix
+        {
+            let label = match fix.applicability {
+                Applicability::Safe => "  fix",
+                Applicability::Unsafe => "  fix (unsafe)",
+            };
+            note(out, p, width, label, &clean(&fix.message));
+        }
+    }
 }
 
 fn write_finding(out: &mut String, p: Painter, report: &Report, f: &Finding, opts: TextOptions) {
@@ -207,14 +304,19 @@ fn write_error(out: &mut String, p: Painter, report: &Report, e: &InputError) {
     snippet.write(out, p, ERROR, width, end);
 }
 
-fn write_summary(out: &mut String, s: &Summary) {
+fn write_summary(out: &mut String, s: &Summary, entries: usize) {
     let n = s.findings();
     if n == 0 {
         out.push_str("no findings");
     } else {
+        let shown = if entries < n {
+            format!(" in {entries} {}", plural(entries, "entry", "entries"))
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
-            "{n} {} (critical: {}, high: {}, medium: {}, low: {}, info: {})",
+            "{n} {}{shown} (critical: {}, high: {}, medium: {}, low: {}, info: {})",
             plural(n, "finding", "findings"),
             s.critical,
             s.high,
@@ -485,6 +587,47 @@ mod tests {
 
     fn loc(src: &str, span: std::ops::Range<usize>) -> Location {
         SourceFile::new("f", src).location(span)
+    }
+
+    #[test]
+    fn three_rules_at_one_place_are_one_entry() {
+        let src = "services:\n  api:\n    image: x\n";
+        let file = SourceFile::new("compose.yaml", src);
+        let at = file.location(12..15);
+        let f = |code: &str, sev: Severity, msg: &str| Finding {
+            code: code.into(),
+            name: code.to_lowercase(),
+            severity: sev,
+            confidence: Confidence::High,
+            message: msg.into(),
+            location: at.clone(),
+            references: vec![],
+            evidence: None,
+            fix: None,
+        };
+        let mut findings = vec![
+            f("C002", Severity::Medium, "`api` keeps its capabilities"),
+            f("C020", Severity::Medium, "`api` has no memory limit"),
+            f("C021", Severity::Low, "`api` has no CPU limit"),
+        ];
+        let report = |findings: Vec<Finding>| Report {
+            findings,
+            sources: [("compose.yaml".to_string(), file.clone())].into(),
+            ..Report::default()
+        };
+        let out = text(&report(findings.clone()), &TextOptions::default());
+        assert_eq!(
+            out,
+            "medium[C002,C020,C021] 3 findings at one place\n  --> compose.yaml:2:3\n   |\n 2 |   api:\n   |   ^^^\n   = medium[C002] c002: `api` keeps its capabilities\n   = medium[C020] c020: `api` has no memory limit\n   = low[C021] c021: `api` has no CPU limit\n\n3 findings in 1 entry (critical: 0, high: 0, medium: 2, low: 1, info: 0)\n"
+        );
+        // two rules at one place stay two entries, and the summary counts findings only
+        findings.pop();
+        let out = text(&report(findings), &TextOptions::default());
+        assert_eq!(out.matches("--> compose.yaml:2:3").count(), 2, "{out}");
+        assert!(
+            out.ends_with("\n2 findings (critical: 0, high: 0, medium: 2, low: 0, info: 0)\n"),
+            "{out}"
+        );
     }
 
     #[test]

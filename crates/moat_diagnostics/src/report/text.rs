@@ -179,29 +179,7 @@ fn write_group(
         p.paint(BOLD, &format!("[{}]", codes.join(","))),
         group.len(),
     );
-    let loc = &group[0].location;
-    let snippet = report
-        .sources
-        .get(&loc.path)
-        .and_then(|src| Snippet::of(src, loc.line, loc.column));
-    let width = snippet.as_ref().map_or(1, |s| digits(s.line_no));
-    let pad = " ".repeat(width + 1);
-    let _ = writeln!(
-        out,
-        "{pad}{} {}:{}:{}",
-        p.paint(GUTTER, "-->"),
-        clean(&loc.path),
-        loc.line,
-        loc.column.max(1)
-    );
-    if let Some(snippet) = snippet {
-        let end = if loc.end_line > loc.line {
-            End::Continues(loc.end_line)
-        } else {
-            End::Column(loc.end_column)
-        };
-        snippet.write(out, p, sev, width, Some(end));
-    }
+    let (width, _) = write_place(out, p, report, &group[0].location, sev);
     for f in group {
         let label = format!(
             "{}[{}] {}",
@@ -210,15 +188,63 @@ fn write_group(
             clean(&f.name)
         );
         note(out, p, width, &label, &clean(&f.message));
-        if opts.show_fixes
-            && let Some(fix) = &f.fix
-        {
-            let label = match fix.applicability {
-                Applicability::Safe => "  fix",
-                Applicability::Unsafe => "  fix (unsafe)",
-            };
-            note(out, p, width, label, &clean(&fix.message));
+        if opts.show_fixes {
+            write_fix(out, p, width, f, "  ");
         }
+    }
+}
+
+/// Writes the `-->` line and, when the file is among the sources, the underlined source line;
+/// returns the gutter width and whether a snippet was shown.
+fn write_place(
+    out: &mut String,
+    p: Painter,
+    report: &Report,
+    loc: &crate::Location,
+    sev: &str,
+) -> (usize, bool) {
+    let snippet = if loc.has_position() {
+        report
+            .sources
+            .get(&loc.path)
+            .and_then(|src| Snippet::of(src, loc.line, loc.column))
+    } else {
+        None
+    };
+    let width = snippet.as_ref().map_or(1, |s| digits(s.line_no));
+    let pad = " ".repeat(width + 1);
+    let place = if loc.has_position() {
+        format!("{}:{}:{}", clean(&loc.path), loc.line, loc.column.max(1))
+    } else {
+        clean(&loc.path).into_owned()
+    };
+    let _ = writeln!(out, "{pad}{} {place}", p.paint(GUTTER, "-->"));
+    let Some(snippet) = snippet else {
+        return (width, false);
+    };
+    let end = if loc.end_line > loc.line {
+        End::Continues(loc.end_line)
+    } else {
+        End::Column(loc.end_column)
+    };
+    snippet.write(out, p, sev, width, Some(end));
+    (width, true)
+}
+
+/// Writes `= fix: …` for a finding that has a fix.
+fn write_fix(out: &mut String, p: Painter, width: usize, f: &Finding, indent: &str) {
+    if let Some(fix) = &f.fix {
+        let label = match fix.applicability {
+            Applicability::Safe => "fix",
+            Applicability::Unsafe => "fix (unsafe)",
+        };
+        note(
+            out,
+            p,
+            width,
+            &format!("{indent}{label}"),
+            &clean(&fix.message),
+        );
     }
 }
 
@@ -234,32 +260,8 @@ fn write_finding(out: &mut String, p: Painter, report: &Report, f: &Finding, opt
     );
 
     let loc = &f.location;
-    let snippet = if loc.has_position() {
-        report
-            .sources
-            .get(&loc.path)
-            .and_then(|src| Snippet::of(src, loc.line, loc.column))
-    } else {
-        None
-    };
-    let width = snippet.as_ref().map_or(1, |s| digits(s.line_no));
-    let pad = " ".repeat(width + 1);
-
-    let place = if loc.has_position() {
-        format!("{}:{}:{}", clean(&loc.path), loc.line, loc.column.max(1))
-    } else {
-        clean(&loc.path).into_owned()
-    };
-    let _ = writeln!(out, "{pad}{} {place}", p.paint(GUTTER, "-->"));
-
-    if let Some(snippet) = snippet {
-        let end = if loc.end_line > loc.line {
-            End::Continues(loc.end_line)
-        } else {
-            End::Column(loc.end_column)
-        };
-        snippet.write(out, p, sev, width, Some(end));
-    } else {
+    let (width, shown) = write_place(out, p, report, loc, sev);
+    if !shown {
         if let Some(object) = &loc.object {
             note(out, p, width, "object", &clean(object));
         }
@@ -267,14 +269,8 @@ fn write_finding(out: &mut String, p: Painter, report: &Report, f: &Finding, opt
             note(out, p, width, "evidence", &clean(evidence));
         }
     }
-    if opts.show_fixes
-        && let Some(fix) = &f.fix
-    {
-        let label = match fix.applicability {
-            Applicability::Safe => "fix",
-            Applicability::Unsafe => "fix (unsafe)",
-        };
-        note(out, p, width, label, &clean(&fix.message));
+    if opts.show_fixes {
+        write_fix(out, p, width, f, "");
     }
     if !f.references.is_empty() {
         let refs: Vec<Cow<'_, str>> = f.references.iter().map(|r| clean(r)).collect();

@@ -1,10 +1,24 @@
-//! Deciding whether a variable name or a value looks like a secret. Shared by the Dockerfile
-//! rules and the deploy-time rules (compose environment, `docker run -e`).
+//! Deciding whether a variable or a value holds a secret. Every secret rule goes through here —
+//! the Dockerfile rules (`ENV`/`ARG`, `RUN` text) and the deploy-time rules (compose
+//! environment, `docker run -e`, command lines) — so that they agree on what a secret is.
 //!
-//! Values are judged by shape (known token formats, credentials in URLs, private-key blocks, high
-//! entropy), names by the words they are made of. The token formats are public facts documented
-//! by their issuers; the checks are written by hand because a regex engine would be the only
-//! dependency they need.
+//! [`judge`] sorts a `NAME=value` pair and [`judge_value`] a value alone into one of three
+//! [`Verdict`]s:
+//!
+//! - a **secret**: the name says it holds one (`DB_PASSWORD`, `API_KEY`, `githubToken`), or
+//!   the value has the shape of one (a known token format, a URL with a password, a
+//!   private-key block and, when the name does not say what else the value is, a long random
+//!   string);
+//! - a **placeholder** where a secret belongs (`changeme`, `<password>`, `your-token-here`,
+//!   `xxxx`, `secret`, `TODO`, an issuer's documented example key such as
+//!   `AKIAIOSFODNN7EXAMPLE`): nothing leaks, but a real secret is still to be set;
+//! - **not a secret**: references (`${VAR}`, `{{ var }}`), empty values, switches (`yes`,
+//!   `none`), paths (`DB_PASSWORD_FILE=/run/secrets/db`), public keys and certificates (ssh,
+//!   minisign, PGP and PEM public keys, certificates, age recipients, Stripe publishable keys),
+//!   and variables whose name says they hold a path, a version, an id or a public key.
+//!
+//! The token formats are public facts documented by their issuers; the checks are written by
+//! hand because a regex engine would be the only dependency they need.
 
 /// Why a value looks secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,26 +57,305 @@ impl ValueKind {
     }
 }
 
-/// Whether `value` is only a reference to another variable (`$VAR`, `${VAR}`, `${VAR:-x}`):
-/// such a value is not hard-coded.
+/// What a value is, for the secret rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A hard-coded secret: `None` when the variable's name says so, the value's shape when
+    /// the value does.
+    Secret(Option<ValueKind>),
+    /// A placeholder where a secret belongs (`changeme`, `<password>`, `xxxx`): no secret
+    /// leaks, but a real one is still to be set.
+    Placeholder,
+    /// Not a secret: a reference, an empty value, a switch, a path, a public key.
+    NotSecret,
+}
+
+/// Judges the value of variable (or option) `name`; `allow` is the configured allow-list of
+/// names (globs, lower case). See the module documentation for the three classes.
+pub fn judge(name: &str, value: &str, allow: &[String]) -> Verdict {
+    let v = unquote(value);
+    if v.is_empty() || is_reference(v) || is_public_key(v) {
+        return Verdict::NotSecret;
+    }
+    if is_secret_name(name, allow) {
+        return judge_secret(v);
+    }
+    let shape = judge_value(v);
+    // a long random-looking string counts only when the name does not say what else the
+    // value is, and only when it mixes upper- and lower-case letters (which identifiers such
+    // as `supercronic-linux-amd64` or `org/4cbcd6dc79570c55` do not)
+    if shape != Verdict::NotSecret
+        || names_non_secret(name)
+        || v.starts_with('/')
+        || v.contains("://")
+        || is_placeholder(v)
+    {
+        return shape;
+    }
+    let mixed_case = v.contains(|c: char| c.is_ascii_uppercase())
+        && v.contains(|c: char| c.is_ascii_lowercase());
+    if mixed_case && looks_random(v) {
+        Verdict::Secret(Some(ValueKind::HighEntropy))
+    } else {
+        Verdict::NotSecret
+    }
+}
+
+/// Judges the value of something known to hold a secret (a variable named like one, an
+/// option such as `--requirepass`): a secret unless it is a reference, empty, a switch, a
+/// path, a public key or a placeholder.
+pub fn judge_secret(value: &str) -> Verdict {
+    let v = unquote(value);
+    if v.is_empty() || is_reference(v) || is_public_key(v) || not_a_secret_value(v) {
+        Verdict::NotSecret
+    } else if is_placeholder(v) || has_placeholder_shape(v) {
+        Verdict::Placeholder
+    } else {
+        Verdict::Secret(None)
+    }
+}
+
+/// Judges a value by its shape alone (no name, no entropy): a known token format, a URL with a
+/// password or a private-key block is a secret, unless it is filled with a placeholder (a URL
+/// password `changeme`, a host under `example.com`, an `EXAMPLE` key, a token made of `x`).
+pub fn judge_value(value: &str) -> Verdict {
+    let v = unquote(value);
+    if v.len() < 8 || is_reference(v) || is_public_key(v) {
+        return Verdict::NotSecret;
+    }
+    if v.contains("PRIVATE KEY-----") {
+        return Verdict::Secret(Some(ValueKind::PrivateKey));
+    }
+    let mut placeholder = false;
+    match credential_url(v) {
+        Some(true) => return Verdict::Secret(Some(ValueKind::CredentialUrl)),
+        Some(false) => placeholder = true,
+        None => {}
+    }
+    for token in v.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '=' | ',' | ':')) {
+        if let Some((kind, body)) = token_kind(token) {
+            if is_placeholder_token(token, body) {
+                placeholder = true;
+            } else {
+                return Verdict::Secret(Some(kind));
+            }
+        }
+    }
+    if placeholder {
+        Verdict::Placeholder
+    } else {
+        Verdict::NotSecret
+    }
+}
+
+/// `value` without surrounding white space and quotes.
+fn unquote(value: &str) -> &str {
+    value.trim().trim_matches(|c| c == '"' || c == '\'').trim()
+}
+
+/// Whether `value` is only a reference to a value set elsewhere: a variable (`$VAR`,
+/// `${VAR}`, `${VAR:-x}`, make's `$(VAR)`) or a template expression filled in at deploy time
+/// (`{{ db_password }}`, `#{DbPassword}`, `@DB_PASSWORD@`, `%DB_PASSWORD%`,
+/// `__DB_PASSWORD__`). Such a value is not hard-coded.
 pub fn is_reference(value: &str) -> bool {
     let v = value.trim();
+    let identifier = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
     if let Some(rest) = v.strip_prefix("${") {
         return rest.ends_with('}') && !rest[..rest.len() - 1].contains('}');
+    }
+    if let Some(rest) = v.strip_prefix("$(") {
+        return rest.strip_suffix(')').is_some_and(identifier);
+    }
+    if let Some(rest) = v.strip_prefix("{{") {
+        return rest.ends_with("}}") && !rest[..rest.len() - 2].contains("}}");
+    }
+    if let Some(rest) = v.strip_prefix("#{") {
+        return rest.strip_suffix('}').is_some_and(identifier);
+    }
+    for (open, close) in [("@", "@"), ("%", "%"), ("__", "__")] {
+        if let Some(inner) = v
+            .strip_prefix(open)
+            .and_then(|r| r.strip_suffix(close))
+            .filter(|i| i.len() > 1)
+        {
+            return identifier(inner) && inner.chars().any(|c| c.is_ascii_alphabetic());
+        }
     }
     v.strip_prefix('$').is_some_and(|rest| {
         !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     })
 }
 
-/// Whether a placeholder such as `changeme`, `xxx` or `<password>` (not a real secret, but
-/// still a sign that one is meant to go there).
-fn is_placeholder(value: &str) -> bool {
-    let v = value.trim().to_ascii_lowercase();
-    v.is_empty()
-        || v.starts_with('<') && v.ends_with('>')
-        || v.chars().all(|c| c == 'x' || c == '*' || c == '.')
-        || matches!(v.as_str(), "none" | "null" | "false" | "true" | "0" | "1")
+/// Lower-case words of a value: split on characters other than letters and digits, and on
+/// lower-to-upper case changes (`INSERT_YOUR_KEY_HERE`, `yourPassword`).
+fn value_words(value: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in value.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase();
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Whether `value` is a placeholder where a secret belongs: `<password>`, `[token]`, filler
+/// (`xxxx`, `****`, `...`), a word that names the missing value or asks for it (`changeme`,
+/// `change_me`, `replace-me`, `TODO`, `placeholder`, `dummy`, `example`, `secret`,
+/// `password`, `your-api-key-here`, `INSERT_YOUR_TOKEN`), or a value that says it is unset
+/// (`not set`). An empty value is not a placeholder: it sets nothing.
+pub fn is_placeholder(value: &str) -> bool {
+    // the whole value is a word that names what is missing
+    const WHOLE: &[&str] = &[
+        "changeit", "todo", "tbd", "fixme", "sample", "pass", "pwd", "token", "apikey", "key",
+        "setme", "fillme", "foo", "foobar",
+    ];
+    // words that only a placeholder contains
+    const PARTS: &[&str] = &[
+        "changeme",
+        "changethis",
+        "replaceme",
+        "replacethis",
+        "replacewith",
+        "placeholder",
+        "example",
+        "notset",
+        "secret",
+        "password",
+        "passwd",
+        "dummy",
+        "redacted",
+    ];
+    // first words that ask for a value (`INSERT_YOUR_TOKEN`, `TODO: set me`)
+    const FIRST: &[&str] = &["todo", "fixme", "tbd", "insert", "replace", "put", "change"];
+    let v = unquote(value);
+    if v.is_empty() {
+        return false;
+    }
+    if (v.starts_with('<') && v.ends_with('>')) || (v.starts_with('[') && v.ends_with(']')) {
+        return true;
+    }
+    if v.chars()
+        .all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-' | '_' | '#' | '?'))
+    {
+        return true;
+    }
+    let words = value_words(v);
+    let joined: String = words.concat();
+    if joined.is_empty() {
+        return false;
+    }
+    WHOLE.contains(&joined.as_str())
+        || PARTS.iter().any(|p| joined.contains(p))
+        || joined.starts_with("your")
+        || words.iter().any(|w| w == "your")
+        || words.last().is_some_and(|w| w == "here")
+        || words.first().is_some_and(|w| FIRST.contains(&w.as_str()))
+        || joined.contains("xxxx")
+        || (joined.len() >= 6 && distinct(&joined) <= 2)
+}
+
+/// Number of distinct characters of `s`.
+fn distinct(s: &str) -> usize {
+    let mut seen: Vec<char> = s.chars().collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// Whether a value that is not a placeholder as a whole holds a secret shape filled with one
+/// (`postgres://app:changeme@db/app`, `AKIAXXXXXXXXXXXXXXXX`).
+fn has_placeholder_shape(v: &str) -> bool {
+    judge_value(v) == Verdict::Placeholder
+}
+
+/// Whether the variable part of a token of a known format is a placeholder: it says `example`
+/// (AWS documents `AKIAIOSFODNN7EXAMPLE`), is filled with `x`, has almost no distinct
+/// characters, or counts up (`0123456789abcdef…`).
+fn is_placeholder_token(token: &str, body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    if token.to_ascii_lowercase().contains("example") || lower.contains("xxxx") {
+        return true;
+    }
+    let alnum: Vec<u8> = lower.bytes().filter(u8::is_ascii_alphanumeric).collect();
+    if distinct(&lower) <= 3 {
+        return true;
+    }
+    let rising = alnum.windows(2).filter(|w| w[1] == w[0] + 1).count();
+    alnum.len() >= 8 && rising * 2 >= alnum.len()
+}
+
+/// Whether `value` is a public key or a certificate, which anyone may read: an ssh public key
+/// (`ssh-ed25519 AAAA…`, `ssh-rsa`, `ecdsa-sha2-…`, `sk-…@openssh.com`), a minisign or
+/// signify public key (`RWS…`, or a file starting `untrusted comment:`), a PGP public key
+/// block, a PEM `PUBLIC KEY` or `CERTIFICATE`, an age recipient (`age1…`), or a Stripe
+/// publishable key (`pk_live_…`). A value that also holds a private or secret key is not.
+pub fn is_public_key(value: &str) -> bool {
+    const SSH_KEY_TYPES: &[&str] = &[
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ssh-dss",
+        "ssh-ed448",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    ];
+    let v = unquote(value);
+    let lower = v.to_ascii_lowercase();
+    if lower.contains("private key") || lower.contains("secret key") {
+        return false;
+    }
+    if v.contains("-----BEGIN ") && (v.contains("PUBLIC KEY") || v.contains("CERTIFICATE")) {
+        return true;
+    }
+    // a minisign or signify key or signature file; their secret keys say "secret key"
+    if lower.starts_with("untrusted comment:") {
+        return true;
+    }
+    let tokens: Vec<&str> = v.split_whitespace().collect();
+    tokens.iter().enumerate().any(|(i, t)| {
+        (SSH_KEY_TYPES.contains(t) && tokens.get(i + 1).is_some_and(|k| k.starts_with("AAAA")))
+            || is_minisign_public_key(t)
+            || is_age_recipient(t)
+            || ((t.starts_with("pk_live_") || t.starts_with("pk_test_")) && t.len() > 20)
+    })
+}
+
+/// A minisign (or signify) public key: the base64 of `Ed`, an 8-byte key id and a 32-byte
+/// Ed25519 key, which is 56 characters starting `RWQ`…`RWT`.
+fn is_minisign_public_key(t: &str) -> bool {
+    t.len() == 56
+        && t.starts_with("RW")
+        && matches!(t.as_bytes()[2], b'Q'..=b'T')
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+}
+
+/// An age recipient (public key): `age1` and 58 bech32 characters.
+fn is_age_recipient(t: &str) -> bool {
+    t.len() == 62
+        && t.starts_with("age1")
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// Words of a variable name: split on `_`, `-`, `.` and lower-to-upper case changes, upper-cased.
@@ -90,9 +383,12 @@ fn name_words(name: &str) -> Vec<String> {
     words
 }
 
-// A name that ends in one of these holds a path, a version, an id or a switch, not a secret.
+// A name that ends in one of these holds a path, a version, an id, a reference or a switch,
+// not a secret.
 const NOT_SECRET_SUFFIX: &[&str] = &[
     "FILE",
+    "FILES",
+    "FILENAME",
     "PATH",
     "DIR",
     "VERSION",
@@ -103,6 +399,8 @@ const NOT_SECRET_SUFFIX: &[&str] = &[
     "PORT",
     "ID",
     "NAME",
+    "ARN",
+    "REF",
     "USER",
     "USERNAME",
     "TYPE",
@@ -147,14 +445,49 @@ const NOT_SECRET_SUFFIX: &[&str] = &[
     "STORE",
     "PROVIDER",
     "BACKEND",
+    "KEYRING",
+    "CERT",
+    "CERTIFICATE",
 ];
 
 // Public or non-secret key material.
 const NOT_SECRET_NAMES: &[&str] = &["GPG_KEY", "GPG_KEYS", "PUBLIC_KEY", "PUB_KEY", "PGP_KEY"];
 
+/// Words that make a name one of a public key or a value meant to be public (`MINISIGN_PUBKEY`,
+/// `JWT_PUBLIC_KEY`, `STRIPE_PUBLISHABLE_KEY`, `NEXT_PUBLIC_API_URL`, `PYTHON_GPG_KEY`).
+const PUBLIC_WORDS: &[&str] = &["GPG", "PUBLIC", "PUB", "PUBKEY", "PUBLICKEY", "PUBLISHABLE"];
+
+/// Whether the words of a name say it holds a public key: one of [`PUBLIC_WORDS`], or a key
+/// that is public by use (`RECAPTCHA_SITE_KEY`, `VERIFY_KEY`), or a name written without
+/// separators that ends so (`MINISIGNPUBKEY`) — unless another word says secret
+/// (`GPG_PASSPHRASE`, `GPG_PRIVATE_KEY`).
+fn names_public_key(words: &[String]) -> bool {
+    const SECRET_WORDS: &[&str] = &[
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PASSPHRASE",
+        "SECRET",
+        "TOKEN",
+        "PRIVATE",
+        "PRIVATEKEY",
+    ];
+    let n = words.len();
+    if words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) {
+        return false;
+    }
+    words.iter().any(|w| PUBLIC_WORDS.contains(&w.as_str()))
+        || (n >= 2
+            && words[n - 1] == "KEY"
+            && matches!(words[n - 2].as_str(), "SITE" | "VERIFY" | "VERIFICATION"))
+        || words
+            .last()
+            .is_some_and(|w| w.ends_with("PUBKEY") || w.ends_with("PUBLICKEY"))
+}
+
 /// Whether the words of a variable name say that it holds a secret (`DB_PASSWORD`, `API_KEY`,
 /// `githubToken`), honouring the built-in and configured allow-lists (`GPG_KEY`, `*_VERSION`,
-/// `*_FILE`, …). [`is_secret_name`] refines it.
+/// `*_FILE`, `*_PUBKEY`, …). [`is_secret_name`] refines it.
 fn is_secret_name_by_words(name: &str, allow: &[String]) -> bool {
     let lower = name.to_ascii_lowercase();
     if allow.iter().any(|pattern| glob_match(pattern, &lower)) {
@@ -174,10 +507,7 @@ fn is_secret_name_by_words(name: &str, allow: &[String]) -> bool {
     {
         return false;
     }
-    if words
-        .iter()
-        .any(|w| w == "GPG" || w == "PUBLIC" || w == "PUB")
-    {
+    if names_public_key(&words) {
         return false;
     }
     let has = |w: &str| words.iter().any(|x| x == w);
@@ -227,65 +557,36 @@ fn is_secret_name_by_words(name: &str, allow: &[String]) -> bool {
         ])
 }
 
-/// Whether `value` has the shape of a secret; `None` when it does not, or when it is a reference
-/// to another variable or a placeholder.
-pub fn classify_value(value: &str) -> Option<ValueKind> {
-    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
-    if v.len() < 8 || is_reference(v) || is_placeholder(v) {
-        return None;
-    }
-    if v.contains("PRIVATE KEY-----") {
-        return Some(ValueKind::PrivateKey);
-    }
-    if has_credential_url(v) {
-        return Some(ValueKind::CredentialUrl);
-    }
-    for token in v.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '=' | ',' | ':')) {
-        if let Some(kind) = token_kind(token) {
-            return Some(kind);
-        }
-    }
-    None
-}
-
-/// Like [`classify_value`], but also counts a long high-entropy string as a secret; use it for
-/// values of variables whose name does not rule that out.
-pub fn classify_value_with_entropy(value: &str) -> Option<ValueKind> {
-    classify_value(value).or_else(|| {
-        let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
-        (!is_reference(v) && looks_random(v)).then_some(ValueKind::HighEntropy)
-    })
-}
-
-fn token_kind(t: &str) -> Option<ValueKind> {
+/// The kind of a token of a known format, with its variable part (after the fixed prefix).
+fn token_kind(t: &str) -> Option<(ValueKind, &str)> {
     let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
     let upper_alnum = |s: &str| {
         s.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
     };
     if t.len() == 20 && (t.starts_with("AKIA") || t.starts_with("ASIA")) && upper_alnum(&t[4..]) {
-        return Some(ValueKind::AwsAccessKey);
+        return Some((ValueKind::AwsAccessKey, &t[4..]));
     }
     for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
         if let Some(rest) = t.strip_prefix(prefix)
             && rest.len() >= 36
             && alnum(rest)
         {
-            return Some(ValueKind::GitHubToken);
+            return Some((ValueKind::GitHubToken, rest));
         }
     }
     if let Some(rest) = t.strip_prefix("github_pat_")
         && rest.len() >= 40
         && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return Some(ValueKind::GitHubToken);
+        return Some((ValueKind::GitHubToken, rest));
     }
     for prefix in ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-"] {
         if let Some(rest) = t.strip_prefix(prefix)
             && rest.len() >= 10
             && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            return Some(ValueKind::SlackToken);
+            return Some((ValueKind::SlackToken, rest));
         }
     }
     for prefix in ["sk_live_", "rk_live_"] {
@@ -293,7 +594,7 @@ fn token_kind(t: &str) -> Option<ValueKind> {
             && rest.len() >= 20
             && alnum(rest)
         {
-            return Some(ValueKind::StripeKey);
+            return Some((ValueKind::StripeKey, rest));
         }
     }
     if let Some(rest) = t.strip_prefix("AIza")
@@ -302,13 +603,17 @@ fn token_kind(t: &str) -> Option<ValueKind> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Some(ValueKind::GoogleApiKey);
+        return Some((ValueKind::GoogleApiKey, rest));
     }
     None
 }
 
-/// `scheme://user:password@host` with a literal, non-placeholder password.
-fn has_credential_url(v: &str) -> bool {
+/// URLs of the form `scheme://user:password@host`: `Some(true)` when one has a literal
+/// password, `Some(false)` when every password is a placeholder (`changeme`, `password`) or
+/// the host is a documentation domain (`example.com`, `*.example`; RFC 2606), `None` when
+/// there is no password (or only references such as `${DB_PASS}`).
+fn credential_url(v: &str) -> Option<bool> {
+    let mut found = None;
     let mut rest = v;
     while let Some(pos) = rest.find("://") {
         let after = &rest[pos + 3..];
@@ -320,17 +625,28 @@ fn has_credential_url(v: &str) -> bool {
             && let Some((_, password)) = authority[..at].split_once(':')
             && !password.is_empty()
             && !password.starts_with('$')
-            && !is_placeholder(password)
+            && !is_reference(password)
         {
-            return true;
+            let host = authority[at + 1..]
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let documentation = ["example.com", "example.org", "example.net", "example"]
+                .iter()
+                .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+            if !documentation && !is_placeholder(password) {
+                return Some(true);
+            }
+            found = Some(false);
         }
         rest = after;
     }
-    false
+    found
 }
 
 /// A string of 20+ characters from a base64/hex alphabet with high Shannon entropy, mixing
-/// letters and digits. Plain hex strings (hashes, checksums) need 40+ characters.
+/// letters and digits. Plain hex strings (hashes, checksums) never count.
 pub fn looks_random(v: &str) -> bool {
     if v.len() < 20 || v.len() > 512 {
         return false;
@@ -346,9 +662,8 @@ pub fn looks_random(v: &str) -> bool {
     if !(has_digit && has_alpha) {
         return false;
     }
-    let is_hex = v.chars().all(|c| c.is_ascii_hexdigit());
-    if is_hex {
-        // Most long hex values in Dockerfiles are checksums; only very long ones count.
+    if v.chars().all(|c| c.is_ascii_hexdigit()) {
+        // Most long hex values in Dockerfiles are checksums.
         return false;
     }
     entropy(v) >= 4.0
@@ -451,16 +766,17 @@ pub fn is_secret_name(name: &str, allow: &[String]) -> bool {
         && !names_non_secret(name)
 }
 
-/// Values that cannot be secrets: empty, switches (`no`, `false`, `None`), placeholders made
-/// of `x` or `*`, and file paths (`/run/secrets/db`, `./key.json`).
+/// Values that cannot be secrets: empty, switches (`no`, `false`, `None`), sentinels that ask
+/// the image to generate or skip a value (`**Random**`, `**None**`), and file paths
+/// (`/run/secrets/db`, `./key.json`).
 pub fn not_a_secret_value(value: &str) -> bool {
-    let v = value.trim();
+    let v = unquote(value);
     let lower = v.to_ascii_lowercase();
     let switch = matches!(
         lower.as_str(),
         "" | "none" | "null" | "nil" | "false" | "true" | "yes" | "no" | "on" | "off" | "0" | "1"
     );
-    let filler = v.chars().all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-'));
+    let sentinel = v.len() > 4 && v.starts_with("**") && v.ends_with("**");
     let path = v.starts_with(['/', '~']) || v.starts_with("./") || v.starts_with("../");
     let file = std::path::Path::new(&lower).extension().is_some_and(|e| {
         [
@@ -469,22 +785,11 @@ pub fn not_a_secret_value(value: &str) -> bool {
         .iter()
         .any(|x| e == *x)
     }) && !v.contains(char::is_whitespace);
-    switch || filler || path || file
+    switch || sentinel || path || file
 }
 
-/// The secret shape of a value; long random-looking strings count only when the name does not
-/// say what else the value is, and only when they mix upper- and lower-case letters (which
-/// identifiers such as `supercronic-linux-amd64` or `org/4cbcd6dc79570c55` do not).
-pub fn value_kind(name: &str, value: &str) -> Option<ValueKind> {
-    if names_non_secret(name) || value.starts_with('/') || value.contains("://") {
-        return classify_value(value);
-    }
-    let mixed_case = value.contains(|c: char| c.is_ascii_uppercase())
-        && value.contains(|c: char| c.is_ascii_lowercase());
-    classify_value_with_entropy(value).filter(|k| *k != ValueKind::HighEntropy || mixed_case)
-}
-
-/// Whether the last word of a name says the value is something other than a secret.
+/// Whether the name says the value is something other than a secret: its last word is a
+/// version, checksum, path, URL, id, reference or option list, or it names a public key.
 fn names_non_secret(name: &str) -> bool {
     const SUFFIXES: &[&str] = &[
         "VERSION",
@@ -517,20 +822,28 @@ fn names_non_secret(name: &str) -> bool {
         "FLAGS",
         "ARGS",
         "IMAGE",
+        "PUBKEY",
+        "PUBLICKEY",
+        "CERT",
+        "CERTIFICATE",
+        "KEYRING",
     ];
     let upper = name.to_ascii_uppercase();
     let last = upper.rsplit(['_', '-', '.']).next().unwrap_or_default();
     // `GISTURL`, `NODEVERSION`: suffixes of names written without separators
-    SUFFIXES.contains(&last) || SUFFIXES.iter().any(|s| s.len() >= 3 && upper.ends_with(s))
+    SUFFIXES.contains(&last)
+        || SUFFIXES.iter().any(|s| s.len() >= 3 && upper.ends_with(s))
+        || names_public_key(&name_words(name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NONE: &[String] = &[];
+
     #[test]
     fn secret_names() {
-        let none: &[String] = &[];
         for yes in [
             "DB_PASSWORD",
             "API_KEY",
@@ -542,14 +855,18 @@ mod tests {
             "MYSQL_ROOT_PASSWORD",
             "client_secret",
             "PRIVATE_KEY",
+            "SIGNING_KEY",
+            "GPG_PASSPHRASE",
+            "GPG_PRIVATE_KEY",
         ] {
-            assert!(is_secret_name(yes, none), "{yes}");
+            assert!(is_secret_name(yes, NONE), "{yes}");
         }
         for no in [
             "GPG_KEY",
             "NODE_VERSION",
             "PASSWORD_FILE",
             "MYSQL_PASSWORD_FILE",
+            "DB_PASSWORD_FILENAME",
             "PWD",
             "PATH",
             "TOKEN_URL",
@@ -559,53 +876,198 @@ mod tests {
             "HOME",
             "SECRETS_DIR",
             "PYTHON_GPG_KEY",
+            "MINISIGN_PUBKEY",
+            "JWT_PUBLIC_KEY",
+            "DEPLOY_PUB_KEY",
+            "cosignPubKey",
+            "STRIPE_PUBLISHABLE_KEY",
+            "RECAPTCHA_SITE_KEY",
+            "DB_SECRET_ARN",
         ] {
-            assert!(!is_secret_name(no, none), "{no}");
+            assert!(!is_secret_name(no, NONE), "{no}");
         }
         assert!(!is_secret_name("BUILD_TOKEN", &["build_*".to_string()]));
     }
 
     #[test]
-    fn secret_values() {
+    fn secret_shapes() {
+        let secret = |k| Verdict::Secret(Some(k));
         assert_eq!(
-            classify_value("AKIAIOSFODNN7EXAMPLE"),
-            Some(ValueKind::AwsAccessKey)
+            judge_value("AKIA2E0A8F3B244C9986"),
+            secret(ValueKind::AwsAccessKey)
         );
         assert_eq!(
-            classify_value("postgres://app:s3cr3t@db:5432/app"),
-            Some(ValueKind::CredentialUrl)
-        );
-        assert_eq!(classify_value("postgres://app:${DB_PASS}@db/app"), None);
-        assert_eq!(
-            classify_value("ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
-            Some(ValueKind::GitHubToken)
+            judge_value("postgres://app:s3cr3t@db:5432/app"),
+            secret(ValueKind::CredentialUrl)
         );
         assert_eq!(
-            classify_value("-----BEGIN RSA PRIVATE KEY-----"),
-            Some(ValueKind::PrivateKey)
+            judge_value("postgres://app:${DB_PASS}@db/app"),
+            Verdict::NotSecret
         );
-        assert_eq!(classify_value("${API_KEY}"), None);
-        assert_eq!(classify_value("production"), None);
         assert_eq!(
-            classify_value_with_entropy("q8Zr2LmX0vT5nK7wP4sY1bH9"),
-            Some(ValueKind::HighEntropy)
+            judge_value("ghp_R8fTq2LmZ0vX5nK7wP4sY1bH9cJ3dA6eG0iU"),
+            secret(ValueKind::GitHubToken)
+        );
+        assert_eq!(
+            judge_value("-----BEGIN RSA PRIVATE KEY-----"),
+            secret(ValueKind::PrivateKey)
+        );
+        assert_eq!(judge_value("${API_KEY}"), Verdict::NotSecret);
+        assert_eq!(judge_value("production"), Verdict::NotSecret);
+        assert_eq!(
+            judge("SETTING", "q8Zr2LmX0vT5nK7wP4sY1bH9", NONE),
+            secret(ValueKind::HighEntropy)
         );
         // checksums are hex
         assert_eq!(
-            classify_value_with_entropy(
-                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            judge(
+                "SETTING",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                NONE
             ),
-            None
+            Verdict::NotSecret
         );
-        assert_eq!(classify_value_with_entropy("/usr/local/bin:/usr/bin"), None);
+        assert_eq!(
+            judge("SETTING", "/usr/local/bin:/usr/bin", NONE),
+            Verdict::NotSecret
+        );
+    }
+
+    #[test]
+    fn shapes_filled_with_placeholders() {
+        for v in [
+            // the key id AWS documents
+            "AKIAIOSFODNN7EXAMPLE",
+            "AKIAXXXXXXXXXXXXXXXX",
+            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            "sk_live_00000000000000000000",
+            "postgres://app:changeme@db:5432/app",
+            "postgres://app:password@db/app",
+            "https://deploy:hunter22@git.example.com/app.git",
+        ] {
+            assert_eq!(judge_value(v), Verdict::Placeholder, "{v}");
+        }
+    }
+
+    #[test]
+    fn placeholders() {
+        for v in [
+            "changeme",
+            "CHANGEME",
+            "change_me",
+            "change-me",
+            "changemefirst",
+            "replace-me",
+            "REPLACE_WITH_YOUR_KEY",
+            "example",
+            "xxx",
+            "xxxxxxxxxxxx",
+            "****",
+            "<password>",
+            "<your-api-key>",
+            "[token]",
+            "your-secret-here",
+            "yourpasswordhere",
+            "INSERT_YOUR_OWN_API_KEY_HERE",
+            "Dont make this your default",
+            "secret",
+            "password",
+            "my-secret-pw",
+            "TODO",
+            "todo: set me",
+            "dummy",
+            "placeholder",
+            "AWS_SECRET_ACCESS_KEY not set.",
+            "token-goes-here",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        for v in [
+            "",
+            "hunter2",
+            "s3cr3t-pa55",
+            "Tr0ub4dor&3",
+            "postgres",
+            "q8Zr2LmX0vT5nK7wP4sY1bH9",
+            "1234",
+            "P@ssw0rd",
+        ] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn public_keys_are_not_secrets() {
+        for v in [
+            "RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U",
+            "untrusted comment: minisign public key 6CFAF9A5A2E8C3E0\nRWTg8+KiFfnwbP1Qbu5vxKfpOj9xLPUrPyT9ddM3yn1nLEkWdm1sNEcc",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0d8T3xN0o0eXn2d9hY7K2wS4zA1bQ0yJ8fV6uR5sE deploy@ci",
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 me@host",
+            "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=",
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBF…\n-----END PGP PUBLIC KEY BLOCK-----",
+            "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+            "pk_live_51HxQ2bK9vP3mN7rT0sW4yZ",
+        ] {
+            assert!(is_public_key(v), "{v}");
+            for name in ["SIGNING_KEY", "SSH_KEY", "SETTING", "PRIVATE_KEY"] {
+                assert_eq!(judge(name, v, NONE), Verdict::NotSecret, "{name}={v}");
+            }
+        }
+        for v in [
+            "untrusted comment: minisign encrypted secret key\nRWRTY0Iy…",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----",
+            "RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/Uxyz",
+        ] {
+            assert!(!is_public_key(v), "{v}");
+        }
+        // a name that says public, with a random value: no entropy finding
+        assert_eq!(
+            judge("MINISIGN_PUBKEY", "q8Zr2LmX0vT5nK7wP4sY1bH9", NONE),
+            Verdict::NotSecret
+        );
+    }
+
+    #[test]
+    fn pairs() {
+        let j = |n, v| judge(n, v, NONE);
+        assert_eq!(j("DB_PASSWORD", "hunter2hunter2"), Verdict::Secret(None));
+        assert_eq!(j("DB_PASSWORD", "changeme"), Verdict::Placeholder);
+        assert_eq!(j("DB_PASSWORD", "xxxxxx"), Verdict::Placeholder);
+        assert_eq!(j("DB_PASSWORD", ""), Verdict::NotSecret);
+        assert_eq!(j("DB_PASSWORD", "${DB_PASSWORD}"), Verdict::NotSecret);
+        assert_eq!(j("DB_PASSWORD", "{{ db_password }}"), Verdict::NotSecret);
+        assert_eq!(j("DB_PASSWORD", "**Random**"), Verdict::NotSecret);
+        assert_eq!(j("DB_PASSWORD_FILE", "/run/secrets/db"), Verdict::NotSecret);
+        assert_eq!(j("DB_PASSWORD_FILE", "db_password"), Verdict::NotSecret);
+        assert_eq!(
+            j("DATABASE_URL", "postgres://app:changeme@db/app"),
+            Verdict::Placeholder
+        );
+        assert_eq!(j("SETTING", "changeme"), Verdict::NotSecret);
+        assert_eq!(j("LOG_LEVEL", "debug"), Verdict::NotSecret);
     }
 
     #[test]
     fn references() {
-        assert!(is_reference("$FOO"));
-        assert!(is_reference("${FOO:-bar}"));
-        assert!(!is_reference("${A}${B}x"));
-        assert!(!is_reference("plain"));
+        for yes in [
+            "$FOO",
+            "${FOO:-bar}",
+            "$(FOO)",
+            "{{ .Values.password }}",
+            "{{db_password}}",
+            "#{DbPassword}",
+            "@DB_PASSWORD@",
+            "%DB_PASSWORD%",
+            "__DB_PASSWORD__",
+        ] {
+            assert!(is_reference(yes), "{yes}");
+        }
+        for no in ["${A}${B}x", "plain", "@@", "%%", "100%"] {
+            assert!(!is_reference(no), "{no}");
+        }
     }
 
     #[test]

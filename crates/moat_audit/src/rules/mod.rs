@@ -61,6 +61,7 @@ registry! {
         secret_in_environment, // C029
         secret_on_command_line, // C030
         proxy_admin_insecure,   // C031
+        secret_placeholder, // C032
     }
     /// Rules that read Dockerfiles.
     dockerfile {
@@ -72,6 +73,7 @@ registry! {
         secret_in_env, // D010
         secret_file_copied, // D011
         secret_in_build_script, // D012
+        secret_placeholder_in_env, // D013
         missing_user, // D020
         root_user, // D021
         sudo_used, // D022

@@ -1,9 +1,7 @@
-use moat_deploy::{EnvVar, Provenance};
-
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
-use crate::secrets;
-use crate::secrets::{is_secret_name, not_a_secret_value, value_kind};
+use crate::rules::container::helpers::secret_values::environment;
+use crate::secrets::{self, Verdict};
 
 declare_rule! {
     /// ## What it does
@@ -13,11 +11,16 @@ declare_rule! {
     /// `API_KEY`, `JWT_SECRET`, …) or when the value has the shape of one (a URL with a
     /// password, an AWS/GitHub/Slack/Stripe/Google key, a private key, a long random string).
     ///
-    /// Never reported: interpolated values (`${DB_PASSWORD}`, `$TOKEN` on a command line),
-    /// names passed from the host (`- DB_PASSWORD`, `-e DB_PASSWORD`), `*_FILE` variables
-    /// (`POSTGRES_PASSWORD_FILE=/run/secrets/db`), empty values, switches
-    /// (`MYSQL_RANDOM_ROOT_PASSWORD=yes`) and paths. Only the value the container gets is
-    /// judged: an `env_file` line overridden by `environment:` is not.
+    /// Never reported: interpolated values (`${DB_PASSWORD}`, `$TOKEN` on a command line) and
+    /// template expressions (`{{ db_password }}`), names passed from the host
+    /// (`- DB_PASSWORD`, `-e DB_PASSWORD`), `*_FILE` variables
+    /// (`POSTGRES_PASSWORD_FILE=/run/secrets/db`, the good practice), empty values, switches
+    /// (`MYSQL_RANDOM_ROOT_PASSWORD=yes`), paths, and public keys and certificates whatever the
+    /// name (`*_PUBKEY`, `*_PUBLIC_KEY`, `ssh-ed25519 AAAA…`, a minisign `RWS…` key, a PGP or
+    /// PEM public key block). A placeholder (`changeme`, `<password>`, `xxxx`,
+    /// `your-token-here`, `example`, `TODO`, `secret`, `password`) leaks nothing: it is `C032`'s,
+    /// at low severity. Only the value the container gets is judged: an `env_file` line
+    /// overridden by `environment:` is not.
     ///
     /// ## Why is this bad?
     /// The secret is written in a file that ends up in version control, backups and CI logs,
@@ -72,58 +75,28 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
-    let env = &ctx.facts.environment;
-    for (i, var) in env.iter().enumerate() {
-        // only the value the container gets: a later entry of the same name wins
-        if env[i + 1..].iter().any(|e| e.name.value == var.name.value) {
-            continue;
-        }
-        check_var(ctx, out, var);
+    for e in environment(ctx) {
+        let name = &e.var.name.value;
+        let message = match e.verdict {
+            Verdict::Secret(None) => format!(
+                "`{}` sets `{name}` to a hard-coded secret{}: use a Docker secret",
+                ctx.facts.name, e.origin
+            ),
+            Verdict::Secret(Some(kind)) => format!(
+                "`{}` sets `{name}` to a value that looks like {}{}: use a Docker secret",
+                ctx.facts.name,
+                kind.describe(),
+                e.origin
+            ),
+            Verdict::Placeholder | Verdict::NotSecret => continue,
+        };
+        let finding = out.emit_at(
+            &SecretInEnvironment::INFO,
+            e.value.location.clone(),
+            message,
+        );
+        finding.evidence = Some(format!("{name}={}", secrets::redact(&e.value.value)));
     }
-}
-
-fn check_var(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>, var: &EnvVar) {
-    if matches!(
-        var.provenance,
-        Provenance::Interpolated | Provenance::HostEnv
-    ) {
-        return;
-    }
-    let Some(value) = &var.value else {
-        return;
-    };
-    let name = var.name.value.as_str();
-    let v = value.value.as_str();
-    if value.interpolated
-        || v.trim().is_empty()
-        || secrets::is_reference(v)
-        || name.to_ascii_uppercase().ends_with("_FILE")
-    {
-        return;
-    }
-    let origin = match &var.provenance {
-        Provenance::EnvFile { path } => format!(" (env file `{path}`)"),
-        _ => String::new(),
-    };
-    let message = if is_secret_name(name, &ctx.settings.secret_allow) {
-        if not_a_secret_value(v) {
-            return;
-        }
-        format!(
-            "`{}` sets `{name}` to a hard-coded secret{origin}: use a Docker secret",
-            ctx.facts.name
-        )
-    } else if let Some(kind) = value_kind(name, v) {
-        format!(
-            "`{}` sets `{name}` to a value that looks like {}{origin}: use a Docker secret",
-            ctx.facts.name,
-            kind.describe()
-        )
-    } else {
-        return;
-    };
-    let finding = out.emit_at(&SecretInEnvironment::INFO, value.location.clone(), message);
-    finding.evidence = Some(format!("{name}={}", secrets::redact(v)));
 }
 
 #[cfg(test)]

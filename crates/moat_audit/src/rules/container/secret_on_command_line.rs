@@ -1,29 +1,7 @@
-use moat_diagnostics::Location;
-
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
-use crate::secrets;
-use crate::secrets::{is_secret_name, not_a_secret_value};
-
-/// Clients that take the password glued to `-p` (`-ps3cret`).
-const MYSQL_CLIENTS: &[&str] = &[
-    "mysql",
-    "mysqladmin",
-    "mysqldump",
-    "mysqlcheck",
-    "mysqlimport",
-    "mysqlshow",
-    "mariadb",
-    "mariadb-admin",
-    "mariadb-dump",
-    "mariadb-check",
-];
-
-/// Options that take a secret although their name does not say so.
-const SECRET_OPTIONS: &[&str] = &["requirepass", "masterauth"];
-
-/// Last words of option names that take no secret value (`--password-stdin`).
-const NOT_A_VALUE: &[&str] = &["stdin", "prompt", "env", "cmd", "command"];
+use crate::rules::container::helpers::secret_values::command_line;
+use crate::secrets::{self, Verdict};
 
 declare_rule! {
     /// ## What it does
@@ -35,7 +13,9 @@ declare_rule! {
     /// argument with the shape of a secret (a URL with a password, a cloud or GitHub token).
     ///
     /// Arguments that hold a variable (`--password=$$DB_PASSWORD`, `${TOKEN}`) or read the
-    /// secret from a file (`--password-file`, `--password-stdin`) are not reported.
+    /// secret from a file (`--password-file`, `--password-stdin`) are not reported, nor are
+    /// public keys. A placeholder (`--requirepass changeme`, `--password <password>`) leaks
+    /// nothing: it is `C032`'s, at low severity.
     ///
     /// ## Why is this bad?
     /// The command line is part of the container's configuration: `docker inspect`, `docker
@@ -80,135 +60,23 @@ declare_rule! {
     }
 }
 
-/// One shell word of an argument, with the location of its argument and whether the
-/// argument held a variable reference.
-struct Token<'a> {
-    text: String,
-    location: &'a Location,
-    interpolated: bool,
-    /// The word ends a shell command (`;`, `&&`, `||`, `|`).
-    ends_command: bool,
-}
-
 pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
-    let facts = ctx.facts;
-    for (what, argv) in [
-        ("command", &facts.command),
-        ("entrypoint", &facts.entrypoint),
-    ] {
-        let Some(argv) = argv else {
-            continue;
-        };
-        let tokens: Vec<Token<'_>> = argv
-            .value
-            .iter()
-            .flat_map(|arg| words(&arg.value, &arg.location, arg.interpolated))
-            .collect();
-        scan(ctx, out, what, &tokens);
-    }
-    if let Some(h) = &facts.healthcheck
-        && let Some(test) = &h.value.test
-    {
-        let tokens: Vec<Token<'_>> = test
-            .value
-            .iter()
-            .skip_while(|w| matches!(w.as_str(), "CMD" | "CMD-SHELL"))
-            .flat_map(|w| words(w, &test.location, test.interpolated))
-            .collect();
-        scan(ctx, out, "healthcheck", &tokens);
-    }
-}
-
-/// Splits an argument on white space (a `sh -c` script is one argument), dropping quotes.
-fn words<'a>(arg: &str, location: &'a Location, interpolated: bool) -> Vec<Token<'a>> {
-    arg.split_whitespace()
-        .map(|w| Token {
-            text: w
-                .trim_matches(|c| c == '"' || c == '\'' || c == ';')
-                .to_string(),
-            location,
-            interpolated,
-            ends_command: w.ends_with(';') || matches!(w, "&&" | "||" | "|"),
-        })
-        .collect()
-}
-
-/// Whether `value` could be a literal secret.
-fn literal(value: &str) -> bool {
-    !value.is_empty()
-        && !value.contains('$')
-        && !value.contains('`')
-        && !not_a_secret_value(value)
-        && !secrets::is_reference(value)
-}
-
-/// Whether an option name (without dashes) takes a secret value.
-fn secret_option(name: &str, allow: &[String]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let last = lower.rsplit(['-', '_', '.']).next().unwrap_or_default();
-    if NOT_A_VALUE.contains(&last) {
-        return false;
-    }
-    SECRET_OPTIONS.contains(&lower.as_str()) || is_secret_name(name, allow)
-}
-
-fn scan(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>, what: &str, tokens: &[Token<'_>]) {
-    let allow = &ctx.settings.secret_allow;
-    let mut mysql = false;
-    for (i, tok) in tokens.iter().enumerate() {
-        let t = tok.text.as_str();
-        if i > 0 && tokens[i - 1].ends_command {
-            mysql = false;
-        }
-        let program = t.rsplit('/').next().unwrap_or(t);
-        if MYSQL_CLIENTS.contains(&program) {
-            mysql = true;
-            continue;
-        }
-        if tok.interpolated {
-            continue;
-        }
-        let found: Option<(String, &str)> = if let Some(opt) = t.strip_prefix('-') {
-            let name = opt.trim_start_matches('-');
-            if mysql && !opt.starts_with('-') && t.len() > 2 && t.starts_with("-p") {
-                Some(("-p".to_string(), &t[2..]))
-            } else if let Some((key, value)) = name.split_once('=') {
-                secret_option(key, allow).then(|| (format!("--{key}"), value))
-            } else if secret_option(name, allow)
-                && let Some(next) = tokens.get(i + 1)
-                && !next.interpolated
-                && !next.text.starts_with('-')
-            {
-                Some((t.to_string(), next.text.as_str()))
-            } else {
-                None
-            }
-        } else if let Some((key, value)) = t.split_once('=')
-            && !key.is_empty()
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && is_secret_name(key, allow)
-        {
-            Some((key.to_string(), value))
-        } else {
-            None
-        };
-        let message = match found {
-            Some((name, value)) if literal(value) => format!(
-                "`{}` passes a secret on its {what} line (`{name}`)",
-                ctx.facts.name
+    for a in command_line(ctx) {
+        let message = match (&a.option, a.verdict) {
+            (Some(option), Verdict::Secret(_)) => format!(
+                "`{}` passes a secret on its {} line (`{option}`)",
+                ctx.facts.name, a.what
             ),
-            Some(_) => continue,
-            None => match secrets::classify_value(t) {
-                Some(kind) if !t.contains('$') => format!(
-                    "`{}` has {} on its {what} line",
-                    ctx.facts.name,
-                    kind.describe()
-                ),
-                _ => continue,
-            },
+            (None, Verdict::Secret(kind)) => format!(
+                "`{}` has {} on its {} line",
+                ctx.facts.name,
+                kind.map_or("a secret", |k| k.describe()),
+                a.what
+            ),
+            _ => continue,
         };
-        let finding = out.emit_at(&SecretOnCommandLine::INFO, tok.location.clone(), message);
-        finding.evidence = Some(secrets::redact(t));
+        let finding = out.emit_at(&SecretOnCommandLine::INFO, a.location.clone(), message);
+        finding.evidence = Some(secrets::redact(&a.word));
     }
 }
 

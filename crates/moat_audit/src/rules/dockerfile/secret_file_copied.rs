@@ -17,7 +17,11 @@ declare_rule! {
     /// A destination is judged by its name only where that is unambiguous (`/root/.ssh/id_rsa`,
     /// `.npmrc`, `credentials`), and not when the source is a URL. `COPY . .` is not reported:
     /// what it copies depends on `.dockerignore`, which moat does not read here. Certificates
-    /// (`*.crt`, and `*.pem` copied into a `certs` directory) are public and not reported.
+    /// (`*.crt`, and `*.pem` copied into a `certs` directory) and public keys (`*.pub`, a
+    /// `*.key` named `public`, `pub`, `pubkey`, `gpg` or `pgp`, a `*.pem` named `pub` or
+    /// `public`, and any file copied
+    /// into a keyring directory such as `/usr/share/keyrings/`, `/etc/apt/trusted.gpg.d/` or
+    /// `/etc/pki/rpm-gpg/`) are not reported.
     ///
     /// ## Why is this bad?
     /// Every file copied into a layer stays in the image, even if a later `RUN rm` deletes it:
@@ -73,6 +77,18 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
                 .split('/')
                 .any(|c| c == "certs" || c == "ca-certificates")
         });
+        // package repository signing keys are public
+        let into_keyring = args.dest.as_ref().is_some_and(|d| {
+            d.value.to_ascii_lowercase().split('/').any(|c| {
+                matches!(c, "keyrings" | "trusted.gpg.d" | "rpm-gpg")
+                    || std::path::Path::new(c)
+                        .extension()
+                        .is_some_and(|e| e == "gpg" || e == "asc")
+            })
+        });
+        if into_keyring {
+            continue;
+        }
         let mut reported = false;
         for source in &args.sources {
             let pem_cert = into_certs && source.value.to_ascii_lowercase().ends_with(".pem");
@@ -161,6 +177,7 @@ fn secret_file(path: &str, side: Side) -> Option<&'static str> {
         return None;
     }
     match ext {
+        "key" if names_public_key(name) => return None,
         "key" | "p12" | "pfx" => return Some("private key material"),
         "pem" if !looks_like_certificate(name) => return Some("private key material"),
         "tfstate" => return Some("Terraform state (secrets in plain text)"),
@@ -183,6 +200,14 @@ fn is_example(suffix: &str) -> bool {
         suffix,
         "example" | "sample" | "template" | "dist" | "defaults" | "default" | "tmpl" | "tpl"
     )
+}
+
+/// `public.key`, `release-pubkey.key`, `nodesource-gpg.key`, `repo.gpg.key`: a public key
+/// (a PGP key of a package repository, a verification key) named with `.key`.
+fn names_public_key(name: &str) -> bool {
+    name.trim_end_matches(".key")
+        .split(['-', '_', '.'])
+        .any(|w| matches!(w, "pub" | "public" | "pubkey" | "gpg" | "pgp"))
 }
 
 /// `ca.pem`, `cert.pem`, `fullchain.pem`, `ca-bundle.pem`, `server-pub.pem`: public.
@@ -235,6 +260,10 @@ mod tests {
         for p in [
             ".",
             "id_rsa.pub",
+            "public.key",
+            "keys/minisign-pub.key",
+            "nodesource.gpg.key",
+            "cosign.pub",
             "ca.pem",
             "fullchain.pem",
             "rds-ca-bundle.pem",

@@ -2,7 +2,7 @@ use moat_dockerfile::{Arguments, Kind, Span, Text};
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::secrets::{self, ValueKind};
+use crate::secrets::{self, ValueKind, Verdict};
 
 declare_rule! {
     /// ## What it does
@@ -11,7 +11,11 @@ declare_rule! {
     /// (`https://user:pass@host`), an AWS access key id, a GitHub, Slack or Stripe token, a Google
     /// API key, or a private-key block (`-----BEGIN … PRIVATE KEY-----`). References such as
     /// `$TOKEN` are not secrets and are not reported; unlike `ENV` values, high entropy alone is
-    /// not enough here (build scripts are full of checksums and hashes).
+    /// not enough here (build scripts are full of checksums and hashes). Neither are public
+    /// keys and certificates (`ssh-ed25519 AAAA…`, `-----BEGIN PUBLIC KEY-----`) nor
+    /// placeholders: a URL whose password is `changeme` or `password` or whose host is a
+    /// documentation domain (`example.com`), a token filled with `x` or counting up
+    /// (`ghp_xxxx…`, `0123456789abcdef…`), an issuer's example key (`AKIAIOSFODNN7EXAMPLE`).
     ///
     /// ## Why is this bad?
     /// The text of every `RUN` is stored in the image history (`docker history --no-trunc`), and
@@ -21,7 +25,7 @@ declare_rule! {
     /// ## Example
     /// ```dockerfile
     /// FROM alpine:3.20
-    /// RUN curl -fsSL -H "Authorization: token ghp_0123456789abcdefghijklmnopqrstuvwxyz" \
+    /// RUN curl -fsSL -H "Authorization: token ghp_R8fTq2LmZ0vX5nK7wP4sY1bH9cJ3dA6eG0iU" \
     ///     https://api.github.com/repos/acme/app/tarball -o app.tgz
     /// COPY <<EOF /root/.ssh/id_ed25519
     /// -----BEGIN OPENSSH PRIVATE KEY-----
@@ -70,7 +74,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
                 Arguments::Shell(text) => scan(out, text, keyword),
                 Arguments::Exec(words) => {
                     for w in words {
-                        if let Some(kind) = secrets::classify_value(&w.value) {
+                        if let Verdict::Secret(Some(kind)) = secrets::judge_value(&w.value) {
                             report(out, w.span, keyword, kind, &w.value);
                         }
                     }
@@ -110,9 +114,11 @@ fn scan(out: &mut Emitter<'_>, text: &Text, place: &str) {
     }
     for (start, end) in tokens(s) {
         let token = s.get(start..end).unwrap_or_default();
-        match secrets::classify_value(token) {
-            None | Some(ValueKind::PrivateKey) => {}
-            Some(kind) => report(out, text.span(start, end), place, kind, token),
+        match secrets::judge_value(token) {
+            Verdict::Secret(Some(kind)) if kind != ValueKind::PrivateKey => {
+                report(out, text.span(start, end), place, kind, token);
+            }
+            _ => {}
         }
     }
 }

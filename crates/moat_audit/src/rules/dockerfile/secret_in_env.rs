@@ -1,9 +1,7 @@
-use moat_dockerfile::{Kind, Word};
-
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::image_stages::image_instructions;
-use crate::secrets::{self, is_secret_name, not_a_secret_value, value_kind};
+use crate::rules::dockerfile::helpers::env_secrets::{Place, assignments};
+use crate::secrets::{self, Verdict};
 
 declare_rule! {
     /// ## What it does
@@ -16,10 +14,20 @@ declare_rule! {
     /// `--build-arg` is recorded in the image history of every layer that uses it. `ENV` is
     /// reported by name where it ends up in the image: in the final stage and the stages it
     /// builds on by name (`FROM base`), unless its value cannot be a secret (empty, a switch
-    /// such as `no`, a placeholder such as `xxxx`, or a file path such as
-    /// `/run/secrets/db_password`). An `ENV` of a builder stage stays out of the image, so there
-    /// it is reported only when it holds a literal secret (not `${VAR}`), which is then written
-    /// in the Dockerfile itself.
+    /// such as `no`, a file path such as `/run/secrets/db_password`, a sentinel such as
+    /// `**Random**`). An `ENV` of a builder stage stays out of the image, so there it is
+    /// reported only when it holds a literal secret (not `${VAR}`), which is then written in the
+    /// Dockerfile itself.
+    ///
+    /// Never reported: public keys and certificates, whatever the name (`MINISIGN_PUBKEY`,
+    /// `*_PUBLIC_KEY`, `*_PUB_KEY`, a minisign `RWS…` key, `ssh-ed25519 AAAA…`, a PGP public key
+    /// block, a PEM `PUBLIC KEY` or `CERTIFICATE`); `*_FILE` variables, which hold the path of
+    /// a secret (`DB_PASSWORD_FILE=/run/secrets/db`, the good practice); and placeholders
+    /// (`changeme`, `<password>`, `xxxx`, `your-key-here`, `example`, `TODO`, `secret`,
+    /// `password`, an issuer's example key such as `AKIAIOSFODNN7EXAMPLE`, a URL to
+    /// `example.com`): nothing secret is written, and an `ENV` of the image that defaults to a
+    /// placeholder is `D013`'s, at low severity. A build argument is reported by name whatever
+    /// its default, since the value that leaks is the one passed at build time.
     ///
     /// ## Why is this bad?
     /// `ENV` values are stored in the image configuration: anyone who can pull the image reads
@@ -72,75 +80,55 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    let image = image_instructions(ctx);
-    for (_, instr) in ctx.instructions() {
-        let place = match instr.kind {
-            Kind::Arg => Place::Arg,
-            Kind::Env if image.iter().any(|i| std::ptr::eq(*i, instr)) => Place::ImageEnv,
-            Kind::Env => Place::BuildEnv,
-            _ => continue,
-        };
-        for (name, value) in instr.key_values() {
-            check_pair(ctx, out, place, &name, value.as_ref());
+    for a in assignments(ctx) {
+        let by_name = a.secret_name
+            && match a.place {
+                // whatever is passed at build time is recorded, whatever the default (a public
+                // key as the default says the argument holds one)
+                Place::Arg => !secrets::is_public_key(a.value_text()),
+                // `ENV DB_PASSWORD=${DB_PASSWORD}` bakes in the value passed at build time
+                Place::ImageEnv => a.is_reference() || a.verdict == Verdict::Secret(None),
+                Place::BuildEnv => a.verdict == Verdict::Secret(None),
+            };
+        let keyword = a.place.keyword();
+        if by_name {
+            let why = match a.place {
+                Place::Arg => "build arguments are recorded in the image history",
+                Place::ImageEnv => "ENV values are stored in the image",
+                Place::BuildEnv => {
+                    "its literal value is written in the Dockerfile and the build cache"
+                }
+            };
+            let span = a
+                .value
+                .as_ref()
+                .map_or(a.name.span, |v| a.name.span.to(v.span));
+            let finding = out.emit(
+                &SecretInEnv::INFO,
+                span,
+                format!("{keyword} `{}` looks like a secret: {why}", a.name.value),
+            );
+            if let Some(v) = a.value.as_ref().filter(|v| !v.value.is_empty()) {
+                finding.evidence = Some(format!("{}={}", a.name.value, secrets::redact(&v.value)));
+            }
+        } else if let (false, Verdict::Secret(Some(kind)), Some(value)) =
+            (a.secret_name, a.verdict, a.value.as_ref())
+        {
+            let finding = out.emit(
+                &SecretInEnv::INFO,
+                value.span,
+                format!(
+                    "{keyword} `{}` has a value that looks like {}",
+                    a.name.value,
+                    kind.describe()
+                ),
+            );
+            finding.evidence = Some(format!(
+                "{}={}",
+                a.name.value,
+                secrets::redact(&value.value)
+            ));
         }
-    }
-}
-
-/// Where a variable is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    /// A build argument.
-    Arg,
-    /// An ENV that the image inherits.
-    ImageEnv,
-    /// An ENV of a stage that the image does not inherit.
-    BuildEnv,
-}
-
-fn check_pair(
-    ctx: &DockerfileContext<'_>,
-    out: &mut Emitter<'_>,
-    place: Place,
-    name: &Word,
-    value: Option<&Word>,
-) {
-    let keyword = if place == Place::Arg { "ARG" } else { "ENV" };
-    let literal = value.is_some_and(|v| !v.value.is_empty() && !secrets::is_reference(&v.value));
-    let secret_name = is_secret_name(&name.value, &ctx.settings.secret_allow);
-    // An ENV whose value cannot be a secret (empty, a switch, a file path) holds none; a build
-    // argument leaks whatever is passed at build time, whatever its default.
-    let harmless = place != Place::Arg && value.is_some_and(|v| not_a_secret_value(&v.value));
-    if secret_name && !harmless && (place != Place::BuildEnv || literal) {
-        let why = match place {
-            Place::Arg => "build arguments are recorded in the image history",
-            Place::ImageEnv => "ENV values are stored in the image",
-            Place::BuildEnv => "its literal value is written in the Dockerfile and the build cache",
-        };
-        let span = value.map_or(name.span, |v| name.span.to(v.span));
-        let finding = out.emit(
-            &SecretInEnv::INFO,
-            span,
-            format!("{keyword} `{}` looks like a secret: {why}", name.value),
-        );
-        if let Some(v) = value.filter(|v| !v.value.is_empty()) {
-            finding.evidence = Some(format!("{}={}", name.value, secrets::redact(&v.value)));
-        }
-        return;
-    }
-    let Some(value) = value.filter(|_| !secret_name) else {
-        return;
-    };
-    if let Some(kind) = value_kind(&name.value, &value.value) {
-        let finding = out.emit(
-            &SecretInEnv::INFO,
-            value.span,
-            format!(
-                "{keyword} `{}` has a value that looks like {}",
-                name.value,
-                kind.describe()
-            ),
-        );
-        finding.evidence = Some(format!("{}={}", name.value, secrets::redact(&value.value)));
     }
 }
 
@@ -149,13 +137,19 @@ mod tests {
     use super::check;
     use crate::config::Settings;
     use crate::rules::dockerfile::helpers::testing::{findings_with, lines};
-    use crate::secrets::ValueKind;
-    use crate::secrets::{is_secret_name, value_kind};
+    use crate::secrets::{ValueKind, Verdict, is_secret_name, judge};
 
     #[test]
     fn env_values_that_cannot_be_secrets() {
-        let src = "FROM alpine\nENV DB_PASSWORD=\"\" ALLOW_EMPTY_PASSWORD=no API_KEY=xxxxxxxx\nENV PRIVATE_KEY=/root/.ssh/id_rsa\nENV GOOGLE_CREDENTIALS key.json\nARG NPM_TOKEN=\"\"\nENV ADMIN_PASSWORD=changeme\n";
-        assert_eq!(lines(check, src), [5, 6]);
+        let src = "FROM alpine\nENV DB_PASSWORD=\"\" ALLOW_EMPTY_PASSWORD=no API_KEY=xxxxxxxx\nENV PRIVATE_KEY=/root/.ssh/id_rsa\nENV GOOGLE_CREDENTIALS key.json\nARG NPM_TOKEN=\"\"\nENV ADMIN_PASSWORD=changeme\nENV JBOSS_PASS **Random**\n";
+        // placeholders (`xxxxxxxx`, `changeme`) are D013's
+        assert_eq!(lines(check, src), [5]);
+    }
+
+    #[test]
+    fn public_keys_and_file_variables_are_not_secrets() {
+        let src = "FROM alpine\nARG MINISIGN_PUBKEY=RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U\nENV SIGNING_KEY=RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U\nARG SIGNING_KEY=RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U\nENV DEPLOY_KEY=\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0d8T3xN0o0eXn2d9hY7K2wS4zA1bQ0yJ8fV6uR5sE ci\"\nENV COSIGN_PUBLIC_KEY=q8Zr2LmX0vT5nK7wP4sY1bH9\nENV DB_PASSWORD_FILE=/run/secrets/db\nARG DB_PASSWORD_FILE\n";
+        assert!(lines(check, src).is_empty());
     }
 
     #[test]
@@ -167,10 +161,17 @@ mod tests {
         assert!(!is_secret_name("GLUU_SECRET_ADAPTER", none));
         assert!(!is_secret_name("GISTURL", none));
         assert!(!is_secret_name("dbpassword", &["dbpassword".to_string()]));
-        assert_eq!(value_kind("SUPERCRONIC", "supercronic-linux-amd64"), None);
         assert_eq!(
-            value_kind("GISTURL", "yuhisa-jp/4cbcd6dc79570c55f6d948a82dbfca91"),
-            None
+            judge("SUPERCRONIC", "supercronic-linux-amd64", none),
+            Verdict::NotSecret
+        );
+        assert_eq!(
+            judge(
+                "GISTURL",
+                "yuhisa-jp/4cbcd6dc79570c55f6d948a82dbfca91",
+                none
+            ),
+            Verdict::NotSecret
         );
     }
 
@@ -196,21 +197,26 @@ mod tests {
 
     #[test]
     fn entropy_only_for_names_that_do_not_explain_the_value() {
+        let none: &[String] = &[];
         let random = "q8Zr2LmX0vT5nK7wP4sY1bH9";
-        assert_eq!(value_kind("SETTING", random), Some(ValueKind::HighEntropy));
-        assert_eq!(value_kind("BUILD_REF", random), None);
+        let secret = |k| Verdict::Secret(Some(k));
         assert_eq!(
-            value_kind("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64"),
-            None
+            judge("SETTING", random, none),
+            secret(ValueKind::HighEntropy)
+        );
+        assert_eq!(judge("BUILD_REF", random, none), Verdict::NotSecret);
+        assert_eq!(
+            judge("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64", none),
+            Verdict::NotSecret
         );
         assert_eq!(
-            value_kind("APP_VERSION", "AKIAIOSFODNN7EXAMPLE"),
-            Some(ValueKind::AwsAccessKey)
+            judge("APP_VERSION", "AKIA2E0A8F3B244C9986", none),
+            secret(ValueKind::AwsAccessKey)
         );
         assert_eq!(
-            value_kind("MIRROR", "https://user:hunter22@mirror.example.com"),
-            Some(ValueKind::CredentialUrl)
+            judge("MIRROR", "https://user:hunter22@mirror.acme.dev", none),
+            secret(ValueKind::CredentialUrl)
         );
-        assert_eq!(value_kind("DB", "${DB_PASSWORD}"), None);
+        assert_eq!(judge("DB", "${DB_PASSWORD}", none), Verdict::NotSecret);
     }
 }

@@ -2,4 +2,5 @@
 #[cfg(test)]
 pub(crate) mod compose_testing;
 pub(crate) mod host_namespace;
+pub(crate) mod secret_values;
 pub(crate) mod security_opt;

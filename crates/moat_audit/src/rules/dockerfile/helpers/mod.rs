@@ -3,6 +3,7 @@
 pub mod base_image;
 pub mod cmd;
 pub mod copy_args;
+pub mod env_secrets;
 pub mod expose_port;
 pub mod file_modes;
 pub mod image_stages;

@@ -325,8 +325,9 @@ pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
     }
 }
 
-/// Rules whose findings point at a secret value.
-const SECRET_RULES: &[&str] = &["D010", "D012", "C029", "C030"];
+/// Rules whose findings point at a secret value, and the placeholder rules (a value judged a
+/// placeholder by mistake must not be printed either).
+const SECRET_RULES: &[&str] = &["D010", "D012", "D013", "C029", "C030", "C032"];
 
 /// Masks the secret values that secret rules found in the report's source texts, so that no
 /// reporter (text snippets, SARIF snippets) repeats them into CI logs or code-scanning uploads.
@@ -348,8 +349,8 @@ pub fn mask_secrets(report: &mut Report) {
         };
         // `KEY=value` (ENV, ARG): only the value is secret; a bare `ARG NAME` has none
         let value = match text.find('=') {
-            Some(eq) if f.code == "D010" => span.start + eq + 1..span.end,
-            None if f.code == "D010" => continue,
+            Some(eq) if matches!(f.code.as_str(), "D010" | "D013") => span.start + eq + 1..span.end,
+            None if matches!(f.code.as_str(), "D010" | "D013") => continue,
             _ => span.clone(),
         };
         masks

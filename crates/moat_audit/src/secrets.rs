@@ -217,15 +217,39 @@ fn value_words(value: &str) -> Vec<String> {
 }
 
 /// Whether `value` is a placeholder where a secret belongs: `<password>`, `[token]`, filler
-/// (`xxxx`, `****`, `...`), a word that names the missing value or asks for it (`changeme`,
-/// `change_me`, `replace-me`, `TODO`, `placeholder`, `dummy`, `example`, `secret`,
-/// `password`, `your-api-key-here`, `INSERT_YOUR_TOKEN`), or a value that says it is unset
-/// (`not set`). An empty value is not a placeholder: it sets nothing.
+/// (`xxxx`, `****`, `...`), a word that names the missing value (the whole value `secret`,
+/// `password`, `token`, `mysecretpassword`) or asks for it (`changeme`, `change_me`,
+/// `replace-me`, `TODO`, `placeholder`, `dummy`, `example`, `your-api-key-here`,
+/// `INSERT_YOUR_TOKEN`), or a value that says it is unset (`not set`). An empty value is not
+/// a placeholder: it sets nothing. The words `secret` and `password` inside a longer value do
+/// not make it one (`hunter2-very-secret` is a secret): a real secret judged a placeholder
+/// would be reported at low severity.
 pub fn is_placeholder(value: &str) -> bool {
-    // the whole value is a word that names what is missing
+    // the whole value is a word that names what is missing (and the examples of the official
+    // images' documentation: `mysecretpassword`, `my-secret-pw`)
     const WHOLE: &[&str] = &[
-        "changeit", "todo", "tbd", "fixme", "sample", "pass", "pwd", "token", "apikey", "key",
-        "setme", "fillme", "foo", "foobar",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "token",
+        "apikey",
+        "key",
+        "mysecret",
+        "mypassword",
+        "mysecretpassword",
+        "mysecretpw",
+        "supersecret",
+        "changeit",
+        "todo",
+        "tbd",
+        "fixme",
+        "sample",
+        "setme",
+        "fillme",
+        "foo",
+        "foobar",
     ];
     // words that only a placeholder contains
     const PARTS: &[&str] = &[
@@ -237,9 +261,6 @@ pub fn is_placeholder(value: &str) -> bool {
         "placeholder",
         "example",
         "notset",
-        "secret",
-        "password",
-        "passwd",
         "dummy",
         "redacted",
     ];
@@ -992,6 +1013,9 @@ mod tests {
             "q8Zr2LmX0vT5nK7wP4sY1bH9",
             "1234",
             "P@ssw0rd",
+            "hunter2-very-secret",
+            "registry-password",
+            "verySecretKey1",
         ] {
             assert!(!is_placeholder(v), "{v}");
         }

@@ -1,7 +1,7 @@
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::container::helpers::secret_values::{command_line, environment};
-use crate::secrets::Verdict;
+use crate::secrets::{self, Verdict};
 
 declare_rule! {
     /// ## What it does
@@ -84,7 +84,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
                 ctx.facts.name, e.origin
             ),
         );
-        finding.evidence = Some(format!("{name}={}", e.value.value));
+        finding.evidence = Some(format!("{name}={}", secrets::redact(&e.value.value)));
     }
     for a in command_line(ctx) {
         if a.verdict != Verdict::Placeholder {
@@ -102,7 +102,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
                 ctx.facts.name, a.what
             ),
         );
-        finding.evidence = Some(a.word);
+        finding.evidence = Some(secrets::redact(&a.word));
     }
 }
 

@@ -1,7 +1,7 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::env_secrets::{Place, assignments};
-use crate::secrets::Verdict;
+use crate::secrets::{self, Verdict};
 
 declare_rule! {
     /// ## What it does
@@ -71,7 +71,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
                 a.name.value
             ),
         );
-        finding.evidence = Some(format!("{}={}", a.name.value, value.value));
+        finding.evidence = Some(format!("{}={}", a.name.value, secrets::redact(&value.value)));
     }
 }
 

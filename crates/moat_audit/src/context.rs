@@ -107,6 +107,10 @@ pub struct ContainerContext<'a> {
     pub facts: &'a ContainerFacts,
     /// The compose project it belongs to, if any.
     pub project: Option<&'a ComposeProject>,
+    /// The images that the same compose project or script builds or tags (compose `build:`
+    /// with `image:`, `docker build -t`, `docker tag`), as written: a container that runs one
+    /// runs what was built there, not an image pulled from a registry.
+    pub built_images: &'a [String],
     /// Resolved settings.
     pub settings: &'a Settings,
 }

@@ -81,21 +81,25 @@ pub fn run_project(project: &ComposeProject, config: &Config, emitter: &mut Emit
             check(&ctx, emitter);
         }
     }
+    let built = project.built_images();
     for facts in &project.services {
-        run_container(facts, Some(project), config, emitter);
+        run_container(facts, Some(project), &built, config, emitter);
     }
 }
 
-/// Runs the container rules on one container.
+/// Runs the container rules on one container; `built_images` are the images its compose
+/// project or script builds.
 pub fn run_container(
     facts: &ContainerFacts,
     project: Option<&ComposeProject>,
+    built_images: &[String],
     config: &Config,
     emitter: &mut Emitter<'_>,
 ) {
     let ctx = ContainerContext {
         facts,
         project,
+        built_images,
         settings: config.settings(),
     };
     for rule in rules::all().filter(|r| config.is_enabled(r.info.code)) {
@@ -141,9 +145,13 @@ pub fn audit_script(source: &SourceFile, config: &Config) -> FileOutcome {
         ..FileOutcome::default()
     };
     let mut emitter = Emitter::new(source);
+    let built: Vec<String> = moat_deploy::find_built_images(&source.text, &source.path)
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
     for run in moat_deploy::find_docker_runs(&source.text, &source.path) {
         match run {
-            Ok(facts) => run_container(&facts, None, config, &mut emitter),
+            Ok(facts) => run_container(&facts, None, &built, config, &mut emitter),
             Err(e) => outcome.errors.push(e),
         }
     }
@@ -259,7 +267,7 @@ pub fn audit_docker_run(cmdline: &str, config: &Config) -> FileOutcome {
     match moat_deploy::parse_docker_run(cmdline, DOCKER_RUN_PATH, 0) {
         Ok(facts) => {
             let mut emitter = Emitter::new(&source);
-            run_container(&facts, None, config, &mut emitter);
+            run_container(&facts, None, &[], config, &mut emitter);
             outcome.findings = with_severities(emitter.into_findings(), config);
         }
         Err(e) => outcome.errors.push(e),

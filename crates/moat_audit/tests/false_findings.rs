@@ -5,6 +5,8 @@
 //!
 //! - **Secrets**: public keys are not secrets, placeholders are not leaks (they are reported
 //!   apart, at low severity), `*_FILE` variables hold paths; the same in every secret rule.
+//! - **Images built here**: an image that the same compose project or script builds is not an
+//!   untagged or `latest` pull from a registry.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -243,5 +245,71 @@ RUN curl -H \"Authorization: token ghp_R8fTq2LmZ0vX5nK7wP4sY1bH9cJ3dA6eG0iU\" ht
             at("C029", "compose.yaml:5"),
             at("C030", "compose.yaml:6"),
         ]
+    );
+}
+
+#[test]
+fn images_built_by_the_compose_project_are_not_pulls() {
+    let compose = "name: shop
+services:
+  api:
+    build: ./api
+    image: acme/shop-api
+  worker:
+    image: acme/shop-api
+    command: [\"celery\", \"worker\"]
+  migrate:
+    image: acme/shop-api:latest
+    command: [\"alembic\", \"upgrade\", \"head\"]
+  web:
+    build: ./web
+  web-e2e:
+    image: shop-web
+  cache:
+    image: redis
+  db:
+    image: postgres:latest
+";
+    let p = Project::new(&[("compose.yaml", compose)]);
+    assert_eq!(
+        p.places(&["C019"]),
+        [at("C019", "compose.yaml:17"), at("C019", "compose.yaml:19")]
+    );
+}
+
+#[test]
+fn images_built_by_the_script_are_not_pulls() {
+    let script = "#!/usr/bin/env bash
+set -euo pipefail
+
+run() {
+  docker network create shop || true
+  docker run -d --name api --network shop acme/shop-api
+  docker run -d --name worker --network shop acme/shop-api:latest celery worker
+  docker run -d --name proxy --network shop acme/proxy
+  docker run -d --name cache --network shop redis
+}
+
+build() {
+  docker build -t acme/shop-api -f api/Dockerfile api
+  docker buildx build --load --tag=acme/proxy:dev proxy
+}
+
+build
+run
+";
+    let makefile = "IMAGE := acme/billing
+
+build:
+\tdocker build -t acme/billing .
+
+run: build
+\tdocker run --rm -p 127.0.0.1:8080:8080 acme/billing
+\tdocker run --rm alpine
+";
+    let p = Project::new(&[("deploy.sh", script), ("Makefile", makefile)]);
+    assert_eq!(
+        p.places(&["C019"]),
+        [at("C019", "Makefile:8"), at("C019", "deploy.sh:9")]
     );
 }

@@ -558,6 +558,33 @@ pub struct ComposeProject {
     pub configs: Vec<SecretDef>,
 }
 
+impl ComposeProject {
+    /// The images the project builds: the `image:` of every service with `build:` (compose
+    /// tags the built image with it), and, when the project has a `name:`, the names compose
+    /// gives the images of services built without one (`NAME-SERVICE`, and `NAME_SERVICE` as
+    /// Compose v1 spelled them). Another service that runs one of these images runs what the
+    /// project built, not an image pulled from a registry.
+    pub fn built_images(&self) -> Vec<String> {
+        let project = self
+            .name
+            .as_ref()
+            .map(|n| n.value.to_ascii_lowercase())
+            .filter(|n| !n.is_empty());
+        let mut out = Vec::new();
+        for s in self.services.iter().filter(|s| s.build.is_some()) {
+            match (&s.image, &project) {
+                (Some(image), _) => out.push(image.value.clone()),
+                (None, Some(p)) => {
+                    out.push(format!("{p}-{}", s.name));
+                    out.push(format!("{p}_{}", s.name));
+                }
+                (None, None) => {}
+            }
+        }
+        out
+    }
+}
+
 /// One value of daemon.json, as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]

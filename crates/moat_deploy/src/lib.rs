@@ -4,7 +4,8 @@
 //!
 //! - [`load_compose`] / [`parse_compose`] → [`ComposeProject`] (services as [`ContainerFacts`],
 //!   [`NetworkFacts`], volumes, secrets, configs), merged and interpolated like `docker compose`.
-//! - [`parse_docker_run`] / [`find_docker_runs`] → [`ContainerFacts`].
+//! - [`parse_docker_run`] / [`find_docker_runs`] → [`ContainerFacts`]; [`find_built_images`] →
+//!   the images a script builds or tags (`docker build -t`, `docker tag`).
 //! - [`parse_daemon_config`] / [`load_daemon_config`] → [`DaemonFacts`].
 //!
 //! Every value is a [`Located`] value carrying the exact [`moat_diagnostics::Location`] it was
@@ -28,4 +29,4 @@ pub use daemon::{load_daemon_config, parse_daemon_config};
 pub use discover::{is_compose_file, is_daemon_config, is_script};
 pub use facts::*;
 pub use interp::Env;
-pub use run::{find_docker_runs, parse_docker_run, parse_docker_run_in};
+pub use run::{find_built_images, find_docker_runs, parse_docker_run, parse_docker_run_in};

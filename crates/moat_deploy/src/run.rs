@@ -263,6 +263,22 @@ fn parse_text(text: &str, loc: &Locator<'_>, make: bool) -> Result<ContainerFact
 /// Index of the `docker` word when `seg` is a `docker run|create` command (after `sudo`,
 /// `exec`, `env`, `time`, `nohup`, `command`, shell keywords and `VAR=value` assignments).
 fn docker_run_start(seg: &[Word]) -> Option<usize> {
+    let (i, j) = docker_command(seg)?;
+    match seg.get(j).map(|w| w.text.as_str()) {
+        Some("run" | "create") => Some(i),
+        Some("container") => matches!(
+            seg.get(j + 1).map(|w| w.text.as_str()),
+            Some("run" | "create")
+        )
+        .then_some(i),
+        _ => None,
+    }
+}
+
+/// When `seg` is a `docker` command (after `sudo`, `exec`, `env`, `time`, `nohup`, `command`,
+/// shell keywords and `VAR=value` assignments): the index of the `docker` word and of its
+/// subcommand (after the global options).
+fn docker_command(seg: &[Word]) -> Option<(usize, usize)> {
     let mut i = 0;
     while i < seg.len() {
         let w = seg[i].text.as_str();
@@ -283,7 +299,7 @@ fn docker_run_start(seg: &[Word]) -> Option<usize> {
     if prog != "docker" && !prog.ends_with("/docker") {
         return None;
     }
-    // global options, then `run`/`create` or `container run|create`
+    // global options, then the subcommand
     let mut j = i + 1;
     while let Some(w) = seg.get(j) {
         let t = w.text.as_str();
@@ -302,15 +318,7 @@ fn docker_run_start(seg: &[Word]) -> Option<usize> {
             break;
         }
     }
-    match seg.get(j).map(|w| w.text.as_str()) {
-        Some("run" | "create") => Some(i),
-        Some("container") => matches!(
-            seg.get(j + 1).map(|w| w.text.as_str()),
-            Some("run" | "create")
-        )
-        .then_some(i),
-        _ => None,
-    }
+    Some((i, j))
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -782,10 +790,21 @@ pub fn find_docker_runs(text: &str, path: &str) -> Vec<Result<ContainerFacts, In
     let file = SourceFile::new(path, text);
     let make = is_makefile(path);
     let mut out = Vec::new();
+    for (start, line) in logical_lines(text) {
+        if line.contains("docker") {
+            scan_line(&file, start, line, make, &mut out);
+        }
+    }
+    out
+}
+
+/// The logical lines of a script with their byte offsets: a line ends at a newline that a
+/// backslash does not escape.
+fn logical_lines(text: &str) -> Vec<(usize, &str)> {
     let b = text.as_bytes();
+    let mut lines = Vec::new();
     let mut start = 0;
     while start < b.len() {
-        // a logical line: up to a newline not escaped by a backslash
         let mut end = start;
         while end < b.len() {
             if b[end] == b'\n' {
@@ -802,13 +821,75 @@ pub fn find_docker_runs(text: &str, path: &str) -> Vec<Result<ContainerFacts, In
             }
             end += 1;
         }
-        let line = &text[start..end];
-        if line.contains("docker") {
-            scan_line(&file, start, line, make, &mut out);
-        }
+        lines.push((start, &text[start..end]));
         start = end + 1;
     }
-    out
+    lines
+}
+
+/// The images that a shell script or Makefile makes locally: the `-t`/`--tag` values of
+/// `docker build`, `docker buildx build`, `docker image build` and `docker builder build`, and
+/// the target of `docker tag SOURCE TARGET` (`docker image tag`). Located at the word; a name
+/// holding a variable is kept as written (marked interpolated). In file order, but a caller
+/// should not rely on it: functions and Makefile targets run in any order.
+pub fn find_built_images(text: &str, path: &str) -> Vec<Located<String>> {
+    let file = SourceFile::new(path, text);
+    let make = is_makefile(path);
+    let mut built: Vec<Located<String>> = Vec::new();
+    for (start, line) in logical_lines(text) {
+        if !line.contains("docker") {
+            continue;
+        }
+        let Ok(words) = shell::split(line, Mode { ops: true, make }) else {
+            continue;
+        };
+        let loc = Locator {
+            src: &file,
+            offset: start,
+            shift: 0,
+        };
+        let located =
+            |w: &Word| Located::with_flag(w.text.clone(), loc.loc(w.span.clone()), w.has_var);
+        for seg in words.split(|w| w.op) {
+            let Some((_, j)) = docker_command(seg) else {
+                continue;
+            };
+            let sub: Vec<&str> = seg[j..].iter().take(2).map(|w| w.text.as_str()).collect();
+            let args = match sub.as_slice() {
+                ["build", ..] => &seg[j + 1..],
+                ["buildx" | "image" | "builder", "build", ..] => &seg[j + 2..],
+                ["tag", ..] | ["image", "tag", ..] => {
+                    let rest = &seg[j + if sub[0] == "tag" { 1 } else { 2 }..];
+                    if let Some(target) = rest.iter().filter(|w| !w.text.starts_with('-')).nth(1) {
+                        built.push(located(target));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let mut k = 0;
+            while k < args.len() {
+                let t = args[k].text.as_str();
+                if t == "-t" || t == "--tag" {
+                    if let Some(w) = args.get(k + 1) {
+                        built.push(located(w));
+                    }
+                    k += 2;
+                    continue;
+                }
+                if let Some(v) = t.strip_prefix("--tag=").or_else(|| {
+                    t.strip_prefix("-t")
+                        .filter(|v| !v.is_empty() && !t.starts_with("--"))
+                }) {
+                    let mut l = located(&args[k]);
+                    l.value = v.trim_start_matches('=').to_string();
+                    built.push(l);
+                }
+                k += 1;
+            }
+        }
+    }
+    built
 }
 
 fn scan_line(
@@ -840,5 +921,31 @@ fn scan_line(
         if let Some(i) = docker_run_start(seg) {
             out.push(parse_words(&seg[i..], &loc));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_built_images;
+
+    #[test]
+    fn images_built_or_tagged_by_a_script() {
+        let script = "#!/bin/sh\nset -e\nsudo docker build -t acme/api:dev -f Dockerfile.api .\ndocker buildx build --platform linux/amd64 --tag=acme/worker --load ./worker\ndocker image build -tacme/cron . && docker tag acme/api:dev registry.acme.dev/api:1.0\ndocker build --target test -t \"$IMAGE\" .\ndocker run -d acme/api:dev\necho docker build -t not-a-command\n";
+        let got: Vec<(String, usize, bool)> = find_built_images(script, "deploy.sh")
+            .into_iter()
+            .map(|l| (l.value, l.location.line, l.interpolated))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("acme/api:dev".to_string(), 3, false),
+                ("acme/worker".to_string(), 4, false),
+                ("acme/cron".to_string(), 5, false),
+                ("registry.acme.dev/api:1.0".to_string(), 5, false),
+                ("$IMAGE".to_string(), 6, true),
+            ]
+        );
+        let mk = "IMAGE := acme/api\nbuild:\n\tdocker build -t $(IMAGE) .\n";
+        assert!(find_built_images(mk, "Makefile")[0].interpolated);
     }
 }

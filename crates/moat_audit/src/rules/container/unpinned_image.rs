@@ -5,8 +5,16 @@ use crate::rule::declare_rule;
 declare_rule! {
     /// ## What it does
     /// Reports a container whose `image:` (or `docker run` image) has no tag or the `latest`
-    /// tag, and no digest. Images with a variable (`image: api:${TAG}`) are skipped, and so
-    /// are compose services with `build:` (their `image:` only names the image they build).
+    /// tag, and no digest. Images with a variable (`image: api:${TAG}`) are skipped.
+    ///
+    /// So are images built where they run, which are not pulled from a registry: a compose
+    /// service with `build:` (its `image:` only names the image it builds), another service of
+    /// the same project whose `image:` is one of those names (or, with a top-level `name:`,
+    /// the `NAME-SERVICE` name compose gives a built image), and a `docker run` of an image that
+    /// the same script or Makefile builds or tags (`docker build -t api .`, `docker buildx
+    /// build --tag api`, `docker tag api api:stable`) — anywhere in the file, since functions
+    /// and Makefile targets run in any order. Names are compared by repository: the tag that
+    /// was built need not be the one run.
     ///
     /// ## Why is this bad?
     /// An untagged image means `latest`, which is whatever was pushed last. Each deploy may run
@@ -62,7 +70,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
     let Some(r) = ImageRef::parse(&image.value) else {
         return;
     };
-    if r.digest.is_some() || r.is_scratch() {
+    if r.digest.is_some() || r.is_scratch() || built_here(ctx, &r) {
         return;
     }
     let message = match r.tag.as_deref() {
@@ -74,4 +82,38 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         Some(_) => return,
     };
     out.emit_at(&UnpinnedImage::INFO, image.location.clone(), message);
+}
+
+/// Whether the compose project or script of the container builds the image `r` runs (same
+/// registry and repository, any tag).
+fn built_here(ctx: &ContainerContext<'_>, r: &ImageRef) -> bool {
+    let key = |i: &ImageRef| {
+        let repo = i.repository.to_ascii_lowercase();
+        let repo = repo.strip_prefix("library/").map_or(repo.clone(), str::to_string);
+        (i.registry_or_hub().to_string(), repo)
+    };
+    let wanted = key(r);
+    ctx.built_images
+        .iter()
+        .filter_map(|b| ImageRef::parse(b))
+        .any(|b| key(&b) == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+    use crate::rules::container::helpers::compose_testing::{compose_lines, script_findings};
+
+    #[test]
+    fn images_built_by_the_project_are_not_pulled() {
+        let yaml = "name: shop\nservices:\n  api:\n    build: ./api\n    image: acme/api\n  worker:\n    image: acme/api\n    command: worker\n  migrate:\n    image: acme/api:latest\n  web:\n    build: ./web\n  web-preview:\n    image: shop-web\n  cache:\n    image: redis\n  proxy:\n    image: docker.io/acme/api\n";
+        // `docker.io/acme/api` is the same repository as `acme/api`
+        assert_eq!(compose_lines(check, yaml), [16]);
+        let script = "#!/bin/sh\ndeploy() {\n  docker run -d --name api acme/api\n  docker run -d --name cache redis\n  docker run -d --name tool acme/tool:latest\n}\nbuild() {\n  docker build -t acme/api:dev .\n  docker tag acme/api:dev acme/tool\n}\n";
+        let lines: Vec<usize> = script_findings(check, script)
+            .iter()
+            .map(|f| f.location.line)
+            .collect();
+        assert_eq!(lines, [4]);
+    }
 }

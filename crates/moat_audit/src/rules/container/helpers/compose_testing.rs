@@ -20,10 +20,12 @@ pub(crate) fn compose_findings(check: ContainerCheck, yaml: &str) -> Vec<Finding
     let src = SourceFile::new("compose.yaml", yaml);
     let settings = Settings::default();
     let mut out = Emitter::new(&src);
+    let built = project.built_images();
     for facts in &project.services {
         let ctx = ContainerContext {
             facts,
             project: Some(&project),
+            built_images: &built,
             settings: &settings,
         };
         check(&ctx, &mut out);
@@ -72,8 +74,32 @@ pub(crate) fn run_findings(check: ContainerCheck, cmdline: &str) -> Vec<Finding>
     let ctx = ContainerContext {
         facts: &facts,
         project: None,
+        built_images: &[],
         settings: &settings,
     };
     check(&ctx, &mut out);
+    out.into_findings()
+}
+
+/// Findings of a container check on every `docker run` of a shell script, which knows the
+/// images the script builds.
+pub(crate) fn script_findings(check: ContainerCheck, script: &str) -> Vec<Finding> {
+    let built: Vec<String> = moat_deploy::find_built_images(script, "deploy.sh")
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
+    let src = SourceFile::new("deploy.sh", script);
+    let settings = Settings::default();
+    let mut out = Emitter::new(&src);
+    for facts in moat_deploy::find_docker_runs(script, "deploy.sh") {
+        let facts = facts.expect("docker run parses");
+        let ctx = ContainerContext {
+            facts: &facts,
+            project: None,
+            built_images: &built,
+            settings: &settings,
+        };
+        check(&ctx, &mut out);
+    }
     out.into_findings()
 }

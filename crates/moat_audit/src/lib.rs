@@ -11,6 +11,7 @@ pub mod discover;
 pub mod docs;
 pub mod engine;
 pub mod image;
+pub mod ports;
 pub mod pragma;
 pub mod rule;
 pub mod rules;

@@ -7,6 +7,9 @@
 //!   apart, at low severity), `*_FILE` variables hold paths; the same in every secret rule.
 //! - **Images built here**: an image that the same compose project or script builds is not an
 //!   untagged or `latest` pull from a registry.
+//! - **Protocols**: the rules about ports a gateway should front judge HTTP ports, not mail,
+//!   DNS, SSH, VPN or MQTT, which clients reach directly; datastore ports are the datastore
+//!   rule's; a published port gets one piece of advice.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -311,5 +314,88 @@ run: build
     assert_eq!(
         p.places(&["C019"]),
         [at("C019", "Makefile:8"), at("C019", "deploy.sh:9")]
+    );
+}
+
+const PORT_RULES: &[&str] = &["C024", "C025", "N001", "N003"];
+
+#[test]
+fn protocols_an_http_gateway_cannot_front_are_not_gateway_findings() {
+    let compose = "services:
+  proxy:
+    image: traefik:v3.1
+    ports:
+      - \"443:443\"
+      - \"443:443/udp\"
+  mail:
+    image: mailserver/docker-mailserver:14.0
+    ports:
+      - \"25:25\"
+      - \"143:143\"
+      - \"465:465\"
+      - \"587:587\"
+      - \"993:993\"
+  dns:
+    image: pihole/pihole:2024.07.0
+    ports:
+      - \"53:53/tcp\"
+      - \"53:53/udp\"
+      - \"67:67/udp\"
+      - \"8080:80\"
+  git:
+    image: gitea/gitea:1.22
+    ports:
+      - \"2222:22\"
+  ldap:
+    image: osixia/openldap:1.5.0
+    ports:
+      - \"389:389\"
+      - \"636:636\"
+  mqtt:
+    image: eclipse-mosquitto:2.0
+    ports:
+      - \"1883:1883\"
+      - \"8883:8883\"
+  vpn:
+    image: linuxserver/wireguard:1.0.20210914
+    ports:
+      - \"51820:51820/udp\"
+  pool:
+    image: edoburu/pgbouncer:1.23.1
+    ports:
+      - \"6432:5432\"
+";
+    let p = Project::new(&[("compose.yaml", compose)]);
+    let got = p.findings(PORT_RULES);
+    let places: Vec<(String, String)> =
+        got.iter().map(|(c, a, _)| (c.clone(), a.clone())).collect();
+    assert_eq!(
+        places,
+        [
+            // the gateway's HTTPS (and HTTP/3) port: both rules say to keep it on the gateway
+            at("C024", "compose.yaml:5"),
+            at("C025", "compose.yaml:5"),
+            at("C024", "compose.yaml:6"),
+            at("C025", "compose.yaml:6"),
+            // pihole's web UI is the one second HTTP entry point (C025 naming N003)
+            at("C025", "compose.yaml:21"),
+            // PgBouncer speaks PostgreSQL: the datastore rule, once (naming C025)
+            at("N001", "compose.yaml:43"),
+        ]
+    );
+    let report = Auditor::new(AuditOptions::default()).audit(discover(std::slice::from_ref(&p.0)));
+    let message = |line: usize| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.location.line == line && PORT_RULES.contains(&f.code.as_str()))
+            .map(|f| f.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(message(21).contains("N003"), "{}", message(21));
+    assert!(
+        message(43).contains("(PostgreSQL)") && message(43).contains("C025"),
+        "{}",
+        message(43)
     );
 }

@@ -1,6 +1,7 @@
 use moat_deploy::PortMapping;
 
 use crate::context::{ContainerContext, Emitter};
+use crate::ports::{self, Protocol};
 use crate::rule::declare_rule;
 
 declare_rule! {
@@ -8,6 +9,17 @@ declare_rule! {
     /// Reports a port published on every host interface: a compose or `-p` port without a host
     /// IP, or with `0.0.0.0` or `::`, and `docker run -P` / `--publish-all`. Ports bound to a
     /// specific address (`127.0.0.1:8080:80`, `::1`, `10.0.0.5`) are not reported.
+    ///
+    /// The rule is about ports that a gateway could front: HTTP ports, and TCP ports moat does
+    /// not know (most often an HTTP API). It does not report protocols that clients reach
+    /// directly and an HTTP gateway cannot carry — SMTP (25, 465, 587, 2525), IMAP and POP3
+    /// (143, 993, 110, 995), DNS (53, 853), DHCP, NTP, SSH (22), FTP, LDAP (389, 636),
+    /// Kerberos, syslog, SNMP, MQTT (1883, 8883), XMPP, SIP, STUN/TURN, IRC, VPNs (WireGuard,
+    /// OpenVPN, IPsec) and UDP services — which are meant to be reachable; the container port
+    /// decides (`2222:22` is SSH). A database, cache or broker port (5432, 3306, 6379, 27017,
+    /// 9092, …) is reported, and `N001` then reports it as a published datastore port, once.
+    /// Remote desktops, debuggers and the Docker API (5900, 3389, 9229, 5005, 2375) are
+    /// reported with their name: they belong on loopback.
     ///
     /// ## Why is this bad?
     /// A port published without an address listens on every interface of the host, the public
@@ -40,7 +52,9 @@ declare_rule! {
     ///
     /// ## References
     /// - CIS Docker Benchmark 5.14 (incoming container traffic is bound to a specific host
-    ///   interface).
+    ///   interface). On a host with several interfaces, CIS 5.14 also asks that a mail or DNS
+    ///   server be bound to the one interface that serves it; moat cannot see the host's
+    ///   interfaces and leaves those ports alone.
     /// - Docker Bench for Security check 5.14; KICS "Container Traffic Not Bound To Host
     ///   Interface".
     pub struct PortOnAllInterfaces {
@@ -87,15 +101,26 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         if !on_all_interfaces(&port.value) {
             continue;
         }
+        let protocol = ports::of_mapping(&port.value);
+        if matches!(protocol, Protocol::Direct(_)) {
+            continue;
+        }
         let host = port
             .value
             .published
             .as_deref()
             .map_or_else(|| "an ephemeral port".to_string(), |p| format!("port {p}"));
+        let what = protocol
+            .name()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         out.emit_at(
             &PortOnAllInterfaces::INFO,
             port.location.clone(),
-            format!("`{}` publishes {host} on all host interfaces", facts.name),
+            format!(
+                "`{}` publishes {host}{what} on all host interfaces",
+                facts.name
+            ),
         );
     }
 }
@@ -112,5 +137,28 @@ mod tests {
         assert_eq!(run_findings(check, "docker run -P nginx:1.27").len(), 1);
         assert!(run_findings(check, "docker run -p 127.0.0.1:80:80 nginx:1.27").is_empty());
         assert!(is_loopback("127.0.0.1") && is_loopback("::1") && !is_loopback("0.0.0.0"));
+    }
+
+    #[test]
+    fn protocols_served_directly_are_not_gateway_ports() {
+        let yaml = "services:\n  mail:\n    image: mailserver/docker-mailserver:14\n    ports:\n      - \"25:25\"\n      - \"587:587\"\n      - \"993:993\"\n      - \"2222:22\"\n      - \"53:53/udp\"\n      - \"8080:80\"\n      - \"5900:5900\"\n";
+        let got: Vec<(usize, String)> =
+            crate::rules::container::helpers::compose_testing::compose_findings(check, yaml)
+                .into_iter()
+                .map(|f| (f.location.line, f.message))
+                .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    10,
+                    "`mail` publishes port 8080 on all host interfaces".to_string()
+                ),
+                (
+                    11,
+                    "`mail` publishes port 5900 (VNC) on all host interfaces".to_string()
+                ),
+            ]
+        );
     }
 }

@@ -2,6 +2,7 @@ use moat_deploy::ContainerFacts;
 
 use crate::context::{ContainerContext, Emitter};
 use crate::image::ImageRef;
+use crate::ports::{self, Protocol};
 use crate::rule::{Confidence, declare_rule};
 use crate::rules::container::port_on_all_interfaces::{is_loopback, on_all_interfaces};
 
@@ -73,6 +74,18 @@ declare_rule! {
     /// A port bound to a loopback address (`127.0.0.1:5432:5432`) is reported with low
     /// confidence: it is reachable from the host only, which is often meant for local tools.
     ///
+    /// A database, cache or broker protocol is recognised by its port too, whatever the image
+    /// (a custom build, PgBouncer, Redpanda): a published container port 5432 (PostgreSQL),
+    /// 6432 (PgBouncer), 3306 / 33060 (MySQL), 1433 (SQL Server), 1521 (Oracle), 27017–27019
+    /// (MongoDB), 6379 / 26379 (Redis), 11211 (memcached), 9042 (Cassandra), 9200 / 9300
+    /// (Elasticsearch), 5984 (CouchDB), 8086 (InfluxDB), 7687 (Neo4j), 5672 / 5671 (AMQP),
+    /// 9092 (Kafka), 2181 (ZooKeeper), 4222 (NATS), 2379 / 2380 (etcd), 6650 (Pulsar), 8529
+    /// (ArangoDB), 26257 (CockroachDB), 28015 (RethinkDB), 61616 (ActiveMQ). A port of a
+    /// datastore image that speaks a protocol served to clients directly (MQTT on 1883 of a
+    /// broker, SMTP, DNS, …) is not reported: it is meant to be reachable, and is no datastore
+    /// port. `C025` and `N003` report the same port too; the finding is given once, by this
+    /// rule, naming them.
+    ///
     /// ## Why is this bad?
     /// A datastore should be reached only by the services that use it, over a compose
     /// network. Published on the host it becomes reachable from outside (Docker's iptables
@@ -119,10 +132,9 @@ declare_rule! {
 
 pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
     let facts = ctx.facts;
-    let Some(kind) = datastore(facts) else {
-        return;
-    };
-    if let Some(all) = &facts.publish_all
+    let image_kind = datastore(facts);
+    if let Some(kind) = &image_kind
+        && let Some(all) = &facts.publish_all
         && all.value
     {
         out.emit_at(
@@ -140,6 +152,15 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
             .published
             .as_deref()
             .map_or_else(|| format!("port {}", p.target), |h| format!("port {h}"));
+        let subject = match (&image_kind, ports::of_mapping(p)) {
+            // served to its clients directly: not a datastore port
+            (_, Protocol::Direct(_)) => continue,
+            (Some(kind), _) => format!("`{}` ({kind}) publishes {what}", facts.name),
+            (None, Protocol::Datastore(protocol)) => {
+                format!("`{}` publishes {what} ({protocol})", facts.name)
+            }
+            (None, _) => continue,
+        };
         let loopback = p.host_ip.as_deref().is_some_and(is_loopback);
         let place = if on_all_interfaces(p) {
             "on all host interfaces".to_string()
@@ -154,7 +175,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         let finding = out.emit_at(
             &DatastorePortPublished::INFO,
             port.location.clone(),
-            format!("`{}` ({kind}) publishes {what} {place}", facts.name),
+            format!("{subject} {place}"),
         );
         if loopback {
             finding.confidence = Confidence::Low;
@@ -188,5 +209,31 @@ mod tests {
             1
         );
         assert!(run_findings(check, "docker run redis:7").is_empty());
+    }
+
+    #[test]
+    fn datastore_protocols_by_port_and_direct_protocols_of_datastores() {
+        let yaml = "services:\n  pool:\n    image: edoburu/pgbouncer:1.23.1\n    ports:\n      - \"6432:5432\"\n  broker:\n    image: redpandadata/redpanda:v24.2.1\n    ports:\n      - \"9092:9092\"\n      - \"8081:8081\"\n  mq:\n    image: rabbitmq:3.13-management\n    ports:\n      - \"1883:1883\"\n      - \"15672:15672\"\n  mail:\n    image: mailserver/docker-mailserver:14\n    ports:\n      - \"25:25\"\n";
+        let got: Vec<(usize, String)> = compose_findings(check, yaml)
+            .into_iter()
+            .map(|f| (f.location.line, f.message))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    5,
+                    "`pool` publishes port 6432 (PostgreSQL) on all host interfaces".to_string()
+                ),
+                (
+                    9,
+                    "`broker` publishes port 9092 (Kafka) on all host interfaces".to_string()
+                ),
+                (
+                    15,
+                    "`mq` (rabbitmq) publishes port 15672 on all host interfaces".to_string()
+                ),
+            ]
+        );
     }
 }

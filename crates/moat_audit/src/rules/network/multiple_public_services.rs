@@ -2,9 +2,10 @@ use moat_deploy::ContainerFacts;
 use moat_diagnostics::Location;
 
 use crate::context::{Emitter, ProjectContext};
+use crate::ports::{self, Protocol};
 use crate::rule::declare_rule;
-use crate::rules::network::backend_network_not_internal::is_gateway;
 use crate::rules::container::port_on_all_interfaces::on_all_interfaces;
+use crate::rules::network::backend_network_not_internal::is_gateway;
 
 declare_rule! {
     /// ## What it does
@@ -13,6 +14,13 @@ declare_rule! {
     /// first such service that is a gateway (`nginx`, `traefik`, `envoy`, `haproxy`, `caddy`,
     /// `kong`, `apisix`, `moat`), or the first such service when none is; every other public
     /// service is reported once, at its first port on all interfaces.
+    ///
+    /// Only HTTP ports count (and TCP ports moat does not know, most often an HTTP API): a
+    /// gateway can stand in front of those. A service that publishes only ports of protocols
+    /// served to clients directly — SMTP, IMAP, POP3, DNS, DHCP, NTP, SSH, FTP, LDAP, MQTT,
+    /// XMPP, SIP, VPNs, UDP services — is no second entry point: an HTTP gateway cannot front
+    /// it. Database, cache and broker ports are `N001`'s, and remote desktops, debuggers and the
+    /// Docker API (`C025` names them) are no entry point either.
     ///
     /// ## Why is this bad?
     /// Every service reachable from outside is attack surface that bypasses the gateway's TLS,
@@ -62,7 +70,7 @@ declare_rule! {
     }
 }
 
-/// Where a service first publishes on all interfaces.
+/// Where a service first publishes an HTTP port on all interfaces.
 fn public_at(facts: &ContainerFacts) -> Option<&Location> {
     let all = facts
         .publish_all
@@ -72,7 +80,7 @@ fn public_at(facts: &ContainerFacts) -> Option<&Location> {
     let port = facts
         .ports
         .iter()
-        .find(|p| on_all_interfaces(&p.value))
+        .find(|p| on_all_interfaces(&p.value) && ports::of_mapping(&p.value) == Protocol::Http)
         .map(|p| &p.location);
     match (all, port) {
         (Some(a), Some(p)) => Some(if (a.line, a.column) <= (p.line, p.column) {
@@ -127,5 +135,12 @@ mod tests {
         assert_eq!(project_lines(check, yaml), [4]);
         let single = "services:\n  api:\n    image: app\n    ports: [\"8080:8080\"]\n";
         assert!(project_lines(check, single).is_empty());
+    }
+
+    #[test]
+    fn only_http_ports_are_entry_points() {
+        let yaml = "services:\n  proxy:\n    image: traefik:v3.1\n    ports: [\"443:443\"]\n  mail:\n    image: mailserver/docker-mailserver:14\n    ports: [\"25:25\", \"587:587\", \"993:993\"]\n  dns:\n    image: pihole/pihole:2024.07.0\n    ports: [\"53:53/udp\", \"53:53/tcp\", \"8080:80\"]\n  vpn:\n    image: linuxserver/wireguard:1.0.20210914\n    ports: [\"51820:51820/udp\"]\n  mqtt:\n    image: eclipse-mosquitto:2.0\n    ports: [\"1883:1883\"]\n  git:\n    image: gitea/gitea:1.22\n    ports: [\"2222:22\"]\n  db:\n    image: postgres:16\n    ports: [\"5432:5432\"]\n";
+        // only pihole's web UI (8080) is a second HTTP entry point
+        assert_eq!(project_lines(check, yaml), [10]);
     }
 }

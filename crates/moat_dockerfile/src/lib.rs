@@ -42,8 +42,9 @@ pub use ast::*;
 /// Parses a Dockerfile.
 ///
 /// Fails on what Docker itself rejects while parsing: an unknown instruction, an unterminated
-/// heredoc, a FROM without an image, an ONBUILD without (or with a forbidden) trigger, an invalid
-/// or repeated parser directive. Everything else parses, and no input makes it panic.
+/// heredoc, a FROM without an image, no FROM at all or an instruction other than ARG before the
+/// first one, an ONBUILD without (or with a forbidden) trigger, an invalid or repeated parser
+/// directive. Everything else parses, and no input makes it panic.
 pub fn parse(src: &str) -> Result<Dockerfile, ParseError> {
     parser::parse(src)
 }

@@ -8,8 +8,16 @@ use crate::lines::{Line, Lines};
 use crate::text::{self, TextBuilder, is_space, skip_space, trim_end};
 use crate::{heredoc, json, stages, words};
 
-/// Parses a whole Dockerfile.
+/// Parses a whole Dockerfile: its syntax, then the requirement that every instruction but the
+/// leading ARGs belongs to a build stage.
 pub(crate) fn parse(src: &str) -> Result<Dockerfile, ParseError> {
+    let df = parse_syntax(src)?;
+    stages::require_stage(&df.instructions)?;
+    Ok(df)
+}
+
+/// Parses the syntax of a Dockerfile (a fragment without FROM included).
+pub(crate) fn parse_syntax(src: &str) -> Result<Dockerfile, ParseError> {
     let bom = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let mut p = Parser {
         lines: Lines::new(src, bom),

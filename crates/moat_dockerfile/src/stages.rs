@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Dockerfile, Instruction, Kind, ParseError, Stage, Word};
+use crate::ast::{Dockerfile, Instruction, Kind, ParseError, Span, Stage, Word};
 use crate::expand::expand;
 
-/// Splits the instructions into stages, setting [`Instruction::stage`] on each.
+/// Splits the instructions into stages, setting [`Instruction::stage`] on each. Instructions
+/// before the first FROM belong to no stage (see [`require_stage`]).
 pub(crate) fn build(instructions: &mut [Instruction]) -> Result<Vec<Stage>, ParseError> {
     let mut stages: Vec<Stage> = Vec::new();
     let mut globals = GlobalArgs::default();
@@ -24,6 +25,34 @@ pub(crate) fn build(instructions: &mut [Instruction]) -> Result<Vec<Stage>, Pars
         last.instructions.end = instructions.len();
     }
     Ok(stages)
+}
+
+/// Fails as BuildKit does when an instruction has no stage to belong to: one other than `ARG`
+/// before the first FROM ("no build stage in current context"), or a file without any FROM
+/// (an empty or comment-only file included).
+pub(crate) fn require_stage(instructions: &[Instruction]) -> Result<(), ParseError> {
+    if let Some(first) = instructions
+        .iter()
+        .find(|i| i.stage.is_none() && i.kind != Kind::Arg)
+    {
+        return Err(ParseError {
+            message: format!(
+                "{} before the first FROM: only ARG may come before it (no build stage in \
+                 current context)",
+                first.kind.as_str()
+            ),
+            span: first.keyword,
+        });
+    }
+    if !instructions.iter().any(|i| i.kind == Kind::From) {
+        return Err(ParseError {
+            message: "no FROM instruction: a Dockerfile needs at least one build stage".into(),
+            span: instructions
+                .first()
+                .map_or_else(Span::default, |i| i.keyword),
+        });
+    }
+    Ok(())
 }
 
 /// Sets the stage of `ins` and of its ONBUILD trigger.

@@ -1,11 +1,13 @@
 //! Parser tests: exact values and spans for each feature.
 
+use crate::parser::parse_syntax;
 use crate::shell::Op;
 use crate::{Arguments, Dockerfile, Instruction, Kind, Span, Text, parse};
 
-/// Parses a file that must be valid.
+/// Parses a fragment whose syntax must be valid (it needs no FROM: most tests are about one
+/// instruction; `stages::no_stage_is_an_error` checks what `parse` adds).
 fn ok(src: &str) -> Dockerfile {
-    parse(src).unwrap_or_else(|e| panic!("{e} at {:?}", e.span))
+    parse_syntax(src).unwrap_or_else(|e| panic!("{e} at {:?}", e.span))
 }
 
 /// The parse error of a file that must be invalid: message and the source text it points at.
@@ -610,6 +612,29 @@ mod stages {
             ("FROM requires the name of an image".into(), "FROM")
         );
         assert_eq!(err("FROM --platform=linux/amd64\n").1, "FROM");
+    }
+
+    #[test]
+    fn no_stage_is_an_error() {
+        // nothing but comments, or only global ARGs: no stage to build
+        for src in ["", "# a base image, built elsewhere\n", "ARG A=1\nARG B\n"] {
+            let (message, _) = err(src);
+            assert!(
+                message.starts_with("no FROM instruction"),
+                "{src:?}: {message}"
+            );
+        }
+        assert_eq!(err("ARG A=1\n").1, "ARG");
+        // an instruction that needs a stage before the first FROM
+        let (message, at) = err("ARG V=1\nENV X=1\nFROM alpine\n");
+        assert!(
+            message.starts_with("ENV before the first FROM"),
+            "{message}"
+        );
+        assert_eq!(at, "ENV");
+        assert_eq!(err("# c\nrun echo\n").1, "run");
+        // the ARGs before FROM are fine
+        assert!(parse("ARG V=3.20\nFROM alpine:$V\nRUN true\n").is_ok());
     }
 }
 

@@ -156,11 +156,14 @@ fn check_instruction(src: &str, ins: &Instruction) {
     }
 }
 
-/// Parses `src` and checks every span of the result (or of the error).
+/// Parses `src`, and `src` after a `FROM` line (so that text without a stage still reaches
+/// every accessor), and checks every span of the results (or of the errors).
 fn check_all(src: &str) {
-    match parse(src) {
-        Ok(df) => check_file(src, &df),
-        Err(e) => check_span(src, e.span, "error"),
+    for src in [src.to_owned(), format!("FROM alpine\n{src}")] {
+        match parse(&src) {
+            Ok(df) => check_file(&src, &df),
+            Err(e) => check_span(&src, e.span, "error"),
+        }
     }
 }
 
@@ -230,14 +233,14 @@ proptest! {
         keyword in proptest::sample::select(vec!["COPY", "ADD", "EXPOSE", "USER", "WORKDIR", "VOLUME", "STOPSIGNAL", "RUN"]),
         words in proptest::collection::vec((raw_word(), separator()), 1..6),
     ) {
-        let mut src = keyword.to_owned();
+        let mut src = format!("FROM alpine\n{keyword}");
         for (w, sep) in &words {
             src.push_str(sep);
             src.push_str(w);
         }
         src.push('\n');
         let df = parse(&src).unwrap();
-        let got: Vec<&str> = df.instructions[0].words().iter().map(|w| &src[w.span.range()]).collect();
+        let got: Vec<&str> = df.instructions[1].words().iter().map(|w| &src[w.span.range()]).collect();
         let want: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
         prop_assert_eq!(got, want);
     }

@@ -88,7 +88,7 @@ pub const ADMIN_NOT_LOOPBACK: RuleInfo = moat_diagnostics::rule_info! {
     severity: High,
     confidence: High,
     default_enabled: true,
-    references: ["CIS-DOCKER-5.7"],
+    references: ["OWASP-API8:2023"],
 };
 
 /// `G005` trusted-proxies-everything: Every address is a trusted proxy.

@@ -33,8 +33,8 @@ declare_rule! {
     /// interactive access.
     ///
     /// ## References
-    /// - The CIS Docker Benchmark's container-runtime section asks that sshd not run within
-    ///   containers; this is the image-side check.
+    /// - CIS Docker Benchmark 5.7 (sshd is not run within containers); this is the image-side
+    ///   check.
     /// - hadolint has no corresponding rule.
     pub struct SshPortExposed {
         code: "D090",
@@ -43,7 +43,7 @@ declare_rule! {
         severity: Medium,
         confidence: Medium,
         default_enabled: true,
-        references: [],
+        references: ["CIS-DOCKER-5.7"],
         check: Dockerfile,
     }
 }

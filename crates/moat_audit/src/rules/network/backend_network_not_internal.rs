@@ -125,9 +125,11 @@ declare_rule! {
     /// its traffic through an egress proxy.
     ///
     /// ## References
-    /// - CIS Docker Benchmark 5.30 (user-defined networks instead of the default bridge) and
-    ///   the Docker docs on `internal` networks.
+    /// - The Docker docs on `internal` networks (`docker network create --internal`, compose
+    ///   `internal: true`).
     /// - OWASP Docker Security Cheat Sheet, rule 5 (limit inter-container connectivity).
+    /// - The CIS Docker Benchmark has no recommendation for internal networks, so none is
+    ///   cited: its 5.30 (the default bridge `docker0` is not used) is `C028`'s.
     pub struct BackendNetworkNotInternal {
         code: "N002",
         name: "backend-network-not-internal",
@@ -135,7 +137,7 @@ declare_rule! {
         severity: Medium,
         confidence: Low,
         default_enabled: true,
-        references: ["CIS-DOCKER-5.30"],
+        references: [],
         check: Project,
     }
 }

@@ -70,6 +70,7 @@ registry! {
         latest_base_image, // D002
         unpinned_digest, // D003
         untrusted_registry, // D004
+        mutable_base_image_tag, // D005
         secret_in_env, // D010
         secret_file_copied, // D011
         secret_in_build_script, // D012

@@ -1,11 +1,12 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::base_image::base_images;
+use crate::rules::dockerfile::helpers::base_image::pulled_images;
 
 declare_rule! {
     /// ## What it does
-    /// Reports a `FROM` whose image uses the `latest` tag, after global `ARG` defaults are
-    /// expanded (so `ARG TAG=latest` + `FROM node:${TAG}` counts).
+    /// Reports an image that uses the `latest` tag: a `FROM` (after global `ARG` defaults are
+    /// expanded, so `ARG TAG=latest` + `FROM node:${TAG}` counts), a `COPY --from=<image>` or a
+    /// `RUN --mount=…,from=<image>`.
     ///
     /// ## Why is this bad?
     /// `latest` is whatever was pushed last. Builds stop being reproducible, and a new upstream
@@ -26,13 +27,14 @@ declare_rule! {
     /// (`python:latest@sha256:…`) is not reported.
     ///
     /// ## References
-    /// - hadolint DL3007. moat also judges `FROM img:${TAG}` with `ARG TAG=latest`, which hadolint
-    ///   does not see.
+    /// - hadolint DL3007. moat also judges `FROM img:${TAG}` with `ARG TAG=latest`, and images
+    ///   pulled outside `FROM`, which hadolint does not see. Other tags that move (`nightly`,
+    ///   `edge`, `stable`…) are rule D005's.
     /// - CIS Docker Benchmark 4.2, Trivy DS-0001.
     pub struct LatestBaseImage {
         code: "D002",
         name: "latest-base-image",
-        summary: "base image uses the `latest` tag",
+        summary: "an image uses the `latest` tag",
         severity: Medium,
         confidence: High,
         default_enabled: true,
@@ -42,17 +44,14 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for base in base_images(ctx) {
-        if base.image.digest.is_some() || base.image.tag.as_deref() != Some("latest") {
+    for image in pulled_images(ctx) {
+        if image.image.digest.is_some() || image.image.tag.as_deref() != Some("latest") {
             continue;
         }
         out.emit(
             &LatestBaseImage::INFO,
-            base.stage.image.span,
-            format!(
-                "base image `{}` uses the `latest` tag",
-                base.stage.image_resolved
-            ),
+            image.span,
+            format!("{} uses the `latest` tag", image.describe()),
         );
     }
 }

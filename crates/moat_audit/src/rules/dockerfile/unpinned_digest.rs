@@ -1,11 +1,12 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::base_image::base_images;
+use crate::rules::dockerfile::helpers::base_image::pulled_images;
 
 declare_rule! {
     /// ## What it does
-    /// Reports a base image that is not pinned by digest (`@sha256:…`). Off by default: turn it
-    /// on with `--select D003` or `enable = ["D003"]` for a strict (pedantic) profile.
+    /// Reports an image that is not pinned by digest (`@sha256:…`): a base image, or one pulled
+    /// by `COPY --from=<image>` or `RUN --mount=…,from=<image>`. Off by default: turn it on with
+    /// `--select D003` or `enable = ["D003"]` for a strict (pedantic) profile.
     ///
     /// ## Why is this bad?
     /// Tags are mutable: the publisher, or anyone who controls the registry account, can point
@@ -30,7 +31,7 @@ declare_rule! {
     pub struct UnpinnedDigest {
         code: "D003",
         name: "base-image-not-pinned-by-digest",
-        summary: "base image is not pinned by digest",
+        summary: "an image is not pinned by digest",
         severity: Low,
         confidence: High,
         default_enabled: false,
@@ -40,17 +41,14 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for base in base_images(ctx) {
-        if base.unresolved || base.image.digest.is_some() {
+    for image in pulled_images(ctx) {
+        if image.unresolved || image.image.digest.is_some() {
             continue;
         }
         out.emit(
             &UnpinnedDigest::INFO,
-            base.stage.image.span,
-            format!(
-                "base image `{}` is not pinned by digest",
-                base.stage.image_resolved
-            ),
+            image.span,
+            format!("{} is not pinned by digest", image.describe()),
         );
     }
 }

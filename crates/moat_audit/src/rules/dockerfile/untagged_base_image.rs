@@ -1,11 +1,11 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::base_image::base_images;
+use crate::rules::dockerfile::helpers::base_image::pulled_images;
 
 declare_rule! {
     /// ## What it does
-    /// Reports a `FROM` whose image has neither a tag nor a digest, after global `ARG` defaults
-    /// are expanded.
+    /// Reports an image with neither a tag nor a digest: a `FROM` (after global `ARG` defaults
+    /// are expanded), a `COPY --from=<image>` or a `RUN --mount=…,from=<image>`.
     ///
     /// ## Why is this bad?
     /// Without a tag Docker pulls `latest`, which moves: the same Dockerfile builds a different
@@ -27,12 +27,13 @@ declare_rule! {
     ///
     /// ## References
     /// - hadolint DL3006. moat differs deliberately in one way: it expands global `ARG` defaults,
-    ///   so `ARG IMG=node` + `FROM ${IMG}` is reported, where hadolint skips variables.
+    ///   so `ARG IMG=node` + `FROM ${IMG}` is reported, where hadolint skips variables. It also
+    ///   judges images pulled outside `FROM`, which hadolint does not.
     /// - Trivy DS-0001 (related), CIS Docker Benchmark 4.2 (use trusted base images).
     pub struct UntaggedBaseImage {
         code: "D001",
         name: "untagged-base-image",
-        summary: "base image has no tag or digest",
+        summary: "an image (FROM, COPY --from, RUN --mount) has no tag or digest",
         severity: Medium,
         confidence: High,
         default_enabled: true,
@@ -42,16 +43,16 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for base in base_images(ctx) {
-        if base.unresolved || base.image.tag.is_some() || base.image.digest.is_some() {
+    for image in pulled_images(ctx) {
+        if image.unresolved || image.image.tag.is_some() || image.image.digest.is_some() {
             continue;
         }
         out.emit(
             &UntaggedBaseImage::INFO,
-            base.stage.image.span,
+            image.span,
             format!(
-                "base image `{}` has no tag: it means `latest`, which changes",
-                base.stage.image_resolved
+                "{} has no tag: it means `latest`, which changes",
+                image.describe()
             ),
         );
     }

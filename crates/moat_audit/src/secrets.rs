@@ -12,8 +12,10 @@
 //! - a **placeholder** where a secret belongs (`changeme`, `<password>`, `your-token-here`,
 //!   `xxxx`, `secret`, `TODO`, an issuer's documented example key such as
 //!   `AKIAIOSFODNN7EXAMPLE`): nothing leaks, but a real secret is still to be set;
-//! - **not a secret**: references (`${VAR}`, `{{ var }}`), empty values, switches (`yes`,
-//!   `none`), paths (`DB_PASSWORD_FILE=/run/secrets/db`), public keys and certificates (ssh,
+//! - **not a secret**: references (`${VAR}`, `{{ var }}`), references into a secret store
+//!   (`op://…`, `vault:…`, AWS and Azure secret references) and encrypted values (SOPS,
+//!   Ansible Vault), empty values, switches (`yes`, `none`), paths
+//!   (`DB_PASSWORD_FILE=/run/secrets/db`), public keys and certificates (ssh,
 //!   minisign, PGP and PEM public keys, certificates, age recipients, Stripe publishable keys),
 //!   and variables whose name says they hold a path, a version, an id or a public key.
 //!
@@ -74,7 +76,7 @@ pub enum Verdict {
 /// names (globs, lower case). See the module documentation for the three classes.
 pub fn judge(name: &str, value: &str, allow: &[String]) -> Verdict {
     let v = unquote(value);
-    if v.is_empty() || is_reference(v) || is_public_key(v) {
+    if v.is_empty() || is_reference(v) || is_kept_elsewhere(v) || is_public_key(v) {
         return Verdict::NotSecret;
     }
     if is_secret_name(name, allow) {
@@ -106,7 +108,12 @@ pub fn judge(name: &str, value: &str, allow: &[String]) -> Verdict {
 /// path, a public key or a placeholder.
 pub fn judge_secret(value: &str) -> Verdict {
     let v = unquote(value);
-    if v.is_empty() || is_reference(v) || is_public_key(v) || not_a_secret_value(v) {
+    if v.is_empty()
+        || is_reference(v)
+        || is_kept_elsewhere(v)
+        || is_public_key(v)
+        || not_a_secret_value(v)
+    {
         Verdict::NotSecret
     } else if is_placeholder(v) || has_placeholder_shape(v) {
         Verdict::Placeholder
@@ -120,7 +127,7 @@ pub fn judge_secret(value: &str) -> Verdict {
 /// password `changeme`, a host under `example.com`, an `EXAMPLE` key, a token made of `x`).
 pub fn judge_value(value: &str) -> Verdict {
     let v = unquote(value);
-    if v.len() < 8 || is_reference(v) || is_public_key(v) {
+    if v.len() < 8 || is_reference(v) || is_kept_elsewhere(v) || is_public_key(v) {
         return Verdict::NotSecret;
     }
     if v.contains("PRIVATE KEY-----") {
@@ -155,10 +162,13 @@ fn unquote(value: &str) -> &str {
 
 /// Whether `value` is only a reference to a value set elsewhere: a variable (`$VAR`,
 /// `${VAR}`, `${VAR:-x}`, make's `$(VAR)`) or a template expression filled in at deploy time
-/// (`{{ db_password }}`, `#{DbPassword}`, `@DB_PASSWORD@`, `%DB_PASSWORD%`,
-/// `__DB_PASSWORD__`). Such a value is not hard-coded.
+/// (`{{ db_password }}`, `${{ secrets.TOKEN }}`, `<%= ENV["TOKEN"] %>`, `#{DbPassword}`,
+/// `@DB_PASSWORD@`, `%DB_PASSWORD%`, `__DB_PASSWORD__`). Such a value is not hard-coded.
 pub fn is_reference(value: &str) -> bool {
     let v = value.trim();
+    if (v.starts_with("${{") && v.ends_with("}}")) || (v.starts_with("<%") && v.ends_with("%>")) {
+        return true;
+    }
     let identifier = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -188,6 +198,26 @@ pub fn is_reference(value: &str) -> bool {
     v.strip_prefix('$').is_some_and(|rest| {
         !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     })
+}
+
+/// Whether `value` keeps the secret elsewhere: a reference into a secret store that is
+/// resolved at run time (1Password `op://vault/item/field`, HashiCorp Vault `vault:path#key`,
+/// AWS Secrets Manager and SSM Parameter Store ARNs, Azure Key Vault
+/// `@Microsoft.KeyVault(…)`, GCP `projects/…/secrets/…`), or a value encrypted at rest (SOPS
+/// `ENC[AES256_GCM,…]`, an Ansible Vault `$ANSIBLE_VAULT;…` blob).
+fn is_kept_elsewhere(value: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "op://",
+        "vault:",
+        "arn:aws:secretsmanager:",
+        "arn:aws:ssm:",
+        "@Microsoft.KeyVault(",
+        "$ANSIBLE_VAULT;",
+    ];
+    let v = value.trim();
+    PREFIXES.iter().any(|p| v.starts_with(p))
+        || (v.starts_with("ENC[") && v.ends_with(']'))
+        || (v.starts_with("projects/") && v.contains("/secrets/"))
 }
 
 /// Lower-case words of a value: split on characters other than letters and digits, and on
@@ -1064,6 +1094,18 @@ mod tests {
         assert_eq!(j("DB_PASSWORD", "${DB_PASSWORD}"), Verdict::NotSecret);
         assert_eq!(j("DB_PASSWORD", "{{ db_password }}"), Verdict::NotSecret);
         assert_eq!(j("DB_PASSWORD", "**Random**"), Verdict::NotSecret);
+        for kept in [
+            "op://prod/db/password",
+            "vault:secret/data/db#password",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+            "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)",
+            "projects/acme/secrets/db-password/versions/latest",
+            "ENC[AES256_GCM,data:q8Zr2LmX0vT5,iv:nK7wP4sY1bH9,tag:cJ3dA6eG,type:str]",
+            "${{ secrets.DB_PASSWORD }}",
+            "<%= ENV['DB_PASSWORD'] %>",
+        ] {
+            assert_eq!(j("DB_PASSWORD", kept), Verdict::NotSecret, "{kept}");
+        }
         assert_eq!(j("DB_PASSWORD_FILE", "/run/secrets/db"), Verdict::NotSecret);
         assert_eq!(j("DB_PASSWORD_FILE", "db_password"), Verdict::NotSecret);
         assert_eq!(

@@ -227,6 +227,33 @@ secrets:
 }
 
 #[test]
+fn secrets_kept_in_a_store_or_encrypted_are_not_leaks() {
+    let dockerfile = "FROM alpine:3.20
+ENV DB_PASSWORD=op://prod/db/password
+ENV API_TOKEN=\"{{ api_token }}\"
+USER app
+";
+    let compose = "services:
+  api:
+    image: ghcr.io/acme/api:1.4.2
+    env_file: [secrets.enc.env]
+    environment:
+      DB_PASSWORD: vault:secret/data/db#password
+      STRIPE_SECRET_KEY: arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf
+      SESSION_SECRET: \"@Microsoft.KeyVault(SecretUri=https://acme.vault.azure.net/secrets/session/)\"
+";
+    let env = "SMTP_PASSWORD=ENC[AES256_GCM,data:q8Zr2LmX0vT5nK7w,iv:P4sY1bH9cJ3dA6eG0iU=,tag:R8fTq2LmZ0vX5nK7,type:str]\n";
+    let p = Project::new(&[
+        ("Dockerfile", dockerfile),
+        ("compose.yaml", compose),
+        ("secrets.enc.env", env),
+    ]);
+    // `ENV API_TOKEN={{ api_token }}` is a template rendered before the build: its value is
+    // baked into the image
+    assert_eq!(p.places(SECRET_RULES), [at("D010", "Dockerfile:3")]);
+}
+
+#[test]
 fn real_secrets_are_still_found_in_every_rule() {
     let dockerfile = "FROM alpine:3.20
 ENV DB_PASSWORD=hunter2hunter2

@@ -11,8 +11,10 @@ declare_rule! {
     /// `API_KEY`, `JWT_SECRET`, …) or when the value has the shape of one (a URL with a
     /// password, an AWS/GitHub/Slack/Stripe/Google key, a private key, a long random string).
     ///
-    /// Never reported: interpolated values (`${DB_PASSWORD}`, `$TOKEN` on a command line) and
-    /// template expressions (`{{ db_password }}`), names passed from the host
+    /// Never reported: interpolated values (`${DB_PASSWORD}`, `$TOKEN` on a command line),
+    /// template expressions (`{{ db_password }}`), references into a secret store
+    /// (`op://prod/db/password`, `vault:secret/data/db#password`, AWS Secrets Manager ARNs) and
+    /// encrypted values (SOPS `ENC[…]`), names passed from the host
     /// (`- DB_PASSWORD`, `-e DB_PASSWORD`), `*_FILE` variables
     /// (`POSTGRES_PASSWORD_FILE=/run/secrets/db`, the good practice), empty values, switches
     /// (`MYSQL_RANDOM_ROOT_PASSWORD=yes`), paths, and public keys and certificates whatever the

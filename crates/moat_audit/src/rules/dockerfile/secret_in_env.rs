@@ -19,10 +19,12 @@ declare_rule! {
     /// reported only when it holds a literal secret (not `${VAR}`), which is then written in the
     /// Dockerfile itself.
     ///
-    /// Never reported: public keys and certificates, whatever the name (`MINISIGN_PUBKEY`,
-    /// `*_PUBLIC_KEY`, `*_PUB_KEY`, a minisign `RWS…` key, `ssh-ed25519 AAAA…`, a PGP public key
-    /// block, a PEM `PUBLIC KEY` or `CERTIFICATE`); `*_FILE` variables, which hold the path of
-    /// a secret (`DB_PASSWORD_FILE=/run/secrets/db`, the good practice); and placeholders
+    /// Never reported: references into a secret store resolved at run time (`op://…`,
+    /// `vault:…`, AWS Secrets Manager ARNs); public keys and certificates, whatever the name
+    /// (`MINISIGN_PUBKEY`, `*_PUBLIC_KEY`, `*_PUB_KEY`, a minisign `RWS…` key,
+    /// `ssh-ed25519 AAAA…`, a PGP public key block, a PEM `PUBLIC KEY` or `CERTIFICATE`);
+    /// `*_FILE` variables, which hold the path of a secret (`DB_PASSWORD_FILE=/run/secrets/db`,
+    /// the good practice); and placeholders
     /// (`changeme`, `<password>`, `xxxx`, `your-key-here`, `example`, `TODO`, `secret`,
     /// `password`, an issuer's example key such as `AKIAIOSFODNN7EXAMPLE`, a URL to
     /// `example.com`): nothing secret is written, and an `ENV` of the image that defaults to a

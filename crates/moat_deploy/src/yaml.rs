@@ -5,6 +5,13 @@
 //! indices, converted here), anchors/aliases resolved with the anchor's own spans, and YAML
 //! merge keys (`<<: *a`, `<<: [*a, *b]`) applied with explicit keys winning. Alias expansion
 //! is bounded (billion-laughs documents end in an error) and so is nesting depth.
+//!
+//! saphyr-parser reads YAML 1.2 strictly; a document it refuses is read again after
+//! [`lenient::relayout`], which accepts the indentation Compose's own readers accept (flow
+//! collections and quoted scalars whose lines are less indented than YAML 1.2 wants). Spans
+//! and errors point into the file as written either way.
+
+mod lenient;
 
 use moat_diagnostics::{InputError, Location, SourceFile};
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -182,50 +189,68 @@ fn tag_name(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
 }
 
 /// Parses the first document of `src` into a tree. An empty document gives `Value::Null`.
+/// A document saphyr-parser refuses is read again with Compose's indentation leniency; when
+/// that fails too, its error is the one reported.
 pub(crate) fn parse(src: &Rc<SourceFile>) -> Result<Node, InputError> {
-    let text = src.text.as_str();
+    match parse_text(src, &src.text, None) {
+        Ok(node) => Ok(node),
+        Err(strict) => match lenient::relayout(&src.text) {
+            Some(layout) => parse_text(src, &layout.text, Some(&layout)),
+            None => Err(strict),
+        },
+    }
+}
+
+/// Parses `text`, which is `src`'s text or its re-indented copy `layout`.
+fn parse_text(
+    src: &Rc<SourceFile>,
+    text: &str,
+    layout: Option<&lenient::Relayout>,
+) -> Result<Node, InputError> {
     let offsets = Offsets::new(text);
+    // byte offset in the file of character `index` of `text`
+    let byte = |index: usize| {
+        let b = offsets.byte(index);
+        layout.map_or(b, |l| l.original(b))
+    };
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut total = 0usize;
     let mut root: Option<Node> = None;
-    let located = |line: usize, col: usize, message: String| InputError {
-        path: src.path.clone(),
-        line: Some(line.max(1)),
-        column: Some(col + 1),
-        message,
+    let located_at = |offset: usize, message: String| {
+        let (line, column) = src.index.line_col(&src.text, offset);
+        InputError {
+            path: src.path.clone(),
+            line: Some(line),
+            column: Some(column),
+            message,
+        }
     };
     let mut parser = Parser::new_from_str(text);
     loop {
         let (event, span) = match parser.next() {
             None => break,
             Some(Err(e)) => {
-                return Err(located(
-                    e.marker().line(),
-                    e.marker().col(),
+                return Err(located_at(
+                    byte(e.marker().index()),
                     format!("invalid YAML: {}", e.info()),
                 ));
             }
             Some(Ok(x)) => x,
         };
-        let start = offsets.byte(span.start.index());
-        let end = offsets.byte(span.end.index()).max(start);
+        let start = byte(span.start.index());
+        let end = byte(span.end.index()).max(start);
         let node = match event {
             Event::StreamStart | Event::Nothing | Event::DocumentStart(_) => continue,
             Event::DocumentEnd | Event::StreamEnd => break,
             Event::Alias(id) => {
                 let Some(target) = anchors.get(&id) else {
-                    return Err(located(
-                        span.start.line(),
-                        span.start.col(),
-                        "alias to an unknown anchor".into(),
-                    ));
+                    return Err(located_at(start, "alias to an unknown anchor".into()));
                 };
                 total += target.size();
                 if total > MAX_NODES {
-                    return Err(located(
-                        span.start.line(),
-                        span.start.col(),
+                    return Err(located_at(
+                        start,
                         "too many nodes after alias expansion".into(),
                     ));
                 }
@@ -234,7 +259,7 @@ pub(crate) fn parse(src: &Rc<SourceFile>) -> Result<Node, InputError> {
             Event::Scalar(value, style, anchor, tag) => {
                 total += 1;
                 let plain = matches!(style, ScalarStyle::Plain);
-                let raw = text.get(start..end).unwrap_or("");
+                let raw = src.text.get(start..end).unwrap_or("");
                 let exact = if plain && raw == value {
                     Some(0)
                 } else if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
@@ -271,11 +296,7 @@ pub(crate) fn parse(src: &Rc<SourceFile>) -> Result<Node, InputError> {
             }
             Event::SequenceStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(located(
-                        span.start.line(),
-                        span.start.col(),
-                        "nesting too deep".into(),
-                    ));
+                    return Err(located_at(start, "nesting too deep".into()));
                 }
                 stack.push(Frame::Seq {
                     items: Vec::new(),
@@ -288,11 +309,7 @@ pub(crate) fn parse(src: &Rc<SourceFile>) -> Result<Node, InputError> {
             }
             Event::MappingStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(located(
-                        span.start.line(),
-                        span.start.col(),
-                        "nesting too deep".into(),
-                    ));
+                    return Err(located_at(start, "nesting too deep".into()));
                 }
                 stack.push(Frame::Map {
                     entries: Vec::new(),
@@ -353,11 +370,7 @@ pub(crate) fn parse(src: &Rc<SourceFile>) -> Result<Node, InputError> {
             }
         };
         if total > MAX_NODES {
-            return Err(located(
-                span.start.line(),
-                span.start.col(),
-                "document too large".into(),
-            ));
+            return Err(located_at(start, "document too large".into()));
         }
         match stack.last_mut() {
             None => {
@@ -474,6 +487,86 @@ mod tests {
             );
         }
         assert!(parse(&Rc::new(SourceFile::new("t", s))).is_err());
+    }
+
+    /// The values of a tree, without spans.
+    fn shape(n: &Node) -> String {
+        match &n.value {
+            Value::Null => "~".into(),
+            Value::Str { s, .. } => format!("{s:?}"),
+            Value::Seq(items) => format!(
+                "[{}]",
+                items.iter().map(shape).collect::<Vec<_>>().join(",")
+            ),
+            Value::Map(m) => format!(
+                "{{{}}}",
+                m.iter()
+                    .map(|(k, v)| format!("{}:{}", shape(k), shape(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    proptest::proptest! {
+        /// Re-indenting changes no value: on every document saphyr-parser reads as it is, the
+        /// re-indented copy reads the same.
+        #[test]
+        fn relayout_changes_no_value(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "k: ", "- ", "[", "]", "{", "}", ", ", ": ", "\n", "\n  ", "\n    ", "\n\t",
+                "a", "b c", "\"q\n r\"", "'s''t'", " # c", "|\n  x\n", "&a ", "*a", "-g", "\n  - ", "!t ", ">\n   y\n", "? ",
+            ]),
+            0..24,
+        )) {
+            let text: String = parts.concat();
+            let src = Rc::new(SourceFile::new("t.yaml", text.clone()));
+            if let (Ok(strict), Some(layout)) = (parse_text(&src, &text, None), lenient::relayout(&text)) {
+                let relaid = parse_text(&src, &layout.text, Some(&layout));
+                // saphyr-parser reads a few tab-indented flow lines that go-yaml refuses
+                // (`[a\n\t # c\n b]`: two scalars without a comma); made spaces, it refuses
+                // them too, and only documents it refused as they are are read re-indented
+                if !text.contains('\t') {
+                    proptest::prop_assert!(relaid.is_ok(), "{text:?}: {relaid:?}");
+                }
+                if let Ok(relaid) = relaid {
+                    proptest::prop_assert_eq!(shape(&strict), shape(&relaid), "{:?}", text);
+                }
+            }
+        }
+    }
+
+    /// Documents on which the re-indenting once moved a line it must not move.
+    #[test]
+    fn relayout_keeps_block_scalars_and_plain_lines() {
+        for text in [
+            "\n  |\n  x\n\n\n  [|\n  x\n",
+            "\n    |\n  x\n\n   # c\n  [\nk: ",
+            "\n  &a -gk: -g\n    \"q\n r\"",
+        ] {
+            let src = Rc::new(SourceFile::new("t.yaml", text));
+            let strict = parse_text(&src, text, None).unwrap();
+            if let Some(layout) = lenient::relayout(text) {
+                let relaid = parse_text(&src, &layout.text, Some(&layout)).unwrap();
+                assert_eq!(shape(&strict), shape(&relaid), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn lenient_spans_point_into_the_file() {
+        let text = "a:\n  t: [\n  x, \"y\"\n  ]\nb: [\n\tz]\n";
+        let n = p(text);
+        let t = n.get("a").unwrap().get("t").unwrap();
+        let Value::Seq(items) = &t.value else {
+            panic!()
+        };
+        assert_eq!(&text[items[0].span.clone()], "x");
+        assert_eq!(&text[items[1].span.clone()], "\"y\"");
+        assert_eq!(items[1].sub_location(0..1).column, 7);
+        assert_eq!(&text[t.span.clone()], "[\n  x, \"y\"\n  ]");
+        let b = n.get("b").unwrap();
+        assert_eq!(b.location().line, 5);
     }
 
     #[test]

@@ -60,6 +60,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("D002", "CIS-DOCKER-4.2", TRUSTED_BASE),
     ("D003", "CIS-DOCKER-4.2", TRUSTED_BASE),
     ("D004", "CIS-DOCKER-4.2", TRUSTED_BASE),
+    ("D005", "CIS-DOCKER-4.2", TRUSTED_BASE),
     ("D010", "CIS-DOCKER-4.10", SECRETS),
     ("D011", "CIS-DOCKER-4.10", SECRETS),
     ("D012", "CIS-DOCKER-4.10", SECRETS),

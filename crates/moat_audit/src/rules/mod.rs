@@ -98,6 +98,9 @@ registry! {
         apt_instead_of_apt_get, // D061
         apt_get_missing_yes, // D062
         unpinned_dnf, // D063
+        unpinned_zypper, // D064
+        unpinned_go, // D065
+        unpinned_package_url, // D066
         setuid_bit, // D070
         world_writable, // D071
         pipe_to_shell, // D080

@@ -5,8 +5,9 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports `apk add` without `--no-cache` (unless the instruction mounts a cache at
-    /// `/var/cache/apk`).
+    /// Reports `apk add` without `--no-cache`, unless the instruction mounts a cache or tmpfs at
+    /// `/var/cache/apk` (or above it) or the command downloads no index (`--no-network`, which
+    /// installs from local files only).
     ///
     /// ## Why is this bad?
     /// Without `--no-cache` the package index is stored in the image, making it bigger for no
@@ -46,7 +47,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
             continue;
         }
         for p in pkg_commands(commands).filter(|p| p.manager == Manager::Apk && p.is_install()) {
-            if p.has_flag(&["--no-cache"], &[]) {
+            if p.has_flag(&["--no-cache", "--no-network"], &[]) {
                 continue;
             }
             let Some((_, action)) = p.action else {

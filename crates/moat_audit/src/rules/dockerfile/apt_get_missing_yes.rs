@@ -4,7 +4,8 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports `apt-get install` without `-y` (or `--yes`, `--assume-yes`, `-qq`, `-q=2`).
+    /// Reports `apt-get install` without `-y` (or `--yes`, `--assume-yes`, `-qq`, `-q=2`). A
+    /// simulation (`-s`, `--simulate`, `--dry-run`) asks nothing and is not judged.
     ///
     /// ## Why is this bad?
     /// Without it apt-get asks for confirmation, which fails the build (no terminal) — or

@@ -5,7 +5,8 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
 declare_rule! {
     /// ## What it does
     /// Reports `apt-get install` without `--no-install-recommends` (or
-    /// `-o APT::Install-Recommends=false`).
+    /// `-o APT::Install-Recommends=false`). A simulation (`-s`, `--simulate`, `--dry-run`)
+    /// installs nothing and is not judged.
     ///
     /// ## Why is this bad?
     /// Recommended packages are not needed to run the software, yet they often double the size

@@ -1,7 +1,7 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::cmd::basename;
-use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::pkg::pkg_commands;
 
 declare_rule! {
     /// ## What it does
@@ -52,7 +52,7 @@ declare_rule! {
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
     for (_, cmds) in ctx.runs() {
         for pkg in pkg_commands(cmds) {
-            let system = !matches!(pkg.manager, Manager::Pip | Manager::Npm | Manager::Gem);
+            let system = pkg.manager.is_system();
             if !system || !pkg.is_install() {
                 continue;
             }

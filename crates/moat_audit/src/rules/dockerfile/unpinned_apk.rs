@@ -5,7 +5,11 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `apk add` without a version.
+    /// Reports packages installed with `apk add` without a version (`=`, `~`, `<`, `>` and
+    /// their combinations pin one).
+    /// A version given by a variable counts when the variable is visible there (`ENV` of the
+    /// stage or of a stage it builds on, `ARG` of the stage): one set only in another stage
+    /// expands to nothing and is reported.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -40,14 +44,10 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedApk::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedApk::INFO, package.word.span, package.message());
             }
         }
     }

@@ -5,7 +5,12 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `apt-get install` without a version.
+    /// Reports packages installed with `apt-get install` (or `aptitude install`) without a
+    /// version. A simulation (`apt-get install -s`, `--dry-run`) installs nothing and is not
+    /// judged.
+    /// A version given by a variable counts when the variable is visible there (`ENV` of the
+    /// stage or of a stage it builds on, `ARG` of the stage): one set only in another stage
+    /// expands to nothing and is reported.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -42,19 +47,15 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedApt::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedApt::INFO, package.word.span, package.message());
             }
         }
     }
 }
 
 fn applies(p: &PkgCommand<'_>) -> bool {
-    p.manager == Manager::AptGet && p.is_install()
+    matches!(p.manager, Manager::AptGet | Manager::Aptitude) && p.is_install()
 }

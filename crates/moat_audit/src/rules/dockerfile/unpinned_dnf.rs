@@ -5,7 +5,13 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `dnf install` without a version.
+    /// Reports packages installed with `dnf install` (or `microdnf install`) without a
+    /// version, and modules installed with `dnf module install` without a stream
+    /// (`nodejs:20`). Groups (`dnf group install`, `@group`) cannot be pinned and are not
+    /// judged.
+    /// A version given by a variable counts when the variable is visible there (`ENV` of the
+    /// stage or of a stage it builds on, `ARG` of the stage): one set only in another stage
+    /// expands to nothing and is reported.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -27,7 +33,9 @@ declare_rule! {
     ///
     /// ## References
     /// - hadolint DL3041. moat differs deliberately: it recognises dnf run by path (`/bin/dnf`),
-    ///   and it does not report packages given as a variable (`dnf install $PKGS`).
+    ///   and it does not report packages given as a variable (`dnf install $PKGS`). A version
+    ///   from an `ARG` of another stage is reported, where hadolint accepts an `ARG` from any
+    ///   stage (an `ARG` ends with its stage, so it expands to nothing here).
     pub struct UnpinnedDnf {
         code: "D063",
         name: "unpinned-dnf-package",
@@ -41,14 +49,10 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedDnf::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedDnf::INFO, package.word.span, package.message());
             }
         }
     }

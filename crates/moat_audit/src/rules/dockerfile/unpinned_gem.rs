@@ -5,7 +5,9 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `gem install` without a version.
+    /// Reports packages installed with `gem install` (or its alias `gem i`) without a version
+    /// (`name:version`, or `-v`/`--version`). What follows `--` is passed to the gem's build
+    /// (`-- --use-system-libraries true`) and is not a gem.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -41,14 +43,10 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedGem::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedGem::INFO, package.word.span, package.message());
             }
         }
     }

@@ -5,7 +5,11 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `npm install` without a version.
+    /// Reports packages installed with `npm install` without a version, or with `@latest`,
+    /// `@next` or `@*`, and git repositories without a `#<commit-ish>` (`git+https://…`,
+    /// `git+ssh://git@host:org/repo.git`, `github:org/repo`, `org/repo`: the `@` of a user in
+    /// the URL is not a version). Local folders and tarballs (`./pkg`, `pkg-1.2.3.tar`,
+    /// `.tgz`) are not judged. A reference that moves (`#main`, `#semver:^1`) is rule D066's.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -40,14 +44,10 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedNpm::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedNpm::INFO, package.word.span, package.message());
             }
         }
     }

@@ -5,7 +5,12 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `pip install` without a version.
+    /// Reports packages installed with `pip install` or `pipx install` without a version, and
+    /// repository URLs without any reference (`git+https://…/lib.git`, a user in the host part,
+    /// `git+https://deploy@host/…`, is not one). Local paths (`.`, `./dist/x.whl`,
+    /// `src/plugin`: pip reads an argument with a `/` as a path), archives and the values of
+    /// options (`--root-user-action ignore`) are not packages; the value of `-e` is. A URL with
+    /// a branch or tag is rule D066's.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -28,6 +33,7 @@ declare_rule! {
     /// ## References
     /// - hadolint DL3013 (same exceptions). moat also recognises pip run by path
     ///   (`/venv/bin/pip install x`) and `python -m pip`, which hadolint does not.
+    /// - pip documentation, "pip install" (requirement specifiers, VCS support).
     pub struct UnpinnedPip {
         code: "D056",
         name: "unpinned-pip-package",
@@ -41,19 +47,15 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedPip::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedPip::INFO, package.word.span, package.message());
             }
         }
     }
 }
 
 fn applies(p: &PkgCommand<'_>) -> bool {
-    p.manager == Manager::Pip && p.is_install()
+    matches!(p.manager, Manager::Pip | Manager::Pipx) && p.is_install()
 }

@@ -5,7 +5,12 @@ use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
 
 declare_rule! {
     /// ## What it does
-    /// Reports packages installed with `yum install` without a version.
+    /// Reports packages installed with `yum install` without a version, and modules installed
+    /// with `yum module install` without a stream (`nodejs:20`). Groups (`yum groupinstall`,
+    /// `@group`) cannot be pinned and are not judged.
+    /// A version given by a variable counts when the variable is visible there (`ENV` of the
+    /// stage or of a stage it builds on, `ARG` of the stage): one set only in another stage
+    /// expands to nothing and is reported.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -27,7 +32,10 @@ declare_rule! {
     ///
     /// ## References
     /// - hadolint DL3033. moat does not report packages given as a variable
-    ///   (`yum install -y $INSTALL_PKGS`): their value is not in the Dockerfile.
+    ///   (`yum install -y $INSTALL_PKGS`): their value is not in the Dockerfile. moat differs on
+    ///   purpose in one way: a version from an `ARG` of another stage is reported, where
+    ///   hadolint accepts an `ARG` from any stage (an `ARG` ends with its stage, so it expands
+    ///   to nothing here, as an `ENV` of an unrelated stage does for both).
     pub struct UnpinnedYum {
         code: "D060",
         name: "unpinned-yum-package",
@@ -41,14 +49,10 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (_, commands) in ctx.runs() {
+    for (instr, commands) in ctx.runs() {
         for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(&p) {
-                out.emit(
-                    &UnpinnedYum::INFO,
-                    package.span,
-                    format!("`{}` is installed without a version", package.value),
-                );
+            for package in pinning::unpinned(ctx, instr, &p) {
+                out.emit(&UnpinnedYum::INFO, package.word.span, package.message());
             }
         }
     }

@@ -98,36 +98,63 @@ pub fn flag_matches(v: &str, long: &[&str], short: &[char]) -> bool {
     false
 }
 
-/// Positional arguments (not flags, not values of `value_flags`) after position `from`.
-pub fn positionals<'a>(argv: &'a [Word], from: usize, value_flags: &[&str]) -> Vec<&'a Word> {
-    let mut out = Vec::new();
-    let mut i = from;
-    while let Some(w) = argv.get(i) {
-        let v = w.value.as_str();
-        if v.starts_with('-') {
-            i += if value_flags.contains(&v) { 2 } else { 1 };
-            continue;
-        }
-        out.push(w);
-        i += 1;
-    }
-    out
+/// Targets of the cache and tmpfs mounts of a `RUN` (or `ONBUILD RUN`): what is written there
+/// does not stay in the image.
+pub fn cache_mount_targets(instr: &moat_dockerfile::Instruction) -> Vec<&str> {
+    let run = instr.onbuild.as_deref().unwrap_or(instr);
+    run.flags
+        .iter()
+        .filter(|f| f.name.value.eq_ignore_ascii_case("mount"))
+        .filter_map(|f| f.value.as_ref())
+        .filter_map(|v| {
+            let fields: Vec<(&str, &str)> = v
+                .value
+                .split(',')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .collect();
+            let cache = fields
+                .iter()
+                .any(|&(k, v)| k == "type" && matches!(v, "cache" | "tmpfs"));
+            let target = fields
+                .iter()
+                .find(|&&(k, _)| matches!(k, "target" | "dst" | "destination"))
+                .map(|&(_, t)| t);
+            target.filter(|_| cache)
+        })
+        .collect()
 }
 
-/// Whether the instruction mounts a cache at `target` (`RUN --mount=type=cache,target=…`).
-pub fn has_cache_mount(instr: &moat_dockerfile::Instruction, target_prefix: &str) -> bool {
-    instr.flags.iter().any(|f| {
-        f.name.value.eq_ignore_ascii_case("mount")
-            && f.value.as_ref().is_some_and(|v| {
-                let v = &v.value;
-                (v.contains("type=cache") || v.contains("type=tmpfs"))
-                    && v.split(',').any(|kv| {
-                        kv.split_once('=').is_some_and(|(k, p)| {
-                            matches!(k, "target" | "dst" | "destination")
-                                && p.trim_end_matches('/')
-                                    .starts_with(target_prefix.trim_end_matches('/'))
-                        })
-                    })
-            })
-    })
+/// Whether the `RUN` (or `ONBUILD RUN`) mounts a cache or tmpfs over `path`: at `path` itself or
+/// at a directory above it (`--mount=type=cache,target=/var/lib/apt` covers
+/// `/var/lib/apt/lists`), so that nothing written there stays in the image.
+pub fn has_cache_mount(instr: &moat_dockerfile::Instruction, path: &str) -> bool {
+    cache_mount_targets(instr)
+        .into_iter()
+        .any(|t| covers(t, path))
+}
+
+/// Whether directory `dir` is `path` or one of its parents (compared by path components).
+pub fn covers(dir: &str, path: &str) -> bool {
+    let parts = |p: &str| {
+        p.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (dir, path) = (parts(dir), parts(path));
+    !dir.is_empty() && path.starts_with(&dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn covers_by_components() {
+        assert!(covers("/var/lib/apt", "/var/lib/apt/lists"));
+        assert!(covers("/var/lib/apt/lists/", "/var/lib/apt/lists"));
+        assert!(!covers("/var/lib/apt/lists/partial", "/var/lib/apt/lists"));
+        assert!(!covers("/var/lib/ap", "/var/lib/apt/lists"));
+        assert!(!covers("/", "/var/lib/apt/lists"));
+    }
 }

@@ -9,9 +9,17 @@ use crate::context::DockerfileContext;
 /// The stages whose settings the image inherits, the root-most first and the final stage last.
 /// Empty when the file has no stage.
 pub fn image_stages<'a>(ctx: &DockerfileContext<'a>) -> Vec<&'a Stage> {
+    ctx.final_stage()
+        .map(|s| stage_chain(ctx, s))
+        .unwrap_or_default()
+}
+
+/// `stage` and the earlier stages it builds on by name (`FROM base`), the root-most first:
+/// the stages whose ENV, USER and other settings `stage` inherits.
+pub fn stage_chain<'a>(ctx: &DockerfileContext<'a>, stage: &'a Stage) -> Vec<&'a Stage> {
     let stages = &ctx.dockerfile.stages;
     let mut chain = Vec::new();
-    let mut current = ctx.final_stage();
+    let mut current = Some(stage);
     while let Some(stage) = current {
         chain.push(stage);
         let base = stage.image_resolved.trim();

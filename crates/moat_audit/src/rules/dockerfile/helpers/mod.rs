@@ -12,3 +12,4 @@ pub mod pkg;
 pub mod stage_refs;
 #[cfg(test)]
 pub mod testing;
+pub mod vars;

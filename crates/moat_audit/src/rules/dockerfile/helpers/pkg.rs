@@ -4,7 +4,7 @@
 use moat_dockerfile::Word;
 use moat_dockerfile::shell::Command;
 
-use super::cmd::{basename, effective_argv, has_flag, positionals, subcommand};
+use super::cmd::{basename, effective_argv, has_flag, subcommand};
 
 /// A package manager moat understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,10 +13,14 @@ pub enum Manager {
     AptGet,
     /// `apt` (the interactive front end).
     Apt,
+    /// `aptitude`.
+    Aptitude,
     /// Alpine `apk`.
     Apk,
     /// `pip`, `pip3`, `python -m pip`.
     Pip,
+    /// `pipx` (applications from PyPI, each in its own environment).
+    Pipx,
     /// `npm`.
     Npm,
     /// `gem`.
@@ -27,6 +31,24 @@ pub enum Manager {
     Dnf,
     /// `zypper`.
     Zypper,
+    /// The `go` tool (`go install`, `go get`, `go run`).
+    Go,
+}
+
+impl Manager {
+    /// Whether it installs operating-system packages (not language packages).
+    pub fn is_system(self) -> bool {
+        matches!(
+            self,
+            Manager::AptGet
+                | Manager::Apt
+                | Manager::Aptitude
+                | Manager::Apk
+                | Manager::Yum
+                | Manager::Dnf
+                | Manager::Zypper
+        )
+    }
 }
 
 /// One package-manager invocation.
@@ -36,8 +58,11 @@ pub struct PkgCommand<'a> {
     pub manager: Manager,
     /// The effective argv (wrappers skipped; for `python -m pip`, starting at `pip`).
     pub argv: &'a [Word],
-    /// Subcommand word (`install`, `add`, `update`, …) and its index in `argv`.
+    /// Subcommand word (`install`, `add`, `update`, …) and its index in `argv`. For
+    /// `yum`/`dnf module install`, the word after `module`.
     pub action: Option<(usize, &'a Word)>,
+    /// A `yum`/`dnf module …` command: its arguments are module streams (`nodejs:20`).
+    pub module: bool,
     /// The command.
     pub command: &'a Command,
 }
@@ -45,7 +70,7 @@ pub struct PkgCommand<'a> {
 /// Flags that take a separate value, per manager (so their value is not taken for a package).
 fn value_flags(manager: Manager) -> &'static [&'static str] {
     match manager {
-        Manager::AptGet | Manager::Apt => &[
+        Manager::AptGet | Manager::Apt | Manager::Aptitude => &[
             "-o",
             "-c",
             "-t",
@@ -102,6 +127,26 @@ fn value_flags(manager: Manager) -> &'static [&'static str] {
             "--only-binary",
             "--no-binary",
             "--config-settings",
+            "-C",
+            "--root-user-action",
+            "--report",
+            "--python",
+            "--use-feature",
+            "--use-deprecated",
+            "--keyring-provider",
+            "--log-file",
+            "-b",
+            "--build",
+        ],
+        Manager::Pipx => &[
+            "--python",
+            "--pip-args",
+            "--index-url",
+            "-i",
+            "--suffix",
+            "--spec",
+            "--preinstall",
+            "--backend",
         ],
         Manager::Npm => &[
             "--prefix",
@@ -115,6 +160,10 @@ fn value_flags(manager: Manager) -> &'static [&'static str] {
             "--include",
             "-w",
             "--workspace",
+            "--progress",
+            "--install-strategy",
+            "--cpu",
+            "--os",
         ],
         Manager::Gem => &[
             "-v",
@@ -146,7 +195,26 @@ fn value_flags(manager: Manager) -> &'static [&'static str] {
             "--downloaddir",
             "--nodocs",
         ],
-        Manager::Zypper => &["-r", "--repo", "--from", "-t", "--type"],
+        Manager::Zypper => &["-r", "--repo", "--from", "-t", "--type", "--root", "-R"],
+        Manager::Go => &[
+            "-C",
+            "-p",
+            "-o",
+            "-tags",
+            "--tags",
+            "-ldflags",
+            "-gcflags",
+            "-asmflags",
+            "-mod",
+            "-modfile",
+            "-overlay",
+            "-pkgdir",
+            "-toolexec",
+            "-buildmode",
+            "-compiler",
+            "-exec",
+            "-pgo",
+        ],
     }
 }
 
@@ -159,6 +227,9 @@ impl<'a> PkgCommand<'a> {
         let (manager, argv) = match name {
             "apt-get" => (Manager::AptGet, argv),
             "apt" => (Manager::Apt, argv),
+            "aptitude" => (Manager::Aptitude, argv),
+            "pipx" => (Manager::Pipx, argv),
+            "go" => (Manager::Go, argv),
             "apk" => (Manager::Apk, argv),
             "npm" => (Manager::Npm, argv),
             "gem" => (Manager::Gem, argv),
@@ -177,11 +248,22 @@ impl<'a> PkgCommand<'a> {
             }
             _ => return None,
         };
-        let action = subcommand(argv, value_flags(manager));
+        let mut action = subcommand(argv, value_flags(manager));
+        let mut module = false;
+        if matches!(manager, Manager::Yum | Manager::Dnf)
+            && let Some((i, w)) = action
+            && w.value == "module"
+        {
+            // `dnf module install nodejs:20`: the action is the word after `module`
+            let rest = argv.get(i..).unwrap_or(&[]);
+            action = subcommand(rest, value_flags(manager)).map(|(j, w)| (i + j, w));
+            module = true;
+        }
         Some(PkgCommand {
             manager,
             argv,
             action,
+            module,
             command,
         })
     }
@@ -192,14 +274,19 @@ impl<'a> PkgCommand<'a> {
             .is_some_and(|(_, w)| names.contains(&w.value.as_str()))
     }
 
-    /// Whether this installs packages.
+    /// Whether this installs packages (a simulation, `apt-get install -s`, does not).
     pub fn is_install(&self) -> bool {
+        if self.is_simulation() {
+            return false;
+        }
         match self.manager {
             Manager::Apk => self.is_action(&["add"]),
             Manager::Yum | Manager::Dnf => {
                 self.is_action(&["install", "groupinstall", "reinstall"])
             }
             Manager::Zypper => self.is_action(&["install", "in"]),
+            Manager::Gem => self.is_action(&["install", "i"]),
+            Manager::Go => self.is_action(&["install", "get", "run"]),
             Manager::Npm => self.is_action(&[
                 "install", "i", "add", "isntall", "in", "ins", "inst", "insta", "instal", "isnt",
                 "isnta", "isntal",
@@ -208,10 +295,31 @@ impl<'a> PkgCommand<'a> {
         }
     }
 
+    /// Whether this only simulates (`apt-get install -s`, `--simulate`, `--dry-run`, …): nothing
+    /// is installed and no file is left behind.
+    pub fn is_simulation(&self) -> bool {
+        match self.manager {
+            Manager::AptGet | Manager::Apt => self.has_flag(
+                &[
+                    "--simulate",
+                    "--just-print",
+                    "--dry-run",
+                    "--recon",
+                    "--no-act",
+                ],
+                &['s'],
+            ),
+            Manager::Aptitude => self.has_flag(&["--simulate"], &['s']),
+            _ => false,
+        }
+    }
+
     /// Whether this refreshes the package index.
     pub fn is_update(&self) -> bool {
         match self.manager {
-            Manager::AptGet | Manager::Apt | Manager::Apk => self.is_action(&["update"]),
+            Manager::AptGet | Manager::Apt | Manager::Aptitude | Manager::Apk => {
+                self.is_action(&["update"])
+            }
             Manager::Yum | Manager::Dnf => self.is_action(&["makecache"]),
             Manager::Zypper => self.is_action(&["refresh", "ref"]),
             _ => false,
@@ -231,15 +339,58 @@ impl<'a> PkgCommand<'a> {
         has_flag(self.argv.get(1..).unwrap_or(&[]), long, short)
     }
 
-    /// Package arguments of an install (flags and their values skipped).
+    /// Package arguments of an install: flags and their values skipped (a `true` or `false`
+    /// after an option included), and what follows `--` for `gem` (build options) and for
+    /// `go run` after the package (the program's arguments).
+    /// The value of pip's `-e`/`--editable` is a package (a path or a VCS URL).
     pub fn packages(&self) -> Vec<&'a Word> {
         let Some((i, _)) = self.action else {
             return Vec::new();
         };
-        positionals(self.argv, i + 1, value_flags(self.manager))
-            .into_iter()
-            .filter(|w| !w.value.is_empty() && !w.value.starts_with('$') && w.value != "&&")
-            .collect()
+        let flags = value_flags(self.manager);
+        let go_run = self.manager == Manager::Go && self.is_action(&["run"]);
+        let mut out = Vec::new();
+        let mut options_done = false;
+        let mut j = i + 1;
+        while let Some(w) = self.argv.get(j) {
+            let v = w.value.as_str();
+            j += 1;
+            if v == "--" && !options_done {
+                if self.manager == Manager::Gem {
+                    break;
+                }
+                options_done = true;
+                continue;
+            }
+            if v.starts_with('-') && !options_done {
+                let editable = self.manager == Manager::Pip && matches!(v, "-e" | "--editable");
+                if editable {
+                    out.extend(self.argv.get(j));
+                }
+                if flags.contains(&v) {
+                    j += 1;
+                }
+                continue;
+            }
+            if v == "&&" {
+                break;
+            }
+            // `--flag true`: a boolean after an option is the option's value (npm reads it so;
+            // elsewhere the command fails on the option before installing anything)
+            let after_option = self
+                .argv
+                .get(j - 2)
+                .is_some_and(|prev| prev.value.starts_with('-') && !prev.value.contains('='));
+            if after_option && matches!(v, "true" | "false") && !options_done {
+                continue;
+            }
+            out.push(w);
+            if go_run {
+                break;
+            }
+        }
+        out.retain(|w| !w.value.is_empty() && !w.value.starts_with('$'));
+        out
     }
 }
 

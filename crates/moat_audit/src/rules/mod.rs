@@ -80,6 +80,7 @@ registry! {
         sudo_used, // D022
         sudo_installed, // D023
         passwordless_sudo, // D024
+        non_numeric_user, // D025
         missing_healthcheck, // D030
         multiple_healthchecks, // D031
         add_instead_of_copy, // D040
@@ -116,6 +117,7 @@ registry! {
         copy_from_unknown_stage, // D105
         copy_from_self, // D106
         duplicate_stage_name, // D107
+        copy_whole_stage, // D108
     }
     /// Rules that read a Docker daemon configuration (`DaemonFacts`).
     daemon {

@@ -42,7 +42,9 @@ declare_rule! {
     /// - hadolint DL3022. moat differs on purpose: hadolint reports `--from=Builder` for a stage
     ///   `AS builder` (Docker matches stage names case-insensitively), an image reference without
     ///   a tag (`--from=docker.io/library/alpine`), and values with a variable it cannot resolve
-    ///   (`--from=${BUILDER}`); moat reports none of them.
+    ///   (`--from=${BUILDER}`); moat reports none of them. A `--from` naming the stage it is in
+    ///   (`--from=0` in the first stage) is rule D106's, and a file without `FROM` is an input
+    ///   error.
     pub struct CopyFromUnknownStage {
         code: "D105",
         name: "copy-from-unknown-stage",

@@ -38,7 +38,10 @@ declare_rule! {
     ///
     /// ## References
     /// - CIS Docker Benchmark 4.6 (add HEALTHCHECK instructions to the container image).
-    /// - Trivy DS-0026, checkov CKV_DOCKER_2. hadolint has no corresponding rule.
+    /// - hadolint DL3057 (off by default there). moat differs on purpose: hadolint accepts a
+    ///   final `HEALTHCHECK NONE`, which moat reports, since the image then has no health check
+    ///   all the same (turn this rule off where the orchestrator probes instead).
+    /// - Trivy DS-0026, checkov CKV_DOCKER_2.
     pub struct MissingHealthcheck {
         code: "D030",
         name: "missing-healthcheck",
@@ -46,7 +49,7 @@ declare_rule! {
         severity: Low,
         confidence: Medium,
         default_enabled: true,
-        references: ["CIS-DOCKER-4.6", "DS-0026", "CKV_DOCKER_2"],
+        references: ["DL3057", "CIS-DOCKER-4.6", "DS-0026", "CKV_DOCKER_2"],
         check: Dockerfile,
     }
 }

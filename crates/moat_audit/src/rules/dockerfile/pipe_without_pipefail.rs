@@ -34,7 +34,10 @@ declare_rule! {
     /// ## References
     /// - hadolint DL4006. moat differs deliberately: a RUN that starts with `set -o pipefail` is
     ///   not reported (hadolint reports it although the pipe is then checked), and a pipe
-    ///   inside a command substitution (`X=$(a | b)`) is reported like hadolint does.
+    ///   inside a command substitution (`X=$(a | b)`) is reported like hadolint does. It
+    ///   accepts `SHELL ["/bin/sh", "-o", "pipefail", "-c"]`, which hadolint reports: where
+    ///   `/bin/sh` knows the option (BusyBox ash on Alpine) failures are caught, and where it
+    ///   does not (dash) every later `RUN` fails at once, so no failure goes unnoticed.
     pub struct PipeWithoutPipefail {
         code: "D082",
         name: "pipe-without-pipefail",

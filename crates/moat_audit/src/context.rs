@@ -15,6 +15,10 @@ pub struct DockerfileContext<'a> {
     pub dockerfile: &'a Dockerfile,
     /// Resolved settings.
     pub settings: &'a Settings,
+    /// The images that the audited scripts and compose projects build (`docker build -t`,
+    /// compose `build:` with `image:`), as written: a `FROM` one of them is not pulled from a
+    /// registry. Empty unless set with [`DockerfileContext::with_built_images`].
+    pub built_images: &'a [String],
     /// Shell commands of each instruction (empty for instructions without a shell form).
     commands: Vec<Vec<Command>>,
 }
@@ -37,8 +41,16 @@ impl<'a> DockerfileContext<'a> {
             file,
             dockerfile,
             settings,
+            built_images: &[],
             commands,
         }
+    }
+
+    /// The same context, knowing the images built alongside the Dockerfile.
+    #[must_use]
+    pub fn with_built_images(mut self, built_images: &'a [String]) -> Self {
+        self.built_images = built_images;
+        self
     }
 
     /// All instructions with their index.

@@ -134,6 +134,7 @@ impl Auditor {
                 Err(e) => report.errors.push(e),
             }
         }
+        let built = built_images(&inputs.files, &inputs.compose_project);
         let files = inputs.files;
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<FileOutcome>> = Mutex::new(Vec::with_capacity(files.len()));
@@ -149,7 +150,7 @@ impl Auditor {
                         let Some((path, kind)) = files.get(i) else {
                             break;
                         };
-                        local.push(self.audit_file(path, *kind));
+                        local.push(self.audit_file_in(path, *kind, &built));
                     }
                     results
                         .lock()
@@ -226,6 +227,11 @@ impl Auditor {
 
     /// Audits one file of a known kind.
     pub fn audit_file(&self, path: &Path, kind: InputKind) -> FileOutcome {
+        self.audit_file_in(path, kind, &[])
+    }
+
+    /// Audits one file of a known kind, among files that build `built_images`.
+    fn audit_file_in(&self, path: &Path, kind: InputKind, built_images: &[String]) -> FileOutcome {
         let shown = display_path(path);
         let config = match self.config_for(path) {
             Ok(c) => c,
@@ -267,7 +273,7 @@ impl Auditor {
         };
         let source = SourceFile::new(shown, text);
         let mut outcome = match kind {
-            InputKind::Dockerfile => audit_dockerfile(&source, &config),
+            InputKind::Dockerfile => audit_dockerfile_with(&source, &config, built_images),
             InputKind::Compose => deploy::audit_compose(path, &source, &config),
             InputKind::Daemon => deploy::audit_daemon(&source, &config),
             InputKind::Script => deploy::audit_script(&source, &config),
@@ -289,8 +295,59 @@ impl Auditor {
     }
 }
 
+/// The images that the audited scripts, Makefiles and compose projects build or tag (see
+/// [`moat_deploy::find_built_images`] and [`moat_deploy::ComposeProject::built_images`]), for
+/// the Dockerfile rules: a Dockerfile built `FROM` one of them uses what the project built, not
+/// an image pulled from a registry. Read only when there is a Dockerfile to audit; files that do
+/// not parse add nothing (their own audit reports them).
+fn built_images(files: &[(PathBuf, InputKind)], compose_project: &[PathBuf]) -> Vec<String> {
+    if !files.iter().any(|(_, k)| *k == InputKind::Dockerfile) {
+        return Vec::new();
+    }
+    let env = moat_deploy::Env::from_process();
+    let mut out = Vec::new();
+    for (path, kind) in files {
+        match kind {
+            InputKind::Script => {
+                if let Ok(text) = std::fs::read_to_string(path) {
+                    out.extend(
+                        moat_deploy::find_built_images(&text, &display_path(path))
+                            .into_iter()
+                            .filter(|i| !i.interpolated)
+                            .map(|i| i.value),
+                    );
+                }
+            }
+            InputKind::Compose => {
+                if let Ok(project) = moat_deploy::load_compose(std::slice::from_ref(path), &env) {
+                    out.extend(project.built_images());
+                }
+            }
+            InputKind::Dockerfile | InputKind::Daemon => {}
+        }
+    }
+    if !compose_project.is_empty()
+        && let Ok(project) = moat_deploy::load_compose(compose_project, &env)
+    {
+        out.extend(project.built_images());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Audits Dockerfile `source` with `config`.
 pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
+    audit_dockerfile_with(source, config, &[])
+}
+
+/// Audits Dockerfile `source` with `config`, knowing the images that the files audited with it
+/// build (`built_images`, see [`DockerfileContext::built_images`]).
+pub fn audit_dockerfile_with(
+    source: &SourceFile,
+    config: &Config,
+    built_images: &[String],
+) -> FileOutcome {
     let dockerfile = match moat_dockerfile::parse(&source.text) {
         Ok(d) => d,
         Err(e) => {
@@ -306,7 +363,8 @@ pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
             };
         }
     };
-    let ctx = DockerfileContext::new(source, &dockerfile, config.settings());
+    let ctx = DockerfileContext::new(source, &dockerfile, config.settings())
+        .with_built_images(built_images);
     let mut emitter = Emitter::new(source);
     for rule in rules::all() {
         if let Check::Dockerfile(check) = rule.check

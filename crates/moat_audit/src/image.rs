@@ -65,6 +65,28 @@ impl ImageRef {
         reference.contains('$')
     }
 
+    /// Whether `other` names the same repository of the same registry, whatever the tags and
+    /// digests (`acme/api:dev` and `docker.io/acme/api`; `redis` and `library/redis`).
+    pub fn same_repository(&self, other: &ImageRef) -> bool {
+        let key = |i: &ImageRef| {
+            let repo = i.repository.to_ascii_lowercase();
+            let repo = repo
+                .strip_prefix("library/")
+                .map_or_else(|| repo.clone(), str::to_string);
+            (i.registry_or_hub().to_string(), repo)
+        };
+        key(self) == key(other)
+    }
+
+    /// Whether the image is one of `built` (references as written, of images built locally:
+    /// `docker build -t`, compose `build:` with `image:`), by [`ImageRef::same_repository`].
+    pub fn is_one_of(&self, built: &[String]) -> bool {
+        built
+            .iter()
+            .filter_map(|b| ImageRef::parse(b))
+            .any(|b| self.same_repository(&b))
+    }
+
     /// The last path component of the repository (`library/postgres` → `postgres`).
     pub fn short_name(&self) -> &str {
         self.repository
@@ -95,6 +117,9 @@ mod tests {
         assert_eq!(r.short_name(), "img");
         let r = ImageRef::parse("library/ubuntu").unwrap();
         assert_eq!(r.registry_or_hub(), "docker.io");
+        assert!(r.same_repository(&ImageRef::parse("docker.io/ubuntu:24.04").unwrap()));
+        assert!(!r.same_repository(&ImageRef::parse("ghcr.io/library/ubuntu").unwrap()));
+        assert!(r.is_one_of(&["ubuntu:dev".to_string()]));
         assert!(ImageRef::parse("scratch").unwrap().is_scratch());
     }
 }

@@ -6,7 +6,8 @@
 //! - **Secrets**: public keys are not secrets, placeholders are not leaks (they are reported
 //!   apart, at low severity), `*_FILE` variables hold paths; the same in every secret rule.
 //! - **Images built here**: an image that the same compose project or script builds is not an
-//!   untagged or `latest` pull from a registry.
+//!   untagged or `latest` pull from a registry, for the containers that run it and for the
+//!   Dockerfiles built `FROM` it.
 //! - **Protocols**: the rules about ports a gateway should front judge HTTP ports, not mail,
 //!   DNS, SSH, VPN or MQTT, which clients reach directly; datastore ports are the datastore
 //!   rule's; a published port gets one piece of advice.
@@ -341,6 +342,42 @@ run: build
     assert_eq!(
         p.places(&["C019"]),
         [at("C019", "Makefile:8"), at("C019", "deploy.sh:9")]
+    );
+}
+
+#[test]
+fn dockerfiles_built_from_images_the_project_builds_do_not_pull_them() {
+    let build = "#!/bin/sh
+set -e
+docker build -t acme/base -f Dockerfile.base .
+docker build -t acme/api api
+";
+    let base = "FROM debian:12.5-slim\nRUN useradd -r app\nUSER app\n";
+    let api = "FROM acme/base\nCOPY --from=acme/base:latest /etc/passwd /tmp/passwd\nUSER app\n";
+    let compose = "services:
+  worker-base:
+    build:
+      context: .
+      dockerfile: Dockerfile.worker-base
+    image: acme/worker-base:dev
+  worker:
+    build: ./worker
+    image: acme/worker:1.2.0
+";
+    let worker_base = "FROM python:3.12-slim\nUSER nobody\n";
+    let worker = "FROM acme/worker-base:latest\nFROM node\nUSER nobody\n";
+    let p = Project::new(&[
+        ("build.sh", build),
+        ("Dockerfile.base", base),
+        ("api/Dockerfile", api),
+        ("compose.yaml", compose),
+        ("Dockerfile.worker-base", worker_base),
+        ("worker/Dockerfile", worker),
+    ]);
+    // `FROM node` is still pulled from the registry, untagged
+    assert_eq!(
+        p.places(&["D001", "D002", "D003", "D004", "D005"]),
+        [at("D001", "worker/Dockerfile:2")]
     );
 }
 

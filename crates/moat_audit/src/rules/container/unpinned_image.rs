@@ -70,7 +70,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
     let Some(r) = ImageRef::parse(&image.value) else {
         return;
     };
-    if r.digest.is_some() || r.is_scratch() || built_here(ctx, &r) {
+    if r.digest.is_some() || r.is_scratch() || r.is_one_of(ctx.built_images) {
         return;
     }
     let message = match r.tag.as_deref() {
@@ -82,21 +82,6 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         Some(_) => return,
     };
     out.emit_at(&UnpinnedImage::INFO, image.location.clone(), message);
-}
-
-/// Whether the compose project or script of the container builds the image `r` runs (same
-/// registry and repository, any tag).
-fn built_here(ctx: &ContainerContext<'_>, r: &ImageRef) -> bool {
-    let key = |i: &ImageRef| {
-        let repo = i.repository.to_ascii_lowercase();
-        let repo = repo.strip_prefix("library/").map_or(repo.clone(), str::to_string);
-        (i.registry_or_hub().to_string(), repo)
-    };
-    let wanted = key(r);
-    ctx.built_images
-        .iter()
-        .filter_map(|b| ImageRef::parse(b))
-        .any(|b| key(&b) == wanted)
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ declare_rule! {
     /// expanded, so `ARG TAG=latest` + `FROM node:${TAG}` counts), a `COPY --from=<image>` or a
     /// `RUN --mount=…,from=<image>`.
     ///
+    /// An image that the audited scripts, Makefiles or compose projects build is not reported:
+    /// `FROM acme/base` after `docker build -t acme/base -f Dockerfile.base .` (or a compose
+    /// service with `build:` and `image: acme/base`) uses what was built there, not an image
+    /// pulled from a registry. Images are matched by registry and repository, any tag.
+    ///
     /// ## Why is this bad?
     /// `latest` is whatever was pushed last. Builds stop being reproducible, and a new upstream
     /// release (or a malicious one) enters the image without review.

@@ -8,6 +8,11 @@ declare_rule! {
     /// by `COPY --from=<image>` or `RUN --mount=…,from=<image>`. Off by default: turn it on with
     /// `--select D003` or `enable = ["D003"]` for a strict (pedantic) profile.
     ///
+    /// An image that the audited scripts, Makefiles or compose projects build is not reported:
+    /// `FROM acme/base` after `docker build -t acme/base -f Dockerfile.base .` (or a compose
+    /// service with `build:` and `image: acme/base`) uses what was built there, not an image
+    /// pulled from a registry. Images are matched by registry and repository, any tag.
+    ///
     /// ## Why is this bad?
     /// Tags are mutable: the publisher, or anyone who controls the registry account, can point
     /// `node:20` at different content. Only a digest names exactly the bytes you reviewed.

@@ -7,6 +7,11 @@ declare_rule! {
     /// Reports an image with neither a tag nor a digest: a `FROM` (after global `ARG` defaults
     /// are expanded), a `COPY --from=<image>` or a `RUN --mount=…,from=<image>`.
     ///
+    /// An image that the audited scripts, Makefiles or compose projects build is not reported:
+    /// `FROM acme/base` after `docker build -t acme/base -f Dockerfile.base .` (or a compose
+    /// service with `build:` and `image: acme/base`) uses what was built there, not an image
+    /// pulled from a registry. Images are matched by registry and repository, any tag.
+    ///
     /// ## Why is this bad?
     /// Without a tag Docker pulls `latest`, which moves: the same Dockerfile builds a different
     /// image from one day to the next, and a compromised or broken upstream release flows into

@@ -85,7 +85,8 @@ impl PulledImage {
 }
 
 /// Every image the build pulls, in the order of the file: base images, images copied from and
-/// images mounted.
+/// images mounted. An image that the audited scripts or compose projects build
+/// ([`DockerfileContext::built_images`]) is not pulled: the build uses what was built there.
 /// `COPY --from` counts when its value is an image reference (`registry/name:tag`); a bare name
 /// that is no stage is rule D105's. A mount `from=` that is no stage is pulled as an image.
 pub fn pulled_images(ctx: &DockerfileContext<'_>) -> Vec<PulledImage> {
@@ -126,6 +127,7 @@ pub fn pulled_images(ctx: &DockerfileContext<'_>) -> Vec<PulledImage> {
             _ => {}
         }
     }
+    out.retain(|p| !p.image.is_one_of(ctx.built_images));
     out.sort_by_key(|p| p.span.start);
     out
 }

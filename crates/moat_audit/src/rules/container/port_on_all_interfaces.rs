@@ -12,8 +12,9 @@ declare_rule! {
     ///
     /// The rule is about ports that a gateway could front: HTTP ports, and TCP ports moat does
     /// not know (most often an HTTP API). It does not report protocols that clients reach
-    /// directly and an HTTP gateway cannot carry — SMTP (25, 465, 587, 2525), IMAP and POP3
-    /// (143, 993, 110, 995), DNS (53, 853), DHCP, NTP, SSH (22), FTP, LDAP (389, 636),
+    /// directly and an HTTP gateway cannot carry — SMTP (25, 465, 587, 2525, and 1025 of
+    /// development mail catchers), IMAP and POP3 (143, 993, 110, 995, 4190 ManageSieve), DNS
+    /// (53, 853), DHCP, NTP, SSH (22), FTP, LDAP (389, 636),
     /// Kerberos, syslog, SNMP, MQTT (1883, 8883), XMPP, SIP, STUN/TURN, IRC, VPNs (WireGuard,
     /// OpenVPN, IPsec) and UDP services — which are meant to be reachable; the container port
     /// decides (`2222:22` is SSH). A database, cache or broker port (5432, 3306, 6379, 27017,

@@ -17,7 +17,8 @@ declare_rule! {
     /// A destination is judged by its name only where that is unambiguous (`/root/.ssh/id_rsa`,
     /// `.npmrc`, `credentials`), and not when the source is a URL. `COPY . .` is not reported:
     /// what it copies depends on `.dockerignore`, which moat does not read here. Certificates
-    /// (`*.crt`, and `*.pem` copied into a `certs` directory) and public keys (`*.pub`, a
+    /// (`*.crt`, and `*.pem` copied into a `certs` directory), Diffie-Hellman parameters
+    /// (`dhparam.pem`, `ffdhe4096.pem`, `dh2048.pem`) and public keys (`*.pub`, a
     /// `*.key` named `public`, `pub`, `pubkey`, `gpg` or `pgp`, a `*.pem` named `pub` or
     /// `public`, and any file copied
     /// into a keyring directory such as `/usr/share/keyrings/`, `/etc/apt/trusted.gpg.d/` or
@@ -228,7 +229,16 @@ fn looks_like_certificate(name: &str) -> bool {
     ];
     name.trim_end_matches(".pem")
         .split(['-', '_', '.'])
-        .any(|w| PUBLIC.contains(&w))
+        .any(|w| PUBLIC.contains(&w) || is_dh_parameters(w))
+}
+
+/// `dhparam`, `dhparams`, `dh2048`, `ffdhe4096`: Diffie-Hellman parameters (RFC 7919 groups or
+/// generated ones), which are public.
+fn is_dh_parameters(word: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    matches!(word, "dh" | "dhparam" | "dhparams")
+        || word.strip_prefix("ffdhe").is_some_and(digits)
+        || word.strip_prefix("dh").is_some_and(digits)
 }
 
 #[cfg(test)]
@@ -264,6 +274,9 @@ mod tests {
             "keys/minisign-pub.key",
             "nodesource.gpg.key",
             "cosign.pub",
+            "target/shared/ffdhe4096.pem",
+            "ssl/dhparam.pem",
+            "dh2048.pem",
             "ca.pem",
             "fullchain.pem",
             "rds-ca-bundle.pem",

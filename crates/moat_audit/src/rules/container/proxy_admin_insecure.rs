@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn kong_admin_api_beyond_loopback() {
-        let yaml = r#"services:
+        let yaml = r"services:
   kong:
     image: kong:3.7
     environment:
@@ -240,7 +240,7 @@ mod tests {
     image: kong:3.7
     environment:
       KONG_ADMIN_LISTEN: 127.0.0.1:8001
-"#;
+";
         let got = messages(yaml);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].0, 5);

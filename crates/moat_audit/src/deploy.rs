@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use moat_deploy::{ComposeProject, ContainerFacts, Env};
+use moat_deploy::{Assume, ComposeProject, ContainerFacts, Env};
 use moat_diagnostics::{Finding, SourceFile};
 use moat_dockerfile::Span;
 
@@ -14,6 +14,7 @@ use crate::engine::{FileOutcome, apply_pragmas, display_path, with_severities};
 use crate::pragma::{self, Pragma};
 use crate::rule::Check;
 use crate::rules;
+use crate::rules::meta::input_not_available::{self, InputNotAvailable};
 
 /// Audits the compose project of `path` (with its `.override` file when `path` is the project's
 /// main compose file).
@@ -49,6 +50,12 @@ pub fn audit_compose_files(paths: &[PathBuf], source: &SourceFile, config: &Conf
     };
     let mut emitter = Emitter::new(source);
     run_project(&project, config, &mut emitter);
+    // what is missing is reported, and the rest audited
+    if config.is_enabled(InputNotAvailable::INFO.code) {
+        for input in &project.unavailable {
+            input_not_available::report(input, &mut emitter);
+        }
+    }
     let mut sources = vec![source.clone()];
     for p in project.paths.iter().filter(|p| **p != source.path) {
         if let Ok(text) = std::fs::read_to_string(p) {
@@ -83,7 +90,52 @@ pub fn run_project(project: &ComposeProject, config: &Config, emitter: &mut Emit
     }
     let built = project.built_images();
     for facts in &project.services {
-        run_container(facts, Some(project), &built, config, emitter);
+        if facts.unknown.is_empty() {
+            run_container(facts, Some(project), &built, config, emitter);
+        } else {
+            run_container_with_unknowns(facts, project, &built, config, emitter);
+        }
+    }
+}
+
+/// Runs the container rules on a service some of whose settings are unknown (they need an
+/// input that is not available): once with each unknown setting at its least safe value, once
+/// at a safe one. Only the findings made both times stand: they do not depend on what is
+/// unknown. A finding about an unknown value, or about its absence, is made only one of the
+/// two times.
+fn run_container_with_unknowns(
+    facts: &ContainerFacts,
+    project: &ComposeProject,
+    built_images: &[String],
+    config: &Config,
+    emitter: &mut Emitter<'_>,
+) {
+    // container rules report at the facts' own locations, never through the emitter's file
+    let scratch = SourceFile::new(String::new(), String::new());
+    let mut runs = [Assume::Worst, Assume::Best].map(|assume| {
+        let mut out = Emitter::new(&scratch);
+        let variant = facts.assuming(assume);
+        run_container(&variant, Some(project), built_images, config, &mut out);
+        out.into_findings()
+    });
+    let [worst, best] = &mut runs;
+    let key = |f: &Finding| {
+        (
+            f.code.clone(),
+            f.location.path.clone(),
+            f.location.line,
+            f.location.column,
+        )
+    };
+    for f in worst.drain(..) {
+        if !best.iter().any(|b| key(b) == key(&f)) {
+            continue;
+        }
+        let Some(rule) = rules::by_code(&f.code) else {
+            continue;
+        };
+        let location = f.location.clone();
+        *emitter.emit_at(rule.info, location, String::new()) = f;
     }
 }
 

@@ -13,9 +13,9 @@ use crate::common::{
 use crate::facts::{
     ComposeProject, ContainerFacts, Device, EnvVar, Healthcheck, KeyValue, Located, Mount,
     MountKind, NetworkFacts, PortMapping, Provenance, RestartPolicy, SecretDef, SecretRef,
-    SourceKind, Syntax, Ulimit, VolumeDef,
+    SourceKind, Syntax, Ulimit, UnavailableInput, UnavailableKind, UnknownSetting, VolumeDef,
 };
-use crate::interp::{Env, interpolate, parse_env_file};
+use crate::interp::{Env, MissingVar, interpolate, parse_env_file};
 use crate::shell;
 use crate::yaml::{self, Node, Value, same_key};
 use moat_diagnostics::{InputError, SourceFile};
@@ -214,9 +214,10 @@ fn at(src: &SourceFile, off: usize, message: String) -> InputError {
 
 fn load_sources(sources: &[Rc<SourceFile>], env: &Env) -> Result<ComposeProject, InputError> {
     let env = project_env(sources.first(), env)?;
+    let mut unavailable = Unavailable::default();
     let mut merged: Option<Node> = None;
     for src in sources {
-        let doc = load_with_includes(src, &env, 0)?;
+        let doc = load_with_includes(src, &env, 0, &mut unavailable)?;
         merged = Some(match merged {
             None => doc,
             Some(base) => merge(base, doc, ""),
@@ -231,6 +232,7 @@ fn load_sources(sources: &[Rc<SourceFile>], env: &Env) -> Result<ComposeProject,
             volumes: Vec::new(),
             secrets: Vec::new(),
             configs: Vec::new(),
+            unavailable: Vec::new(),
         });
     };
     let mut project = ComposeProject {
@@ -241,6 +243,7 @@ fn load_sources(sources: &[Rc<SourceFile>], env: &Env) -> Result<ComposeProject,
         volumes: Vec::new(),
         secrets: Vec::new(),
         configs: Vec::new(),
+        unavailable: Vec::new(),
     };
     if let Some(services) = root.get("services").and_then(Node::as_map) {
         for (key, _) in services {
@@ -251,10 +254,15 @@ fn load_sources(sources: &[Rc<SourceFile>], env: &Env) -> Result<ComposeProject,
                 continue;
             }
             let mut stack = Vec::new();
-            let svc = resolve_extends(name, services, &env, &mut stack, key)?;
-            project
-                .services
-                .push(service_facts(name, key, &svc, &env, sources)?);
+            let svc = resolve_extends(name, services, &env, &mut stack, key, &mut unavailable)?;
+            project.services.push(service_facts(
+                name,
+                key,
+                &svc,
+                &env,
+                sources,
+                &mut unavailable,
+            )?);
         }
     }
     for (key, net) in entries(root.get("networks"))? {
@@ -282,7 +290,139 @@ fn load_sources(sources: &[Rc<SourceFile>], env: &Env) -> Result<ComposeProject,
             });
         }
     }
+    project.unavailable = unavailable.inputs;
+    project.unavailable.sort_by(|a, b| {
+        let at =
+            |u: &UnavailableInput| (u.location.path.clone(), u.location.line, u.location.column);
+        at(a).cmp(&at(b))
+    });
     Ok(project)
+}
+
+/// The inputs found unavailable while loading, one per env file or variable.
+#[derive(Default)]
+struct Unavailable {
+    inputs: Vec<UnavailableInput>,
+}
+
+impl Unavailable {
+    fn add(&mut self, input: UnavailableInput) {
+        if !self
+            .inputs
+            .iter()
+            .any(|i| i.kind == input.kind && i.name == input.name)
+        {
+            self.inputs.push(input);
+        }
+    }
+
+    fn variable(&mut self, var: &MissingVar, location: moat_diagnostics::Location) {
+        self.add(UnavailableInput {
+            kind: UnavailableKind::Variable,
+            name: var.name.clone(),
+            detail: var.message.clone(),
+            location,
+        });
+    }
+}
+
+/// Service keys whose values are read as text: an unknown value stays, marked interpolated
+/// (rules do not take it for a hard-coded value).
+const TEXT_KEYS: &[&str] = &[
+    "annotations",
+    "build",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "command",
+    "configs",
+    "container_name",
+    "depends_on",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "extra_hosts",
+    "group_add",
+    "hostname",
+    "image",
+    "ipc",
+    "isolation",
+    "labels",
+    "logging",
+    "mac_address",
+    "network_mode",
+    "networks",
+    "pid",
+    "platform",
+    "profiles",
+    "pull_policy",
+    "runtime",
+    "secrets",
+    "security_opt",
+    "stop_grace_period",
+    "stop_signal",
+    "sysctls",
+    "tmpfs",
+    "user",
+    "userns_mode",
+    "uts",
+    "volumes_from",
+    "working_dir",
+];
+
+/// Whether the value at `path` (below a service) is read as text.
+fn is_text(path: &str) -> bool {
+    let top = path.split('.').next().unwrap_or("");
+    match top {
+        "healthcheck" => !matches!(path, "healthcheck.retries" | "healthcheck.disable"),
+        "deploy" => path.starts_with("deploy.labels") || path.ends_with(".condition"),
+        _ => TEXT_KEYS.contains(&top),
+    }
+}
+
+/// Removes from a service the unknown values that are not read as text (a boolean, a number,
+/// a size, a port or mount written with an unset variable) and says where they were.
+fn take_unknown(svc: &mut Node) -> Vec<UnknownSetting> {
+    fn walk(n: &mut Node, path: &str, out: &mut Vec<UnknownSetting>) -> bool {
+        match &mut n.value {
+            Value::Str { .. } | Value::Null => {
+                let remove = n.unknown && !is_text(path);
+                if remove {
+                    out.push(UnknownSetting {
+                        key: path.to_string(),
+                        location: n.location(),
+                    });
+                }
+                remove
+            }
+            Value::Seq(items) => {
+                items.retain_mut(|i| !walk(i, path, out));
+                false
+            }
+            Value::Map(m) => {
+                m.retain_mut(|(k, v)| {
+                    let key = k.as_str().unwrap_or("");
+                    let child = if path.is_empty() {
+                        key.to_string()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    !walk(v, &child, out)
+                });
+                false
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(svc, "", &mut out);
+    out
 }
 
 /// Entries of an optional mapping (null values allowed), `x-` keys skipped.
@@ -302,8 +442,13 @@ fn entries(n: Option<&Node>) -> Result<Vec<(&Node, &Node)>, InputError> {
 /// Loads a compose file and the files its `include:` names (each relative to the including
 /// file; `path` may be a string or a list). The included files are merged first and the
 /// including file on top of them.
-fn load_with_includes(src: &Rc<SourceFile>, env: &Env, depth: usize) -> Result<Node, InputError> {
-    let mut doc = load_doc(src, env)?;
+fn load_with_includes(
+    src: &Rc<SourceFile>,
+    env: &Env,
+    depth: usize,
+    unavailable: &mut Unavailable,
+) -> Result<Node, InputError> {
+    let mut doc = load_doc(src, env, unavailable)?;
     let Some(include) = doc.get("include").filter(|n| !n.is_null()).cloned() else {
         return Ok(doc);
     };
@@ -335,7 +480,7 @@ fn load_with_includes(src: &Rc<SourceFile>, env: &Env, depth: usize) -> Result<N
         };
         let full = dir_of(&p.src).join(rel);
         let inc = read_source(&full).map_err(|e| p.error(e.message))?;
-        let inc_doc = load_with_includes(&inc, env, depth + 1)?;
+        let inc_doc = load_with_includes(&inc, env, depth + 1, unavailable)?;
         base = Some(match base {
             None => inc_doc,
             Some(b) => merge(b, inc_doc, ""),
@@ -356,7 +501,11 @@ fn load_with_includes(src: &Rc<SourceFile>, env: &Env, depth: usize) -> Result<N
 }
 
 /// Parses, checks, interpolates and normalises one compose file.
-fn load_doc(src: &Rc<SourceFile>, env: &Env) -> Result<Node, InputError> {
+fn load_doc(
+    src: &Rc<SourceFile>,
+    env: &Env,
+    unavailable: &mut Unavailable,
+) -> Result<Node, InputError> {
     let mut root = yaml::parse(src)?;
     if root.is_null() {
         root.value = Value::Map(Vec::new());
@@ -387,7 +536,7 @@ fn load_doc(src: &Rc<SourceFile>, env: &Env) -> Result<Node, InputError> {
                 v.kind_name()
             )));
         }
-        interpolate_tree(v, env)?;
+        interpolate_tree(v, env, unavailable)?;
         if key == "services"
             && let Value::Map(services) = &mut v.value
         {
@@ -418,7 +567,13 @@ fn load_doc(src: &Rc<SourceFile>, env: &Env) -> Result<Node, InputError> {
     Ok(root)
 }
 
-fn interpolate_tree(n: &mut Node, env: &Env) -> Result<(), InputError> {
+/// Interpolates every value below `n`; a value that needs a variable that is not set is
+/// marked unknown, and the variable noted.
+fn interpolate_tree(
+    n: &mut Node,
+    env: &Env,
+    unavailable: &mut Unavailable,
+) -> Result<(), InputError> {
     match &mut n.value {
         Value::Null => Ok(()),
         Value::Str { s, .. } => {
@@ -436,16 +591,24 @@ fn interpolate_tree(n: &mut Node, env: &Env) -> Result<(), InputError> {
             if r.had_refs {
                 n.interpolated = true;
             }
+            if !r.missing.is_empty() {
+                n.unknown = true;
+                for var in &r.missing {
+                    unavailable.variable(var, n.location());
+                }
+            }
             if changed {
                 n.exact = None;
             }
             Ok(())
         }
-        Value::Seq(items) => items.iter_mut().try_for_each(|i| interpolate_tree(i, env)),
+        Value::Seq(items) => items
+            .iter_mut()
+            .try_for_each(|i| interpolate_tree(i, env, unavailable)),
         Value::Map(m) => m
             .iter_mut()
             .filter(|(k, _)| !k.as_str().is_some_and(|s| s.starts_with("x-")))
-            .try_for_each(|(_, v)| interpolate_tree(v, env)),
+            .try_for_each(|(_, v)| interpolate_tree(v, env, unavailable)),
     }
 }
 
@@ -464,6 +627,7 @@ fn sub_node(n: &Node, range: std::ops::Range<usize>, value: Value) -> Node {
         span,
         exact,
         interpolated: n.interpolated,
+        unknown: n.unknown,
         tag: None,
     }
 }
@@ -574,6 +738,7 @@ fn merge(base: Node, over: Node, path: &str) -> Node {
             span: base.span,
             exact: None,
             interpolated: false,
+            unknown: false,
             tag: None,
         },
         (Value::Seq(b), Value::Seq(o)) => Node {
@@ -582,6 +747,7 @@ fn merge(base: Node, over: Node, path: &str) -> Node {
             span: over.span,
             exact: None,
             interpolated: false,
+            unknown: false,
             tag: None,
         },
         (_, value) => Node {
@@ -590,6 +756,7 @@ fn merge(base: Node, over: Node, path: &str) -> Node {
             span: over.span,
             exact: over.exact,
             interpolated: over.interpolated,
+            unknown: over.unknown,
             tag: None,
         },
     }
@@ -602,6 +769,7 @@ fn placeholder(src: &Rc<SourceFile>) -> Node {
         span: 0..0,
         exact: None,
         interpolated: false,
+        unknown: false,
         tag: None,
     }
 }
@@ -683,6 +851,7 @@ fn resolve_extends(
     env: &Env,
     stack: &mut Vec<String>,
     at_key: &Node,
+    unavailable: &mut Unavailable,
 ) -> Result<Node, InputError> {
     let Some((_, svc)) = services.iter().find(|(k, _)| k.as_str() == Some(name)) else {
         return Err(at_key.error(format!("`extends` refers to an unknown service `{name}`")));
@@ -712,15 +881,15 @@ fn resolve_extends(
             };
             let path = dir_of(&f.src).join(fname);
             let src = read_source(&path).map_err(|e| f.error(e.message))?;
-            let doc = load_doc(&src, env)?;
+            let doc = load_doc(&src, env, unavailable)?;
             let svcs = doc
                 .get("services")
                 .and_then(Node::as_map)
                 .unwrap_or(&[])
                 .to_vec();
-            resolve_extends(&base_name, &svcs, env, stack, ext)?
+            resolve_extends(&base_name, &svcs, env, stack, ext, unavailable)?
         }
-        None => resolve_extends(&base_name, services, env, stack, ext)?,
+        None => resolve_extends(&base_name, services, env, stack, ext, unavailable)?,
     };
     stack.pop();
     let mut own = svc.clone();
@@ -1045,6 +1214,7 @@ fn env_from_files(
     env: &Env,
     facts: &mut ContainerFacts,
     top: &[Rc<SourceFile>],
+    unavailable: &mut Unavailable,
 ) -> Result<(), InputError> {
     let Some(n) = svc.get("env_file") else {
         return Ok(());
@@ -1072,9 +1242,15 @@ fn env_from_files(
             Ok(t) => t,
             Err(_) if !required => continue,
             Err(e) => {
-                return Err(
-                    path_node.error(format!("env file `{}` cannot be read: {e}", full.display()))
-                );
+                // docker compose stops here; the variables it holds are unknown to the audit
+                let detail = (e.kind() != std::io::ErrorKind::NotFound).then(|| e.to_string());
+                unavailable.add(UnavailableInput {
+                    kind: UnavailableKind::EnvFile,
+                    name: rel.value.clone(),
+                    detail,
+                    location: path_node.location(),
+                });
+                continue;
             }
         };
         let src = SourceFile::new(full.display().to_string(), text);
@@ -1180,8 +1356,12 @@ fn service_facts(
     svc: &Node,
     env: &Env,
     top: &[Rc<SourceFile>],
+    unavailable: &mut Unavailable,
 ) -> Result<ContainerFacts, InputError> {
     let mut f = ContainerFacts::new(name, SourceKind::Compose, key.location());
+    let mut known = svc.clone();
+    f.unknown = take_unknown(&mut known);
+    let svc = &known;
     f.image = opt_str(svc, "image")?;
     f.build = match svc.get("build") {
         None => None,
@@ -1243,7 +1423,7 @@ fn service_facts(
             .collect::<Result<_, _>>()?;
     }
     // environment: env_file entries first, then `environment` (which wins)
-    env_from_files(svc, env, &mut f, top)?;
+    env_from_files(svc, env, &mut f, top, unavailable)?;
     for (k, v) in entries(svc.get("environment"))? {
         let name = located_key(k)?;
         let (value, provenance) = match &v.value {

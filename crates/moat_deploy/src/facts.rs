@@ -427,6 +427,37 @@ pub struct ContainerFacts {
     pub group_add: Vec<Located<String>>,
     /// `-d`, `--rm`, `-i`, `-t` and similar run-only switches that were given (docker run).
     pub run_switches: Vec<Located<String>>,
+    /// Settings whose values are unknown because they need an input that is not available (an
+    /// unset variable): such a setting is left out of the fields above when its value cannot
+    /// be read without the input (a boolean, a number, a size, a port…); a text value stays,
+    /// marked [`Located::interpolated`]. See [`ContainerFacts::assuming`].
+    pub unknown: Vec<UnknownSetting>,
+}
+
+/// `value`, standing for an unknown value written at `location`.
+fn unknown_at<T>(location: &Location, value: T) -> Located<T> {
+    Located::with_flag(value, location.clone(), true)
+}
+
+/// A setting whose value is unknown (compose: it needs a variable that is not set).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownSetting {
+    /// The key, as a compose path below the service (`read_only`, `ports`,
+    /// `deploy.resources.limits.memory`).
+    pub key: String,
+    /// Where the value is written.
+    pub location: Location,
+}
+
+/// Which way [`ContainerFacts::assuming`] fills unknown settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assume {
+    /// Each unknown setting at its least safe value (`privileged: true`, `read_only: false`,
+    /// limits of 0, which mean none).
+    Worst,
+    /// Each unknown setting at a safe value (`privileged: false`, `read_only: true`, limits
+    /// set).
+    Best,
 }
 
 impl ContainerFacts {
@@ -481,7 +512,97 @@ impl ContainerFacts {
             hostname: None,
             group_add: Vec::new(),
             run_switches: Vec::new(),
+            unknown: Vec::new(),
         }
+    }
+
+    /// These facts with every unknown setting that has a safe and an unsafe value filled in
+    /// `assume`'s way (located at the unknown value, marked interpolated). A judgement that is
+    /// the same under [`Assume::Worst`] and [`Assume::Best`] does not depend on what is
+    /// unknown; one that differs must not be made.
+    #[must_use]
+    pub fn assuming(&self, assume: Assume) -> ContainerFacts {
+        let worst = assume == Assume::Worst;
+        let mut f = self.clone();
+        for u in &self.unknown {
+            let size = |raw: &str, bytes| ByteSize {
+                raw: raw.into(),
+                bytes: Some(bytes),
+            };
+            let r = &mut f.resources;
+            match u.key.as_str() {
+                "privileged" => f.privileged = Some(unknown_at(&u.location, worst)),
+                "read_only" => f.read_only = Some(unknown_at(&u.location, !worst)),
+                "init" => f.init = Some(unknown_at(&u.location, !worst)),
+                "mem_limit" | "deploy.resources.limits.memory" => {
+                    r.memory = r.memory.take().or_else(|| {
+                        Some(unknown_at(
+                            &u.location,
+                            if worst {
+                                size("0", 0)
+                            } else {
+                                size("1g", 1 << 30)
+                            },
+                        ))
+                    });
+                }
+                "mem_reservation" | "deploy.resources.reservations.memory" => {
+                    r.memory_reservation = r.memory_reservation.take().or_else(|| {
+                        Some(unknown_at(
+                            &u.location,
+                            if worst {
+                                size("0", 0)
+                            } else {
+                                size("512m", 1 << 29)
+                            },
+                        ))
+                    });
+                }
+                "memswap_limit" => {
+                    r.memory_swap = r.memory_swap.take().or_else(|| {
+                        Some(unknown_at(
+                            &u.location,
+                            if worst {
+                                size("-1", 0)
+                            } else {
+                                size("1g", 1 << 30)
+                            },
+                        ))
+                    });
+                }
+                "cpus" | "deploy.resources.limits.cpus" => {
+                    r.cpus = r.cpus.take().or_else(|| {
+                        let (raw, cpus) = if worst { ("0", 0.0) } else { ("1", 1.0) };
+                        Some(unknown_at(
+                            &u.location,
+                            CpuLimit {
+                                raw: raw.into(),
+                                cpus: Some(cpus),
+                            },
+                        ))
+                    });
+                }
+                "pids_limit" | "deploy.resources.limits.pids" => {
+                    r.pids = r
+                        .pids
+                        .take()
+                        .or_else(|| Some(unknown_at(&u.location, if worst { -1 } else { 100 })));
+                }
+                "restart" => {
+                    f.restart = f.restart.take().or_else(|| {
+                        Some(unknown_at(
+                            &u.location,
+                            RestartPolicy {
+                                name: if worst { "on-failure" } else { "no" }.into(),
+                                max_retries: worst.then(|| unknown_at(&u.location, u32::MAX)),
+                            },
+                        ))
+                    });
+                }
+                _ => {}
+            }
+        }
+        f
     }
 
     /// The effective value of environment variable `name` (the last entry wins).
@@ -539,6 +660,33 @@ pub struct VolumeDef {
     pub external: Option<Located<bool>>,
 }
 
+/// An input a compose project refers to that is not available where it is read: `docker
+/// compose` would stop there, an audit goes on with the values that come from it unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnavailableInput {
+    /// What is missing.
+    pub kind: UnavailableKind,
+    /// The env file as written, or the variable's name.
+    pub name: String,
+    /// The message of `${VAR:?message}`, when it has one.
+    pub detail: Option<String>,
+    /// Where it is referred to: the `env_file` entry, or the first value that needs the
+    /// variable.
+    pub location: Location,
+}
+
+/// The kinds of [`UnavailableInput`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnavailableKind {
+    /// An `env_file` that cannot be read (commonly a git-ignored `.env`); an entry marked
+    /// `required: false` is not one.
+    EnvFile,
+    /// A variable that is not set, needed without a default (`${VAR}`, `$VAR`) or required
+    /// (`${VAR:?message}`, `${VAR?}`).
+    Variable,
+}
+
 /// A loaded compose project: the files merged in order, then `extends` resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComposeProject {
@@ -556,6 +704,9 @@ pub struct ComposeProject {
     pub secrets: Vec<SecretDef>,
     /// Top-level configs.
     pub configs: Vec<SecretDef>,
+    /// Inputs the project refers to that are not available, one per env file or variable, in
+    /// the order of their locations.
+    pub unavailable: Vec<UnavailableInput>,
 }
 
 impl ComposeProject {

@@ -55,6 +55,18 @@ pub(crate) struct Interpolated {
     pub value: String,
     /// At least one variable reference was found.
     pub had_refs: bool,
+    /// Variables the value needed that are not set (their part of the value is empty): the
+    /// value is unknown.
+    pub missing: Vec<MissingVar>,
+}
+
+/// A variable a value needs that is not set: `${VAR}` / `$VAR` without a default, or
+/// `${VAR:?message}` / `${VAR?message}` (where `docker compose` stops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MissingVar {
+    pub name: String,
+    /// The `?` form's message, when it has one.
+    pub message: Option<String>,
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -66,12 +78,21 @@ fn is_name_char(c: u8) -> bool {
 }
 
 /// Interpolates `s`. An unset variable without a default becomes empty (as docker compose does,
-/// with a warning); `:?`/`?` with an unset variable is an error with the given message.
+/// with a warning), and so does one that `:?`/`?` requires (where docker compose stops): both
+/// are listed in [`Interpolated::missing`]. Only a malformed reference is an error.
 pub(crate) fn interpolate(s: &str, env: &Env) -> Result<Interpolated, String> {
-    interpolate_depth(s, env, 0)
+    let mut missing = Vec::new();
+    let mut r = interpolate_depth(s, env, 0, &mut missing)?;
+    r.missing = missing;
+    Ok(r)
 }
 
-fn interpolate_depth(s: &str, env: &Env, depth: usize) -> Result<Interpolated, String> {
+fn interpolate_depth(
+    s: &str,
+    env: &Env,
+    depth: usize,
+    missing: &mut Vec<MissingVar>,
+) -> Result<Interpolated, String> {
     if depth > 16 {
         return Err("interpolation nested too deeply".into());
     }
@@ -96,7 +117,7 @@ fn interpolate_depth(s: &str, env: &Env, depth: usize) -> Result<Interpolated, S
                     format!("invalid interpolation format for `{s}`: unclosed `${{`")
                 })?;
                 let inner = &s[i + 2..close];
-                out.push_str(&expand_braced(inner, env, depth)?);
+                out.push_str(&expand_braced(inner, env, depth, missing)?);
                 had_refs = true;
                 i = close + 1;
             }
@@ -105,7 +126,14 @@ fn interpolate_depth(s: &str, env: &Env, depth: usize) -> Result<Interpolated, S
                 while j < b.len() && is_name_char(b[j]) {
                     j += 1;
                 }
-                out.push_str(env.get(&s[i + 1..j]).unwrap_or(""));
+                let name = &s[i + 1..j];
+                match env.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => missing.push(MissingVar {
+                        name: name.to_string(),
+                        message: None,
+                    }),
+                }
                 had_refs = true;
                 i = j;
             }
@@ -120,6 +148,7 @@ fn interpolate_depth(s: &str, env: &Env, depth: usize) -> Result<Interpolated, S
     Ok(Interpolated {
         value: out,
         had_refs,
+        missing: Vec::new(),
     })
 }
 
@@ -143,7 +172,12 @@ fn matching_brace(b: &[u8], open: usize) -> Option<usize> {
     None
 }
 
-fn expand_braced(inner: &str, env: &Env, depth: usize) -> Result<String, String> {
+fn expand_braced(
+    inner: &str,
+    env: &Env,
+    depth: usize,
+    missing: &mut Vec<MissingVar>,
+) -> Result<String, String> {
     let b = inner.as_bytes();
     if b.is_empty() || !is_name_start(b[0]) {
         return Err(format!("invalid interpolation format: `${{{inner}}}`"));
@@ -156,6 +190,12 @@ fn expand_braced(inner: &str, env: &Env, depth: usize) -> Result<String, String>
     let rest = &inner[j..];
     let val = env.get(name);
     if rest.is_empty() {
+        if val.is_none() {
+            missing.push(MissingVar {
+                name: name.to_string(),
+                message: None,
+            });
+        }
         return Ok(val.unwrap_or("").to_string());
     }
     let (colon, op, arg) = if let Some(r) = rest.strip_prefix(':') {
@@ -175,17 +215,19 @@ fn expand_braced(inner: &str, env: &Env, depth: usize) -> Result<String, String>
     match op {
         '-' => {
             if unset {
-                Ok(interpolate_depth(arg, env, depth + 1)?.value)
+                Ok(interpolate_depth(arg, env, depth + 1, missing)?.value)
             } else {
                 Ok(val.unwrap_or("").to_string())
             }
         }
         '?' => {
             if unset {
-                let msg = interpolate_depth(arg, env, depth + 1)?.value;
-                Err(format!(
-                    "required variable {name} is missing a value: {msg}"
-                ))
+                let msg = interpolate_depth(arg, env, depth + 1, &mut Vec::new())?.value;
+                missing.push(MissingVar {
+                    name: name.to_string(),
+                    message: Some(msg).filter(|m| !m.is_empty()),
+                });
+                Ok(String::new())
             } else {
                 Ok(val.unwrap_or("").to_string())
             }
@@ -194,7 +236,7 @@ fn expand_braced(inner: &str, env: &Env, depth: usize) -> Result<String, String>
             if unset {
                 Ok(String::new())
             } else {
-                Ok(interpolate_depth(arg, env, depth + 1)?.value)
+                Ok(interpolate_depth(arg, env, depth + 1, missing)?.value)
             }
         }
         _ => Err(format!("invalid interpolation format: `${{{inner}}}`")),
@@ -398,14 +440,19 @@ mod tests {
 
     #[test]
     fn required_and_malformed() {
-        assert!(
-            interpolate("${UNSET:?need it}", &env())
-                .unwrap_err()
-                .contains("need it")
-        );
-        assert!(interpolate("${EMPTY:?x}", &env()).is_err());
+        let missing = |s: &str| interpolate(s, &env()).unwrap().missing;
+        let need = MissingVar {
+            name: "UNSET".into(),
+            message: Some("need it".into()),
+        };
+        assert_eq!(missing("a${UNSET:?need it}b"), [need]);
+        assert_eq!(missing("${EMPTY:?x}")[0].name, "EMPTY");
         assert_eq!(interpolate("${EMPTY?x}", &env()).unwrap().value, "");
-        assert!(interpolate("${UNSET?x}", &env()).is_err());
+        assert!(missing("${EMPTY?x}").is_empty());
+        assert_eq!(missing("${UNSET?}")[0].message, None);
+        assert_eq!(missing("$UNSET ${UNSET}").len(), 2);
+        assert!(missing("${UNSET:-d} ${UNSET-d} ${UNSET:+x} ${SET}").is_empty());
+        assert_eq!(missing("${UNSET:-${ALSO}}")[0].name, "ALSO");
         assert!(interpolate("${SET", &env()).is_err());
         assert!(interpolate("${}", &env()).is_err());
     }

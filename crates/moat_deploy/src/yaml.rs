@@ -49,6 +49,8 @@ pub(crate) struct Node {
     pub exact: Option<usize>,
     /// The scalar contained a `${VAR}`/`$VAR` reference before interpolation.
     pub interpolated: bool,
+    /// The scalar needs a variable that is not set: its value is unknown.
+    pub unknown: bool,
     /// A local tag such as `!reset` or `!override`.
     pub tag: Option<String>,
 }
@@ -287,6 +289,7 @@ fn parse_text(
                     span: start..end,
                     exact,
                     interpolated: false,
+                    unknown: false,
                     tag,
                 };
                 if anchor > 0 {
@@ -361,6 +364,7 @@ fn parse_text(
                     span: start0..end,
                     exact: None,
                     interpolated: false,
+                    unknown: false,
                     tag,
                 };
                 if anchor > 0 {
@@ -392,6 +396,7 @@ fn parse_text(
         span: 0..0,
         exact: None,
         interpolated: false,
+        unknown: false,
         tag: None,
     }))
 }

@@ -166,19 +166,23 @@ fn environment_list_and_map_with_provenance() {
 }
 
 #[test]
-fn env_file_missing_is_a_located_error_unless_optional() {
+fn env_file_missing_is_a_located_note_unless_optional() {
     let dir = fixture(&[(
         "compose.yaml",
         "services:\n  a:\n    image: x\n    env_file:\n      - nope.env\n",
     )]);
-    let e = load_compose(&[dir.path().join("compose.yaml")], &Env::new()).unwrap_err();
-    assert_eq!((e.line, e.column), (Some(5), Some(9)));
+    let p = load(&dir, &["compose.yaml"], &Env::new());
+    assert_eq!(p.unavailable.len(), 1);
+    assert_eq!(p.unavailable[0].name, "nope.env");
+    assert_eq!(lc(&p.unavailable[0].location), (5, 9));
+    assert_eq!(p.services[0].image.as_ref().unwrap().value, "x");
     let dir = fixture(&[(
         "compose.yaml",
         "services:\n  a:\n    image: x\n    env_file:\n      - path: nope.env\n        required: false\n",
     )]);
     let p = load(&dir, &["compose.yaml"], &Env::new());
     assert!(p.services[0].environment.is_empty());
+    assert!(p.unavailable.is_empty());
 }
 
 #[test]
@@ -388,14 +392,19 @@ fn interpolation_and_dotenv() {
         "supplied env wins over .env"
     );
     assert_eq!(w.hostname.as_ref().unwrap().value, "named");
-    let e = parse_compose(
+    let p = parse_compose(
         "services:\n  w:\n    image: ${IMG:?set IMG}\n",
         "compose.yaml",
         &Env::new(),
     )
-    .unwrap_err();
-    assert_eq!((e.line, e.column), (Some(3), Some(12)));
-    assert!(e.message.contains("set IMG"));
+    .unwrap();
+    let missing = &p.unavailable[0];
+    assert_eq!(lc(&missing.location), (3, 12));
+    assert_eq!(
+        (missing.name.as_str(), missing.detail.as_deref()),
+        ("IMG", Some("set IMG"))
+    );
+    assert!(p.services[0].image.as_ref().unwrap().interpolated);
 }
 
 #[test]

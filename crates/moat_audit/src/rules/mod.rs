@@ -139,6 +139,7 @@ registry! {
     /// Rules about moat itself (emitted by the audit engine).
     meta {
         unused_ignore, // M001
+        input_not_available, // M002
     }
     /// Rules about network topology: a whole compose project, or one container's published ports.
     network {

@@ -1,7 +1,7 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::pinning;
-use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
+use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand};
 
 declare_rule! {
     /// ## What it does
@@ -12,6 +12,7 @@ declare_rule! {
     /// A version given by a variable counts when the variable is visible there (`ENV` of the
     /// stage or of a stage it builds on, `ARG` of the stage): one set only in another stage
     /// expands to nothing and is reported.
+    /// One finding per install command names every unpinned package of it.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -49,13 +50,7 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (instr, commands) in ctx.runs() {
-        for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(ctx, instr, &p) {
-                out.emit(&UnpinnedDnf::INFO, package.word.span, package.message());
-            }
-        }
-    }
+    pinning::report_installs(ctx, out, &UnpinnedDnf::INFO, applies);
 }
 
 fn applies(p: &PkgCommand<'_>) -> bool {

@@ -1,13 +1,14 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::pinning;
-use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand, pkg_commands};
+use crate::rules::dockerfile::helpers::pkg::{Manager, PkgCommand};
 
 declare_rule! {
     /// ## What it does
     /// Reports packages installed with `gem install` (or its alias `gem i`) without a version
     /// (`name:version`, or `-v`/`--version`). What follows `--` is passed to the gem's build
     /// (`-- --use-system-libraries true`) and is not a gem.
+    /// One finding per install command names every unpinned package of it.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -43,13 +44,7 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (instr, commands) in ctx.runs() {
-        for p in pkg_commands(commands).filter(|p| applies(p)) {
-            for package in pinning::unpinned(ctx, instr, &p) {
-                out.emit(&UnpinnedGem::INFO, package.word.span, package.message());
-            }
-        }
-    }
+    pinning::report_installs(ctx, out, &UnpinnedGem::INFO, applies);
 }
 
 fn applies(p: &PkgCommand<'_>) -> bool {

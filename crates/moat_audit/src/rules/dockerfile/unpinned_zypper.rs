@@ -1,11 +1,12 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::pinning;
-use crate::rules::dockerfile::helpers::pkg::{Manager, pkg_commands};
+use crate::rules::dockerfile::helpers::pkg::Manager;
 
 declare_rule! {
     /// ## What it does
     /// Reports packages installed with `zypper install` (or `zypper in`) without a version.
+    /// One finding per install command names every unpinned package of it.
     ///
     /// ## Why is this bad?
     /// An unpinned install takes whatever the repository serves on the day of the build: the
@@ -42,13 +43,7 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for (instr, commands) in ctx.runs() {
-        for p in pkg_commands(commands).filter(|p| p.manager == Manager::Zypper && p.is_install()) {
-            for package in pinning::unpinned(ctx, instr, &p) {
-                out.emit(&UnpinnedZypper::INFO, package.word.span, package.message());
-            }
-        }
-    }
+    pinning::report_installs(ctx, out, &UnpinnedZypper::INFO, |p| p.manager == Manager::Zypper && p.is_install());
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 use moat_dockerfile::expand::expand;
 use moat_dockerfile::{Instruction, Word};
 
-use super::pkg::{Manager, PkgCommand};
+use super::pkg::{Manager, PkgCommand, pkg_commands};
 use super::vars::Scope;
-use crate::context::DockerfileContext;
+use crate::context::{DockerfileContext, Emitter};
+use crate::rule::RuleInfo;
 
 /// A package argument installed without a version.
 #[derive(Debug)]
@@ -30,6 +31,65 @@ impl Unpinned<'_> {
             None => format!("`{}` is installed without a version", self.word.value),
         }
     }
+}
+
+/// Reports, for every package install that `applies`, the packages installed without a version:
+/// one finding per install command (one problem: that command is not reproducible), underlining
+/// its unpinned packages from the first to the last and naming them all. What the pinning rules
+/// (D055–D060, D063, D064) share.
+pub fn report_installs(
+    ctx: &DockerfileContext<'_>,
+    out: &mut Emitter<'_>,
+    info: &RuleInfo,
+    applies: impl Fn(&PkgCommand<'_>) -> bool,
+) {
+    for (instr, commands) in ctx.runs() {
+        for p in pkg_commands(commands).filter(|p| applies(p)) {
+            report(out, info, &unpinned(ctx, instr, &p));
+        }
+    }
+}
+
+/// One finding for the unpinned packages of one install command.
+fn report(out: &mut Emitter<'_>, info: &RuleInfo, packages: &[Unpinned<'_>]) {
+    let (first, last) = match packages {
+        [] => return,
+        [one] => {
+            out.emit(info, one.word.span, one.message());
+            return;
+        }
+        [first, .., last] => (first, last),
+    };
+    let names: Vec<String> = packages
+        .iter()
+        .map(|u| format!("`{}`", u.word.value))
+        .collect();
+    let mut message = format!(
+        "{} packages are installed without a version: {}",
+        packages.len(),
+        names.join(", ")
+    );
+    // each reason once, with the packages it is about
+    let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
+    for u in packages {
+        let Some(why) = u.why.as_deref() else { continue };
+        let name = format!("`{}`", u.word.value);
+        match reasons.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, names)) => names.push(name),
+            None => reasons.push((why, vec![name])),
+        }
+    }
+    let whys: Vec<String> = reasons
+        .iter()
+        .map(|(why, names)| format!("{}: {why}", names.join(", ")))
+        .collect();
+    if !whys.is_empty() {
+        message.push_str(" (");
+        message.push_str(&whys.join("; "));
+        message.push(')');
+    }
+    let span = moat_dockerfile::Span::new(first.word.span.start, last.word.span.end);
+    out.emit(info, span, message);
 }
 
 /// Package arguments of the install `p` (in `instr`) that carry no version. Empty when the

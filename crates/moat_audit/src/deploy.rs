@@ -16,20 +16,29 @@ use crate::rule::Check;
 use crate::rules;
 use crate::rules::meta::input_not_available::{self, InputNotAvailable};
 
-/// Audits the compose project of `path` (with its `.override` file when `path` is the project's
-/// main compose file).
+/// Audits the compose project of `path`: with its `.override` file when `path` is the
+/// project's main compose file; merged onto the main file beside it when `path` is an overlay
+/// (a file that only adds to services defined there, see [`moat_deploy::overlay_base`]), and
+/// then only the findings in `path` are its own (the main file is audited as itself).
 pub fn audit_compose(path: &Path, source: &SourceFile, config: &Config) -> FileOutcome {
     let dir = path.parent().unwrap_or(Path::new("."));
     let defaults = moat_deploy::default_compose_files(dir);
-    let paths: Vec<PathBuf> = if defaults
+    if defaults
         .first()
         .is_some_and(|f| f.file_name() == path.file_name())
     {
-        defaults
-    } else {
-        vec![path.to_path_buf()]
+        return audit_compose_files(&defaults, source, config);
+    }
+    let Some(base) = moat_deploy::overlay_base(path, &source.text) else {
+        return audit_compose_files(&[path.to_path_buf()], source, config);
     };
-    audit_compose_files(&paths, source, config)
+    let Ok(text) = std::fs::read_to_string(&base) else {
+        return audit_compose_files(&[path.to_path_buf()], source, config);
+    };
+    let base_source = SourceFile::new(display_path(&base), text);
+    let mut outcome = audit_compose_files(&[base, path.to_path_buf()], &base_source, config);
+    outcome.findings.retain(|f| f.location.path == source.path);
+    outcome
 }
 
 /// Audits the compose project made of `paths` merged in order (like `docker compose -f a -f b`);
@@ -90,20 +99,24 @@ pub fn run_project(project: &ComposeProject, config: &Config, emitter: &mut Emit
     }
     let built = project.built_images();
     for facts in &project.services {
-        if facts.unknown.is_empty() {
+        if facts.unknown.is_empty() && !facts.partial {
             run_container(facts, Some(project), &built, config, emitter);
         } else {
-            run_container_with_unknowns(facts, project, &built, config, emitter);
+            run_incomplete_service(facts, project, &built, config, emitter);
         }
     }
 }
 
-/// Runs the container rules on a service some of whose settings are unknown (they need an
-/// input that is not available): once with each unknown setting at its least safe value, once
-/// at a safe one. Only the findings made both times stand: they do not depend on what is
-/// unknown. A finding about an unknown value, or about its absence, is made only one of the
-/// two times.
-fn run_container_with_unknowns(
+/// Runs the container rules on a compose service that is not wholly known, keeping only the
+/// findings that do not depend on what is missing:
+///
+/// - settings whose values are unknown (they need an input that is not available) are judged
+///   twice, once at their least safe value and once at a safe one; a finding made only one of
+///   the two times is about the unknown value, or about its absence, and is dropped;
+/// - a partial service (an overlay's fragment read without its base) says nothing about the
+///   keys it does not set: findings about missing keys, which point at the service itself,
+///   are dropped.
+fn run_incomplete_service(
     facts: &ContainerFacts,
     project: &ComposeProject,
     built_images: &[String],
@@ -129,6 +142,9 @@ fn run_container_with_unknowns(
     };
     for f in worst.drain(..) {
         if !best.iter().any(|b| key(b) == key(&f)) {
+            continue;
+        }
+        if facts.partial && f.location == facts.location {
             continue;
         }
         let Some(rule) = rules::by_code(&f.code) else {

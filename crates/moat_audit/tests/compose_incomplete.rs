@@ -4,6 +4,10 @@
 //!   audited, not refused — one `M002` finding per missing input where it is referred to, no
 //!   input error (so no exit 2), every other setting judged, and no judgement made on a value
 //!   that is unknown.
+//! - Overlays (`compose.prod.yaml`, `docker-compose.override.yml`, fragments whose services
+//!   have no `image` or `build`): merged onto the main compose file beside them, as `docker
+//!   compose -f BASE -f OVERLAY` does, and judged on what they set; without a base, their
+//!   partial services are not judged on the keys they do not set.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,4 +151,114 @@ services:
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let found = codes_at(&report, &dir.path().join("compose.yaml"));
     assert!(!found.iter().any(|(c, _)| c == "M002"), "{found:?}");
+}
+
+/// Audits the directory `dir` as `moat audit DIR` does.
+fn audit_dir(dir: &Scratch) -> Report {
+    let inputs = moat_audit::discover::discover(&[dir.path().to_path_buf()]);
+    Auditor::new(AuditOptions::default()).audit(inputs)
+}
+
+fn rule(name: &str) -> &'static str {
+    moat_audit::rules::all()
+        .find(|r| r.info.name == name)
+        .map_or_else(|| panic!("no rule {name}"), |r| r.info.code)
+}
+
+const BASE: &str = "\
+services:
+  api:
+    image: registry.example.com/shop/api:1.4.2
+    ports:
+      - \"127.0.0.1:8080:8080\"
+";
+
+/// Rules that judge a whole service: they report a missing key at the service itself.
+const WHOLE_SERVICE_RULES: [&str; 4] = [
+    "no-memory-limit",
+    "writable-root-filesystem",
+    "no-pids-limit",
+    "no-healthcheck",
+];
+
+#[test]
+fn an_overlay_is_merged_onto_its_base_and_reports_only_what_it_sets() {
+    let prod = "\
+services:
+  api:
+    labels:
+      traefik.enable: \"true\"
+    cap_add: [SYS_ADMIN]
+";
+    let dir = Scratch::new(&[("compose.yaml", BASE), ("compose.prod.yaml", prod)]);
+    let report = audit_dir(&dir);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let base = codes_at(&report, &dir.path().join("compose.yaml"));
+    let overlay = codes_at(&report, &dir.path().join("compose.prod.yaml"));
+    // what the overlay sets is judged where it is written
+    assert_eq!(overlay, [(rule("dangerous-capability-added").into(), 5)]);
+    // the whole-service judgements are the base's, reported once, in the base
+    for name in WHOLE_SERVICE_RULES.into_iter().take(2) {
+        let n = base.iter().filter(|(c, _)| c == rule(name)).count();
+        assert_eq!(n, 1, "{name}: {base:?}");
+    }
+}
+
+#[test]
+fn an_override_named_alone_is_merged_onto_its_base() {
+    let over = "services:\n  api:\n    read_only: true\n    privileged: true\n";
+    let dir = Scratch::new(&[
+        ("docker-compose.yml", BASE),
+        ("docker-compose.override.yml", over),
+    ]);
+    let inputs = Inputs {
+        files: vec![(
+            dir.path().join("docker-compose.override.yml"),
+            InputKind::Compose,
+        )],
+        ..Inputs::default()
+    };
+    let report = Auditor::new(AuditOptions::default()).audit(inputs);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let found = codes_at(&report, &dir.path().join("docker-compose.override.yml"));
+    assert_eq!(found, [(rule("privileged-container").into(), 4)]);
+    assert!(
+        codes_at(&report, &dir.path().join("docker-compose.yml")).is_empty(),
+        "the base is not an input here"
+    );
+}
+
+#[test]
+fn a_fragment_without_its_base_is_judged_on_what_it_sets() {
+    let fragment = "\
+services:
+  api:
+    labels:
+      prometheus.io/scrape: \"true\"
+    ports:
+      - \"9100:9100\"
+  exporter:
+    image: prom/node-exporter:v1.8.1
+";
+    let dir = Scratch::new(&[("docker-compose.monitoring.yml", fragment)]);
+    let report = audit_dir(&dir);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let found = codes_at(&report, &dir.path().join("docker-compose.monitoring.yml"));
+    let api: Vec<&str> = found
+        .iter()
+        .filter(|(_, line)| *line == 2)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert!(
+        api.is_empty(),
+        "findings about keys api does not set: {found:?}"
+    );
+    assert!(
+        found.contains(&(rule("port-on-all-interfaces").into(), 6)),
+        "{found:?}"
+    );
+    // a whole service of the same file is judged as one
+    for name in WHOLE_SERVICE_RULES {
+        assert!(found.contains(&(rule(name).into(), 7)), "{name}: {found:?}");
+    }
 }

@@ -153,6 +153,30 @@ pub fn default_compose_files(dir: &Path) -> Vec<PathBuf> {
     Vec::new()
 }
 
+/// The base file of the overlay compose file `path` (whose text is `text`): when the file
+/// defines a service with neither `image`, `build` nor `extends` (it only adds to a service
+/// defined elsewhere, as `compose.prod.yaml` or `docker-compose.override.yml` do), the main
+/// compose file of its directory (`compose.yaml`, `docker-compose.yml`, …), which `docker
+/// compose -f BASE -f OVERLAY` merges it onto. `None` for a file that stands alone, for the
+/// main file itself, and when there is no main file beside it.
+pub fn overlay_base(path: &Path, text: &str) -> Option<PathBuf> {
+    let src = Rc::new(SourceFile::new(path.display().to_string(), text));
+    let root = yaml::parse(&src).ok()?;
+    let services = root.get("services")?.as_map()?;
+    let fragment = services.iter().any(|(k, v)| {
+        !k.as_str().is_some_and(|n| n.starts_with("x-"))
+            && ["image", "build", "extends"]
+                .iter()
+                .all(|key| v.get(key).is_none_or(Node::is_null))
+    });
+    if !fragment {
+        return None;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let base = default_compose_files(dir).into_iter().next()?;
+    (base.file_name() != path.file_name()).then_some(base)
+}
+
 fn io_error(path: &Path, e: &std::io::Error) -> InputError {
     InputError {
         path: path.display().to_string(),
@@ -1359,6 +1383,8 @@ fn service_facts(
     unavailable: &mut Unavailable,
 ) -> Result<ContainerFacts, InputError> {
     let mut f = ContainerFacts::new(name, SourceKind::Compose, key.location());
+    f.partial =
+        svc.get("image").is_none_or(Node::is_null) && svc.get("build").is_none_or(Node::is_null);
     let mut known = svc.clone();
     f.unknown = take_unknown(&mut known);
     let svc = &known;

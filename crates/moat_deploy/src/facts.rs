@@ -432,6 +432,11 @@ pub struct ContainerFacts {
     /// be read without the input (a boolean, a number, a size, a port…); a text value stays,
     /// marked [`Located::interpolated`]. See [`ContainerFacts::assuming`].
     pub unknown: Vec<UnknownSetting>,
+    /// A compose service with neither `image` nor `build` (after `extends`): a fragment of an
+    /// overlay file (`compose.prod.yaml` adding labels to a service its base file defines),
+    /// read without that base. Only what it sets is known: a missing key says nothing about
+    /// the container, so findings about missing keys do not apply to it.
+    pub partial: bool,
 }
 
 /// `value`, standing for an unknown value written at `location`.
@@ -513,6 +518,7 @@ impl ContainerFacts {
             group_add: Vec::new(),
             run_switches: Vec::new(),
             unknown: Vec::new(),
+            partial: false,
         }
     }
 

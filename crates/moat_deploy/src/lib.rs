@@ -24,7 +24,9 @@ mod run;
 mod shell;
 mod yaml;
 
-pub use compose::{default_compose_files, load_compose, load_env_file, parse_compose};
+pub use compose::{
+    default_compose_files, load_compose, load_env_file, overlay_base, parse_compose,
+};
 pub use daemon::{load_daemon_config, parse_daemon_config};
 pub use discover::{is_compose_file, is_daemon_config, is_script};
 pub use facts::*;

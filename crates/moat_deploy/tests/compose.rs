@@ -709,3 +709,41 @@ fn env_files_load_on_their_own() {
     assert_eq!(vars[2].value.as_ref().unwrap().value, "host");
     assert!(moat_deploy::load_env_file(&dir.path().join("none.env"), &Env::new()).is_err());
 }
+
+#[test]
+fn overlays_find_their_base_and_fragments_are_partial() {
+    let base = "services:\n  api:\n    image: shop/api:1.4\n";
+    let prod = "services:\n  api:\n    labels: [tier=prod]\n  cache:\n    image: redis:7.2\n";
+    let whole = "services:\n  tools:\n    build: ./tools\n";
+    let dir = fixture(&[
+        ("compose.yaml", base),
+        ("compose.prod.yaml", prod),
+        ("compose.tools.yaml", whole),
+    ]);
+    let at = |name: &str| dir.path().join(name);
+    assert_eq!(
+        moat_deploy::overlay_base(&at("compose.prod.yaml"), prod),
+        Some(at("compose.yaml"))
+    );
+    // a file whose services stand alone, and the main file itself, have no base
+    assert_eq!(
+        moat_deploy::overlay_base(&at("compose.tools.yaml"), whole),
+        None
+    );
+    assert_eq!(moat_deploy::overlay_base(&at("compose.yaml"), base), None);
+    let alone = fixture(&[("compose.prod.yaml", prod)]);
+    let path = alone.path().join("compose.prod.yaml");
+    assert_eq!(moat_deploy::overlay_base(&path, prod), None);
+
+    // read alone, the fragment's service is partial; merged onto its base, it is whole
+    let p = load(&alone, &["compose.prod.yaml"], &Env::new());
+    let partial: Vec<(&str, bool)> = p
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.partial))
+        .collect();
+    assert_eq!(partial, [("api", true), ("cache", false)]);
+    let p = load(&dir, &["compose.yaml", "compose.prod.yaml"], &Env::new());
+    assert!(p.services.iter().all(|s| !s.partial));
+    assert_eq!(p.services[0].labels[0].key.value, "tier");
+}

@@ -348,7 +348,7 @@ fn parse_text(
                     } => {
                         let last = entries.last().map_or(start, |(_, v)| v.span.end);
                         (
-                            Value::Map(apply_merge_keys(entries)?),
+                            Value::Map(apply_merge_keys(last_key_wins(entries))?),
                             start,
                             flow,
                             anchor,
@@ -399,6 +399,23 @@ fn parse_text(
         unknown: false,
         tag: None,
     }))
+}
+
+/// Drops the entries whose key is written again later in the same mapping: the last one wins,
+/// as docker-compose v1 (PyYAML) reads it. (docker compose v2 refuses such a file; an audit
+/// reads what the file can run as.)
+fn last_key_wins(mut entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge = |k: &Node| matches!(&k.value, Value::Str { s, plain: true } if s == "<<");
+    let mut i = 0;
+    while i < entries.len() {
+        let k = &entries[i].0;
+        if !is_merge(k) && entries[i + 1..].iter().any(|(later, _)| same_key(later, k)) {
+            entries.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    entries
 }
 
 /// Applies `<<` merge keys: the merged mappings' entries are added when the key is not set

@@ -1,7 +1,8 @@
 //! The YAML Docker Compose accepts, moat accepts: flow collections and quoted scalars whose
 //! lines are less indented than YAML 1.2 wants (go-yaml and PyYAML, being libyaml ports, do not
 //! check indentation there), comments inside flow collections, plain scalars over lines. YAML
-//! that Compose refuses gives a located error.
+//! that Compose refuses gives a located error. A key written twice in a mapping is read as
+//! docker-compose v1 reads it (the last one wins); docker compose v2 refuses the file.
 //!
 //! Each case is also run through `docker compose config` (v2) or `docker-compose config` (v1)
 //! when one is installed: a case moat loads must load there too, with the same values; a case
@@ -19,6 +20,9 @@ enum Expect {
     /// collection (its scanner's "tabs are allowed in the flow context"); PyYAML
     /// (`docker-compose` v1) refuses the tab.
     LoadsGoYamlOnly(fn(&ContainerFacts)),
+    /// Loads as docker-compose v1 (PyYAML) reads it; go-yaml (`docker compose` v2) refuses
+    /// it.
+    LoadsV1Only(fn(&ContainerFacts)),
     /// Refused, at this line and column.
     Error(usize, usize),
 }
@@ -215,6 +219,22 @@ fn cases() -> Vec<Case> {
             }),
         },
         Case {
+            name: "a key written twice: the last one wins",
+            text: "services:
+  web:
+    image: nginx:1.27
+    privileged: false
+    ports: [\"8080:80\"]
+    privileged: true
+",
+            expect: Expect::LoadsV1Only(|s| {
+                let p = s.privileged.as_ref().unwrap();
+                assert!(p.value);
+                assert_eq!(p.location.line, 6);
+                assert_eq!(s.ports.len(), 1);
+            }),
+        },
+        Case {
             name: "unclosed flow sequence",
             text: "services:
   web:
@@ -270,7 +290,7 @@ fn compose_yaml_leniency() {
             .as_ref()
             .map(|r| (r, reference_config(r, dir.path(), &["compose.yaml"], &[])));
         match case.expect {
-            Expect::Loads(check) | Expect::LoadsGoYamlOnly(check) => {
+            Expect::Loads(check) | Expect::LoadsGoYamlOnly(check) | Expect::LoadsV1Only(check) => {
                 let project = ours.unwrap_or_else(|e| panic!("{}: {e}", case.name));
                 let web = project
                     .services
@@ -278,15 +298,17 @@ fn compose_yaml_leniency() {
                     .find(|s| s.name == "web")
                     .unwrap_or_else(|| panic!("{}: no service web", case.name));
                 check(web);
-                let v1_refuses = matches!(case.expect, Expect::LoadsGoYamlOnly(_));
+                // whether the installed reference is expected to refuse the case
+                let refuses = |prog: &str| match case.expect {
+                    Expect::LoadsGoYamlOnly(_) => prog == "docker-compose",
+                    Expect::LoadsV1Only(_) => prog != "docker-compose",
+                    _ => false,
+                };
                 match theirs {
-                    Some(((prog, _), Err(e))) if v1_refuses && prog == "docker-compose" => {
-                        println!(
-                            "{}: docker-compose v1 refuses it, as expected: {e}",
-                            case.name
-                        );
+                    Some(((prog, _), Err(e))) if refuses(prog) => {
+                        println!("{}: {prog} refuses it, as expected: {e}", case.name);
                     }
-                    Some(((prog, _), Ok(text))) if !(v1_refuses && prog == "docker-compose") => {
+                    Some(((prog, _), Ok(text))) if !refuses(prog) => {
                         let theirs = parse_compose(&text, "<reference config>", &Env::new())
                             .unwrap_or_else(|e| panic!("{}: reference output: {e}", case.name));
                         assert_eq!(

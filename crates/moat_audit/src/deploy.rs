@@ -30,7 +30,10 @@ pub fn audit_compose(path: &Path, source: &SourceFile, config: &Config) -> FileO
         return audit_compose_files(&defaults, source, config);
     }
     let Some(base) = moat_deploy::overlay_base(path, &source.text) else {
-        return audit_compose_files(&[path.to_path_buf()], source, config);
+        // an override file whose base is elsewhere (`…/docker-compose.override.yml` kept in a
+        // folder of its own) adds to services defined there: only what it sets is judged
+        let alone = is_override_name(path);
+        return audit_project(&[path.to_path_buf()], source, config, alone);
     };
     let Ok(text) = std::fs::read_to_string(&base) else {
         return audit_compose_files(&[path.to_path_buf()], source, config);
@@ -41,14 +44,33 @@ pub fn audit_compose(path: &Path, source: &SourceFile, config: &Config) -> FileO
     outcome
 }
 
+/// Whether the file's name says it overrides another (`docker-compose.override.yml`,
+/// `compose.override.yaml`, `prod.override.yml`).
+fn is_override_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.to_ascii_lowercase().contains(".override."))
+}
+
 /// Audits the compose project made of `paths` merged in order (like `docker compose -f a -f b`);
 /// `source` is the text of the first file.
 pub fn audit_compose_files(paths: &[PathBuf], source: &SourceFile, config: &Config) -> FileOutcome {
+    audit_project(paths, source, config, false)
+}
+
+/// [`audit_compose_files`]; `overlay_alone`: the files only add to services defined elsewhere,
+/// so every service is partial.
+fn audit_project(
+    paths: &[PathBuf],
+    source: &SourceFile,
+    config: &Config,
+    overlay_alone: bool,
+) -> FileOutcome {
     let paths: Vec<PathBuf> = paths
         .iter()
         .map(|p| PathBuf::from(display_path(p)))
         .collect();
-    let project = match moat_deploy::load_compose(&paths, &Env::from_process()) {
+    let mut project = match moat_deploy::load_compose(&paths, &Env::from_process()) {
         Ok(p) => p,
         Err(e) => {
             return FileOutcome {
@@ -57,6 +79,11 @@ pub fn audit_compose_files(paths: &[PathBuf], source: &SourceFile, config: &Conf
             };
         }
     };
+    if overlay_alone {
+        for s in &mut project.services {
+            s.partial = true;
+        }
+    }
     let mut emitter = Emitter::new(source);
     run_project(&project, config, &mut emitter);
     // what is missing is reported, and the rest audited

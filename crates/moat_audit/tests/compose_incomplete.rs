@@ -262,3 +262,32 @@ services:
         assert!(found.contains(&(rule(name).into(), 7)), "{name}: {found:?}");
     }
 }
+
+#[test]
+fn an_override_file_kept_away_from_its_base_is_judged_on_what_it_sets() {
+    // override files kept in a folder of their own, to be copied beside the main file when
+    // wanted: their services add `build:` or one setting to services defined elsewhere
+    let overlay = "\
+services:
+  api:
+    build: ./images/api
+  worker:
+    build: ./images/worker
+    privileged: true
+";
+    let dir = Scratch::new(&[("extras/BUILD/docker-compose.override.yml", overlay)]);
+    let report = audit_dir(&dir);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let found = codes_at(
+        &report,
+        &dir.path().join("extras/BUILD/docker-compose.override.yml"),
+    );
+    assert!(
+        found.iter().all(|(_, line)| *line == 6),
+        "only what the file sets is judged: {found:?}"
+    );
+    assert!(
+        found.contains(&(rule("privileged-container").into(), 6)),
+        "{found:?}"
+    );
+}

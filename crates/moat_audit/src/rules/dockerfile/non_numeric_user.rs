@@ -1,8 +1,7 @@
-use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::image_stages::image_instructions;
+use crate::rules::dockerfile::helpers::image_stages::final_user;
 
 declare_rule! {
     /// ## What it does
@@ -55,12 +54,9 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    let instrs = image_instructions(ctx);
-    let Some(last) = instrs.iter().rev().find(|i| i.kind == Kind::User) else {
+    let Some((_, spec)) = final_user(ctx) else {
         return;
     };
-    let words = last.words();
-    let Some(spec) = words.first() else { return };
     let user = spec.value.split(':').next().unwrap_or_default().trim();
     if user.is_empty()
         || user.contains('$')

@@ -1,8 +1,7 @@
-use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::image_stages::image_instructions;
+use crate::rules::dockerfile::helpers::image_stages::final_user;
 
 declare_rule! {
     /// ## What it does
@@ -56,12 +55,9 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    let instrs = image_instructions(ctx);
-    let Some(last) = instrs.iter().rev().find(|i| i.kind == Kind::User) else {
+    let Some((last, user)) = final_user(ctx) else {
         return;
     };
-    let words = last.words();
-    let Some(user) = words.first() else { return };
     if is_root(&user.value) {
         out.emit(
             &RootUser::INFO,

@@ -39,6 +39,17 @@ pub fn stage_chain<'a>(ctx: &DockerfileContext<'a>, stage: &'a Stage) -> Vec<&'a
     chain
 }
 
+/// The last `USER` instruction of the image and its first word (`name[:group]`), when there is
+/// one: the user the image runs as.
+pub fn final_user<'a>(ctx: &DockerfileContext<'a>) -> Option<(&'a Instruction, moat_dockerfile::Word)> {
+    let last = image_instructions(ctx)
+        .into_iter()
+        .rev()
+        .find(|i| i.kind == moat_dockerfile::Kind::User)?;
+    let word = last.words().into_iter().next()?;
+    Some((last, word))
+}
+
 /// Instructions of [`image_stages`], in order (each stage's FROM included).
 pub fn image_instructions<'a>(ctx: &DockerfileContext<'a>) -> Vec<&'a Instruction> {
     image_stages(ctx)

@@ -562,6 +562,15 @@ fn is_secret_name_by_words(name: &str, allow: &[String]) -> bool {
         return false;
     }
     let has = |w: &str| words.iter().any(|x| x == w);
+    // `…_ACCESS_KEY` is the key's id in the S3 convention (AWS, MinIO, SeaweedFS:
+    // `AWS_ACCESS_KEY` beside `AWS_SECRET_KEY`), unless a word says secret
+    // (`AWS_SECRET_ACCESS_KEY`); an access key id in a value is still judged by its shape
+    if words.ends_with(&["ACCESS".to_string(), "KEY".to_string()])
+        && !has("SECRET")
+        && !has("PRIVATE")
+    {
+        return false;
+    }
     let any_word = |list: &[&str]| words.iter().any(|x| list.contains(&x.as_str()));
     if any_word(&[
         "PASSWORD",
@@ -923,6 +932,8 @@ mod tests {
             "TOKEN_URL",
             "KEY_ID",
             "AWS_ACCESS_KEY_ID",
+            "AWS_ACCESS_KEY",
+            "MINIO_ACCESS_KEY",
             "PUBLIC_KEY",
             "HOME",
             "SECRETS_DIR",

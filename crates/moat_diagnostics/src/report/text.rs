@@ -12,8 +12,10 @@
 //!
 //! Findings of three or more different rules at exactly the same place (the per-service
 //! hardening gaps of a compose service all point at its key) are shown as one entry: the source
-//! line once, then one `=` line per finding; the summary says how many entries there are. JSON
-//! and SARIF keep one finding per rule.
+//! line once, then one `=` line per finding; the same finding (rule, severity, message) in three
+//! or more files (every variant of a Dockerfile without a `HEALTHCHECK`) is one entry listing
+//! the places. The summary says how many entries there are. JSON and SARIF keep one finding per
+//! rule and place.
 //!
 //! Text taken from inputs (source lines, messages, paths) is shown with control characters and
 //! bidirectional-override characters replaced by `�`, so a hostile file cannot send escape
@@ -21,6 +23,7 @@
 //! four spaces, both in the source line and under it, so carets stay aligned.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::{FileCounts, Summary};
@@ -115,26 +118,62 @@ pub fn text_with_files(report: &Report, opts: &TextOptions, files: &FileCounts) 
 /// Findings of at least this many different rules at one place make one entry.
 const GROUP_AT: usize = 3;
 
+/// The same finding (rule, severity and message) in at least this many files makes one entry.
+const REPEAT_AT: usize = 3;
+
+/// What the text report shows as one entry.
+enum Entry<'a> {
+    /// One finding.
+    One(&'a Finding),
+    /// Findings of several rules at one place.
+    Place(&'a [Finding]),
+}
+
 fn render(report: &Report, opts: TextOptions, files: Option<&FileCounts>) -> String {
     let p = Painter { on: opts.color };
     let mut out = String::new();
-    let mut entries = 0;
+    let mut units = Vec::new();
     let mut rest = report.findings.as_slice();
     while let Some(first) = rest.first() {
         let same = rest.iter().take_while(|f| same_place(f, first)).count();
         let mut codes: Vec<&str> = rest[..same].iter().map(|f| f.code.as_str()).collect();
         codes.sort_unstable();
         codes.dedup();
-        let n = if codes.len() >= GROUP_AT && first.location.has_position() {
-            write_group(&mut out, p, report, &rest[..same], opts);
-            same
+        if codes.len() >= GROUP_AT && first.location.has_position() {
+            units.push(Entry::Place(&rest[..same]));
+            rest = &rest[same..];
         } else {
-            write_finding(&mut out, p, report, first, opts);
-            1
-        };
+            units.push(Entry::One(first));
+            rest = &rest[1..];
+        }
+    }
+    // the same finding in many places (a rule every variant of a Dockerfile breaks): one entry
+    let mut repeats: HashMap<(&str, Severity, &str), Vec<&Finding>> = HashMap::new();
+    for u in &units {
+        if let Entry::One(f) = u {
+            repeats.entry(repeat_key(f)).or_default().push(f);
+        }
+    }
+    let mut written = HashSet::new();
+    let mut entries = 0;
+    for u in &units {
+        match u {
+            Entry::Place(group) => write_group(&mut out, p, report, group, opts),
+            Entry::One(f) => {
+                let k = repeat_key(f);
+                match repeats.get(&k) {
+                    Some(all) if in_files(all) >= REPEAT_AT => {
+                        if !written.insert(k) {
+                            continue; // written with its first occurrence
+                        }
+                        write_repeated(&mut out, p, all);
+                    }
+                    _ => write_finding(&mut out, p, report, f, opts),
+                }
+            }
+        }
         out.push('\n');
         entries += 1;
-        rest = &rest[n..];
     }
     for error in &report.errors {
         write_error(&mut out, p, report, error);
@@ -145,6 +184,50 @@ fn render(report: &Report, opts: TextOptions, files: Option<&FileCounts>) -> Str
     }
     write_summary(&mut out, &Summary::of(report), entries);
     out
+}
+
+/// How many files `findings` are in.
+fn in_files(findings: &[&Finding]) -> usize {
+    let mut paths: Vec<&str> = findings.iter().map(|f| f.location.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.len()
+}
+
+/// What makes two findings the same finding in different places.
+fn repeat_key(f: &Finding) -> (&str, Severity, &str) {
+    (f.code.as_str(), f.severity, f.message.as_str())
+}
+
+/// One entry for the same finding in several places: the finding's line, then each place
+/// (without source lines), then its references once.
+fn write_repeated(out: &mut String, p: Painter, all: &[&Finding]) {
+    let f = all[0];
+    let sev = severity_style(f.severity);
+    let _ = writeln!(
+        out,
+        "{}{} {}: {} ({} places)",
+        p.paint(sev, f.severity.as_str()),
+        p.paint(BOLD, &format!("[{}]", clean(&f.code))),
+        clean(&f.name),
+        clean(&f.message),
+        all.len(),
+    );
+    for g in all {
+        let loc = &g.location;
+        let _ = writeln!(
+            out,
+            "  {} {}:{}:{}",
+            p.paint(GUTTER, "-->"),
+            clean(&loc.path),
+            loc.line,
+            loc.column.max(1)
+        );
+    }
+    if !f.references.is_empty() {
+        let refs: Vec<Cow<'_, str>> = f.references.iter().map(|r| clean(r)).collect();
+        note(out, p, 1, "see", &refs.join(", "));
+    }
 }
 
 fn same_place(a: &Finding, b: &Finding) -> bool {
@@ -622,6 +705,43 @@ mod tests {
         assert_eq!(out.matches("--> compose.yaml:2:3").count(), 2, "{out}");
         assert!(
             out.ends_with("\n2 findings (critical: 0, high: 0, medium: 2, low: 0, info: 0)\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_same_finding_in_three_files_is_one_entry() {
+        let f = |path: &str| Finding {
+            code: "D030".into(),
+            name: "missing-healthcheck".into(),
+            severity: Severity::Low,
+            confidence: Confidence::High,
+            message: "the image has no HEALTHCHECK".into(),
+            location: Location {
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 5,
+                ..Location::file(path.to_string())
+            },
+            references: vec!["DL3057".into()],
+            evidence: None,
+            fix: None,
+        };
+        let mut findings = vec![f("a/Dockerfile"), f("b/Dockerfile"), f("c/Dockerfile")];
+        let report = |findings: Vec<Finding>| Report {
+            findings,
+            ..Report::default()
+        };
+        let out = text(&report(findings.clone()), &TextOptions::default());
+        assert_eq!(
+            out,
+            "low[D030] missing-healthcheck: the image has no HEALTHCHECK (3 places)\n  --> a/Dockerfile:1:1\n  --> b/Dockerfile:1:1\n  --> c/Dockerfile:1:1\n   = see: DL3057\n\n3 findings in 1 entry (critical: 0, high: 0, medium: 0, low: 3, info: 0)\n"
+        );
+        findings.pop();
+        let out = text(&report(findings), &TextOptions::default());
+        assert!(
+            out.ends_with("\n2 findings (critical: 0, high: 0, medium: 0, low: 2, info: 0)\n"),
             "{out}"
         );
     }

@@ -3,7 +3,7 @@ use moat_deploy::ContainerFacts;
 use crate::context::{ContainerContext, Emitter};
 use crate::image::ImageRef;
 use crate::ports::{self, Protocol};
-use crate::rule::{Confidence, declare_rule};
+use crate::rule::{Confidence, Severity, declare_rule};
 use crate::rules::container::port_on_all_interfaces::{is_loopback, on_all_interfaces};
 
 /// Image names (last path component, lower case) of databases, caches, brokers and
@@ -71,8 +71,10 @@ declare_rule! {
     /// `bitnami/postgresql` and `docker.elastic.co/elasticsearch/elasticsearch` count), with
     /// `ports:` / `-p` / `-P`.
     ///
-    /// A port bound to a loopback address (`127.0.0.1:5432:5432`) is reported with low
-    /// confidence: it is reachable from the host only, which is often meant for local tools.
+    /// A port bound to a loopback address (`127.0.0.1:5432:5432`) is reported as low severity
+    /// with low confidence: it is reachable from the host only (its users and processes, and
+    /// other containers through the host), which is often meant for local tools — not an
+    /// exposure to the network.
     ///
     /// A database, cache or broker protocol is recognised by its port too, whatever the image
     /// (a custom build, PgBouncer, Redpanda): a published container port 5432 (PostgreSQL),
@@ -179,6 +181,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         );
         if loopback {
             finding.confidence = Confidence::Low;
+            finding.severity = Severity::Low;
         }
     }
 }

@@ -1224,6 +1224,20 @@ fn restart_node(n: &Node) -> Result<Located<RestartPolicy>, InputError> {
 /// Directory that relative paths of `node` are resolved against: for the `-f` files, the first
 /// file's directory (as `docker compose` does); for files reached through `extends.file` or
 /// `include`, their own directory.
+/// `path` without its `.` components (`conf/./app.env` is `conf/app.env`), so one file has one
+/// name in findings; `..` is kept (resolving it could cross a symbolic link).
+fn without_dot_segments(path: &Path) -> PathBuf {
+    let out: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 fn base_dir(node: &Node, top: &[Rc<SourceFile>]) -> PathBuf {
     if top.iter().any(|t| t.path == node.src.path) {
         top.first()
@@ -1261,7 +1275,7 @@ fn env_from_files(
         };
         let rel = scalar(path_node, "env_file")?;
         facts.env_files.push(rel.clone());
-        let full = base_dir(path_node, top).join(&rel.value);
+        let full = without_dot_segments(&base_dir(path_node, top).join(&rel.value));
         let text = match std::fs::read_to_string(&full) {
             Ok(t) => t,
             Err(_) if !required => continue,

@@ -261,6 +261,15 @@ fn parse_text(
             Event::Scalar(value, style, anchor, tag) => {
                 total += 1;
                 let plain = matches!(style, ScalarStyle::Plain);
+                // the parser's span of a quoted scalar can run on over a trailing comment
+                let end = match style {
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => src
+                        .text
+                        .get(start..end)
+                        .and_then(|raw| quoted_len(raw, matches!(style, ScalarStyle::DoubleQuoted)))
+                        .map_or(end, |n| start + n),
+                    _ => end,
+                };
                 let raw = src.text.get(start..end).unwrap_or("");
                 let exact = if plain && raw == value {
                     Some(0)
@@ -464,6 +473,31 @@ pub(crate) fn same_key(a: &Node, b: &Node) -> bool {
         (Value::Null, Value::Null) => true,
         _ => false,
     }
+}
+
+/// The length of the quoted scalar at the start of `raw`, both quotes included (`"…"` with `\\`
+/// escapes, or `'…'` with `''` for a quote); `None` when `raw` does not start with a closed one.
+fn quoted_len(raw: &str, double: bool) -> Option<usize> {
+    let b = raw.as_bytes();
+    let q = if double { b'"' } else { b'\'' };
+    if b.first() != Some(&q) {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if double => i += 2,
+            c if c == q => {
+                if !double && b.get(i + 1) == Some(&q) {
+                    i += 2;
+                } else {
+                    return Some(i + 1);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -747,3 +747,27 @@ fn overlays_find_their_base_and_fragments_are_partial() {
     assert!(p.services.iter().all(|s| !s.partial));
     assert_eq!(p.services[0].labels[0].key.value, "tier");
 }
+
+#[test]
+fn a_quoted_port_stops_before_its_comment_and_env_file_paths_have_one_spelling() {
+    let text = "services:\n  api:\n    image: x/api:1.2\n    env_file: ./conf/./app.env\n    ports:\n      - 8080:8080   # public\n      - \"9090:9090\" # metrics\n      - '9091:9091'  # metrics\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), text).unwrap();
+    std::fs::write(dir.path().join("conf/app.env"), "LOG_LEVEL=info\n").unwrap();
+    let p = load_compose(&[dir.path().join("compose.yaml")], &Env::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = &p.services[0];
+    let spans: Vec<(usize, usize, usize)> = s
+        .ports
+        .iter()
+        .map(|p| (p.location.line, p.location.column, p.location.end_column))
+        .collect();
+    assert_eq!(spans, [(6, 9, 18), (7, 9, 20), (8, 9, 20)]);
+    let var = &s.environment[0];
+    let path = &var.name.location.path;
+    assert!(
+        path.ends_with("conf/app.env") && !path.contains("/./"),
+        "{path}"
+    );
+}

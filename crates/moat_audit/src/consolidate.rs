@@ -85,11 +85,7 @@ fn merge_same_place(findings: &mut Vec<Finding>) {
         let f = &mut findings[i];
         f.message = format!("{} (also {})", f.message, join(&others));
     }
-    let mut i = 0;
-    findings.retain(|_| {
-        i += 1;
-        !drop[i - 1]
-    });
+    remove_marked(findings, &drop);
 }
 
 fn merge_port_rules(findings: &mut Vec<Finding>) {
@@ -131,11 +127,13 @@ fn merge_port_rules(findings: &mut Vec<Finding>) {
         f.severity = severity;
         f.message = format!("{}; also {}", f.message, join(&names));
     }
-    let mut i = 0;
-    findings.retain(|_| {
-        i += 1;
-        !drop[i - 1]
-    });
+    remove_marked(findings, &drop);
+}
+
+/// Removes the findings whose index is marked in `drop`, keeping the order of the others.
+fn remove_marked(findings: &mut Vec<Finding>, drop: &[bool]) {
+    let mut marks = drop.iter();
+    findings.retain(|_| !marks.next().copied().unwrap_or(false));
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -85,6 +85,8 @@ struct Ctx<'p> {
     host: Option<Host>,
     /// The canonical path and query, when it differs from what the client sent.
     canonical: Option<http::uri::PathAndQuery>,
+    /// The peer is a trusted proxy (its `X-Forwarded-For` chain is kept and extended).
+    peer_trusted: bool,
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -197,6 +199,7 @@ where
         limit_headers: None,
         host: None,
         canonical: None,
+        peer_trusted: false,
     };
 
     let (resp, in_flight, deadline) =
@@ -459,8 +462,9 @@ where
 
     // headers the upstream can trust: no underscore spellings, no client copies of the
     // gateway's own headers (set again in `proxy`, after hop-by-hop processing)
-    let keep_xff = client_addr::is_trusted(client_addr::canonical(conn.peer.ip()), &plan.trusted);
-    if own_headers(plan, route, &mut parts.headers, keep_xff).is_err() {
+    ctx.peer_trusted =
+        client_addr::is_trusted(client_addr::canonical(conn.peer.ip()), &plan.trusted);
+    if own_headers(plan, route, &mut parts.headers, ctx.peer_trusted).is_err() {
         shared.metrics.rejected("bad_header");
         return Err(err(
             ctx,
@@ -840,8 +844,10 @@ fn with_query(uri: &Uri, query: Option<&str>) -> Uri {
     Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
 }
 
+/// Sets `X-Forwarded-*`, `Forwarded` and `X-Request-Id`; `trusted_peer`: the peer is a
+/// trusted proxy, whose `X-Forwarded-For` chain is extended.
 fn forwarded_headers(
-    plan: &Plan,
+    trusted_peer: bool,
     conn: &ConnInfo,
     client: IpAddr,
     host: Option<&HeaderValue>,
@@ -852,7 +858,6 @@ fn forwarded_headers(
     h.reserve(6);
     let peer = client_addr::canonical(conn.peer.ip());
     let proto = if conn.tls.is_some() { "https" } else { "http" };
-    let trusted_peer = client_addr::is_trusted(peer, &plan.trusted);
     let xff = if trusted_peer {
         let prior: Vec<String> = h
             .get_all(&X_FORWARDED_FOR)
@@ -927,7 +932,7 @@ where
     // the gateway's own headers are set after hop-by-hop processing, so no `Connection` list
     // can remove them
     forwarded_headers(
-        plan,
+        ctx.peer_trusted,
         conn,
         ctx.client.unwrap_or(conn.peer.ip()),
         host_header.as_ref(),

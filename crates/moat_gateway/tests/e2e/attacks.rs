@@ -605,6 +605,21 @@ async fn run_cases(up: &dyn RealUpstream, via: Via<'_>, cases: &[Case]) -> Vec<S
     failures
 }
 
+/// The gateway under attack (the routes of [`config`], the API keys of [`keys_file`]) in front
+/// of Python's `http.server`: `head` gives the listeners, `extra` and `open_extra` go into
+/// [`config`]. Bind the three in this order, so they are dropped gateway first.
+async fn py_front(
+    head: fn(&TempDir) -> String,
+    extra: &str,
+    open_extra: &str,
+) -> (TempDir, PyHttpServer, moat_gateway::Gateway) {
+    let dir = TempDir::new();
+    keys_file(&dir);
+    let up = PyHttpServer::start(&dir).await;
+    let gw = start(&dir, &config(&head(&dir), up.addr, extra, open_extra)).await;
+    (dir, up, gw)
+}
+
 /// Starts the gateway in front of `up` with the default path rules and runs the corpus.
 async fn path_corpus_against(up: &dyn RealUpstream, dir: &TempDir) {
     keys_file(dir);
@@ -697,16 +712,12 @@ async fn escaped_slashes_decode_resolves_them_before_routing() {
     ) {
         return;
     }
-    let dir = TempDir::new();
-    keys_file(&dir);
-    let up = PyHttpServer::start(&dir).await;
-    let cfg = config(
-        &plain_head(&dir),
-        up.addr,
+    let (_dir, up, gw) = py_front(
+        plain_head,
         "[paths]\nescaped_slashes = \"decode\"\nbackslashes = \"decode\"\n",
         "",
-    );
-    let gw = start(&dir, &cfg).await;
+    )
+    .await;
     let cases = [
         get(
             "decoded encoded slash",
@@ -736,16 +747,12 @@ async fn escaped_slashes_keep_forwards_them_as_sent() {
     if !have_tool("python3", "escaped_slashes_keep_forwards_them_as_sent") {
         return;
     }
-    let dir = TempDir::new();
-    keys_file(&dir);
-    let up = PyHttpServer::start(&dir).await;
-    let cfg = config(
-        &plain_head(&dir),
-        up.addr,
+    let (_dir, up, gw) = py_front(
+        plain_head,
         "[paths]\nescaped_slashes = \"keep\"\nsemicolons = \"keep\"\n",
         "",
-    );
-    let gw = start(&dir, &cfg).await;
+    )
+    .await;
     let cases = [
         get(
             "kept encoded slash",
@@ -770,10 +777,7 @@ async fn one_host_for_routing_forwarding_and_logs() {
     if !have_tool("python3", "one_host_for_routing_forwarding_and_logs") {
         return;
     }
-    let dir = TempDir::new();
-    keys_file(&dir);
-    let up = PyHttpServer::start(&dir).await;
-    let gw = start(&dir, &config(&plain_head(&dir), up.addr, "", "")).await;
+    let (dir, up, gw) = py_front(plain_head, "", "").await;
     let addr = gw.listener_addrs()[0];
     let mut failures = Vec::new();
 
@@ -1059,10 +1063,7 @@ async fn underscore_header_names_are_dropped_before_every_upstream() {
         "python3",
         "underscore_header_names_are_dropped_before_every_upstream",
     ) {
-        let dir = TempDir::new();
-        keys_file(&dir);
-        let up = PyHttpServer::start(&dir).await;
-        let gw = start(&dir, &config(&plain_head(&dir), up.addr, "", "")).await;
+        let (_dir, up, gw) = py_front(plain_head, "", "").await;
         let a = send_raw(
             gw.listener_addrs()[0],
             &get_bytes("/open/index.txt", false, hdrs),
@@ -1136,16 +1137,12 @@ async fn header_underscores_reject_and_allow() {
     if !have_tool("python3", "header_underscores_reject_and_allow") {
         return;
     }
-    let dir = TempDir::new();
-    keys_file(&dir);
-    let up = PyHttpServer::start(&dir).await;
-    let cfg = config(
-        &plain_head(&dir),
-        up.addr,
+    let (_dir, up, gw) = py_front(
+        plain_head,
         "[defaults]\nheader_underscores = \"reject\"\n",
         "header_underscores = \"allow\"\n",
-    );
-    let gw = start(&dir, &cfg).await;
+    )
+    .await;
     let addr = gw.listener_addrs()[0];
     // reject, inherited from [defaults] by route private
     let a = send_raw(
@@ -1196,16 +1193,7 @@ async fn gateway_owned_headers_reach_the_upstream_once_with_the_gateways_values(
     ) {
         return;
     }
-    let dir = TempDir::new();
-    keys_file(&dir);
-    let up = PyHttpServer::start(&dir).await;
-    let cfg = config(
-        &plain_head(&dir),
-        up.addr,
-        "[headers]\nowned = [\"x-user-role\"]\n",
-        "",
-    );
-    let gw = start(&dir, &cfg).await;
+    let (_dir, up, gw) = py_front(plain_head, "[headers]\nowned = [\"x-user-role\"]\n", "").await;
     let addr = gw.listener_addrs()[0];
     let spoofed = "X-Consumer-Id: admin\r\n\
         X-Forwarded-For: 6.6.6.6\r\n\
@@ -1276,10 +1264,7 @@ async fn api_key_credentials_are_stripped_on_every_route() {
     if !have_tool("python3", "api_key_credentials_are_stripped_on_every_route") {
         return;
     }
-    let dir = TempDir::new();
-    keys_file(&dir);
-    let up = PyHttpServer::start(&dir).await;
-    let gw = start(&dir, &config(&plain_head(&dir), up.addr, "", "")).await;
+    let (_dir, up, gw) = py_front(plain_head, "", "").await;
     let addr = gw.listener_addrs()[0];
     let with_header = format!("x-api-key: {ALICE}\r\n");
     for (name, bytes, status, target) in [

@@ -13,15 +13,6 @@ impl Drop for ChildGuard {
     }
 }
 
-async fn free_port() -> u16 {
-    tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_metrics_and_answers_a_query() {
     if !have_tool(

@@ -601,15 +601,6 @@ pub fn nginx_binary() -> Option<String> {
     have_tool("nginx", "nginx upstream").then(|| "nginx".into())
 }
 
-async fn free_port() -> u16 {
-    tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Nginx {
     /// Starts NGINX; `bin` from [`nginx_binary`].
     pub async fn start(dir: &TempDir, bin: &str) -> Self {

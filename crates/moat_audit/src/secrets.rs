@@ -826,6 +826,18 @@ pub fn is_secret_name(name: &str, allow: &[String]) -> bool {
         && !names_non_secret(name)
 }
 
+/// Whether a variable names a cloud access key id (`AWS_ACCESS_KEY_ID`): not a secret on its own
+/// (it is not judged as one in deployment files), but it is one half of a credential pair,
+/// identifies the account and the key, and should no more be baked into an image than its
+/// secret half. The allow-list applies.
+pub fn is_access_key_id(name: &str, allow: &[String]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if allow.iter().any(|pattern| glob_match(pattern, &lower)) {
+        return false;
+    }
+    name_words(name).ends_with(&["ACCESS".to_string(), "KEY".to_string(), "ID".to_string()])
+}
+
 /// Values that cannot be secrets: empty, switches (`no`, `false`, `None`), sentinels that ask
 /// the image to generate or skip a value (`**Random**`, `**None**`), and file paths
 /// (`/run/secrets/db`, `./key.json`).

@@ -33,7 +33,8 @@ declare_rule! {
     ///
     /// ## References
     /// - hadolint DL3023. moat also reports a reference by index (`--from=1` in the second stage)
-    ///   and names in another case.
+    ///   and names in another case. hadolint reports `--from=0` in the first stage as DL3022 (no
+    ///   earlier stage of that index), which is this rule's case.
     pub struct CopyFromSelf {
         code: "D106",
         name: "copy-from-self",
@@ -41,7 +42,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
-        references: ["DL3023"],
+        references: ["DL3023", "DL3022"],
         check: Dockerfile,
     }
 }

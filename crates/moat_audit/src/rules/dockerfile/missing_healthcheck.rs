@@ -1,4 +1,4 @@
-use moat_dockerfile::{Arguments, Instruction, Kind};
+use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
@@ -7,8 +7,8 @@ use crate::rules::dockerfile::helpers::image_stages::{final_from, image_instruct
 declare_rule! {
     /// ## What it does
     /// Reports an image without a health check: the final stage, and the stages it builds on by
-    /// name, have no `HEALTHCHECK`. A last `HEALTHCHECK NONE` is reported with its own message:
-    /// it switches off a check the base image may define.
+    /// name, have no `HEALTHCHECK`. An explicit `HEALTHCHECK NONE` is accepted: it records the
+    /// decision that this image is not health-checked.
     ///
     /// ## Why is this bad?
     /// Without a health check the engine only knows whether the process is alive, not whether it
@@ -38,9 +38,10 @@ declare_rule! {
     ///
     /// ## References
     /// - CIS Docker Benchmark 4.6 (add HEALTHCHECK instructions to the container image).
-    /// - hadolint DL3057 (off by default there). moat differs on purpose: hadolint accepts a
-    ///   final `HEALTHCHECK NONE`, which moat reports, since the image then has no health check
-    ///   all the same (turn this rule off where the orchestrator probes instead).
+    /// - hadolint DL3057 (off by default there). Like hadolint and Docker Bench for Security
+    ///   (4.6 checks that the image config has a health check entry), moat accepts a final
+    ///   `HEALTHCHECK NONE`: it is the documented, explicit way to say that this image is not
+    ///   health-checked (for instance because the base image's check does not apply).
     /// - Trivy DS-0026, checkov CKV_DOCKER_2.
     pub struct MissingHealthcheck {
         code: "D030",
@@ -56,32 +57,16 @@ declare_rule! {
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
     let instrs = image_instructions(ctx);
-    match instrs.iter().rev().find(|i| i.kind == Kind::Healthcheck) {
-        Some(last) if is_none(last) => {
-            out.emit(
-                &MissingHealthcheck::INFO,
-                last.span,
-                "`HEALTHCHECK NONE` disables the image's health check",
-            );
-        }
-        Some(_) => {}
-        None => {
-            if let Some(from) = final_from(ctx) {
-                out.emit(
-                    &MissingHealthcheck::INFO,
-                    from.span,
-                    "the final stage has no HEALTHCHECK",
-                );
-            }
-        }
+    // A final `HEALTHCHECK NONE` is an explicit decision, not an omission: accepted.
+    if instrs.iter().any(|i| i.kind == Kind::Healthcheck) {
+        return;
     }
-}
-
-/// `HEALTHCHECK NONE`.
-fn is_none(instr: &Instruction) -> bool {
-    match &instr.args {
-        Arguments::Shell(text) => text.value.trim().eq_ignore_ascii_case("none"),
-        Arguments::Exec(_) => false,
+    if let Some(from) = final_from(ctx) {
+        out.emit(
+            &MissingHealthcheck::INFO,
+            from.span,
+            "the final stage has no HEALTHCHECK",
+        );
     }
 }
 
@@ -91,12 +76,12 @@ mod tests {
     use crate::rules::dockerfile::helpers::testing::{findings_with, lines};
 
     #[test]
-    fn healthcheck_none_is_reported_where_it_is() {
+    fn explicit_healthcheck_none_is_a_decision_not_an_omission() {
         let src = "FROM nginx:1.27 AS base\nHEALTHCHECK CMD true\nFROM base\nHEALTHCHECK NONE\n";
         let got = findings_with(check, src, &crate::config::Settings::default());
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].0, 4);
-        assert!(got[0].1.contains("NONE"));
+        assert!(got.is_empty(), "{got:?}");
+        // Without it the same image is reported at its final FROM.
+        assert_eq!(lines(check, "FROM nginx:1.27\nRUN true\n"), vec![1]);
     }
 
     #[test]

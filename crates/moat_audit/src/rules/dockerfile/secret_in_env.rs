@@ -1,6 +1,6 @@
 use crate::context::{DockerfileContext, Emitter};
 use crate::rule::declare_rule;
-use crate::rules::dockerfile::helpers::env_secrets::{Place, assignments};
+use crate::rules::dockerfile::helpers::env_secrets::{Assignment, Place, assignments};
 use crate::secrets::{self, Verdict};
 
 declare_rule! {
@@ -62,12 +62,14 @@ declare_rule! {
     /// ## References
     /// - hadolint DL3064 (names only). moat differs on purpose. It does not report names that
     ///   hold a user name, path, URL, id or version (`DB_USERNAME`, `PASSWORD_FILE`,
-    ///   `TOKEN_URL`, `AWS_ACCESS_KEY_ID`), nor an `ENV` whose value cannot be a secret
+    ///   `TOKEN_URL`), nor an `ENV` whose value cannot be a secret
     ///   (`ENV DB_PASSWORD=""`, `ENV MYSQL_RANDOM_ROOT_PASSWORD=yes`), nor an `ENV` of a builder
     ///   stage that the image does not inherit unless its value is a literal (`FROM golang AS
     ///   build` / `ENV GOPRIVATE_TOKEN=${TOKEN}`). It does report names hadolint misses
     ///   (`ENV SSH_PASS root`, `ENV ROOT_PASSWD ubuntu`, `ARG GITHUB_CREDENTIALS`) and values by
-    ///   shape (`ENV DATABASE_URL=postgres://app:s3cr3t@db/app`).
+    ///   shape (`ENV DATABASE_URL=postgres://app:s3cr3t@db/app`). A cloud access key id
+    ///   (`ARG AWS_ACCESS_KEY_ID`) is reported as hadolint does, unless the Dockerfile also sets
+    ///   the secret half (`AWS_SECRET_ACCESS_KEY`), whose finding covers the pair.
     /// - CIS Docker Benchmark 4.10 (do not store secrets in Dockerfiles).
     pub struct SecretInEnv {
         code: "D010",
@@ -82,7 +84,23 @@ declare_rule! {
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
-    for a in assignments(ctx) {
+    let all = assignments(ctx);
+    // An access key id is reported only when its secret half is not: the finding on the secret
+    // covers the pair (one problem, one finding).
+    let has_secret_access_key = all.iter().any(|a| {
+        a.secret_name
+            && a.name
+                .value
+                .to_ascii_uppercase()
+                .ends_with("SECRET_ACCESS_KEY")
+    });
+    for a in all {
+        if !has_secret_access_key
+            && secrets::is_access_key_id(&a.name.value, &ctx.settings.secret_allow)
+        {
+            access_key_id(&a, out);
+            continue;
+        }
         let by_name = a.secret_name
             && match a.place {
                 // whatever is passed at build time is recorded, whatever the default (a public
@@ -134,6 +152,39 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
     }
 }
 
+/// `ARG AWS_ACCESS_KEY_ID`, `ENV AWS_ACCESS_KEY_ID=AKIA…`: the id of a credential pair built
+/// into the image.
+fn access_key_id(a: &Assignment, out: &mut Emitter<'_>) {
+    let literal = a
+        .value
+        .as_ref()
+        .is_some_and(|v| !secrets::not_a_secret_value(&v.value) && !secrets::is_placeholder(&v.value));
+    let why = match a.place {
+        Place::Arg => "build arguments are recorded in the image history",
+        Place::ImageEnv if a.is_reference() || literal => "ENV values are stored in the image",
+        Place::BuildEnv if literal && !a.is_reference() => {
+            "its literal value is written in the Dockerfile and the build cache"
+        }
+        Place::ImageEnv | Place::BuildEnv => return,
+    };
+    let span = a
+        .value
+        .as_ref()
+        .map_or(a.name.span, |v| a.name.span.to(v.span));
+    let finding = out.emit(
+        &SecretInEnv::INFO,
+        span,
+        format!(
+            "{} `{}` holds a cloud access key id, one half of a credential pair: {why}",
+            a.place.keyword(),
+            a.name.value
+        ),
+    );
+    if let Some(v) = a.value.as_ref().filter(|v| !v.value.is_empty()) {
+        finding.evidence = Some(format!("{}={}", a.name.value, secrets::redact(&v.value)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::check;
@@ -152,6 +203,24 @@ mod tests {
     fn public_keys_and_file_variables_are_not_secrets() {
         let src = "FROM alpine\nARG MINISIGN_PUBKEY=RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U\nENV SIGNING_KEY=RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U\nARG SIGNING_KEY=RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U\nENV DEPLOY_KEY=\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0d8T3xN0o0eXn2d9hY7K2wS4zA1bQ0yJ8fV6uR5sE ci\"\nENV COSIGN_PUBLIC_KEY=q8Zr2LmX0vT5nK7wP4sY1bH9\nENV DB_PASSWORD_FILE=/run/secrets/db\nARG DB_PASSWORD_FILE\n";
         assert!(lines(check, src).is_empty());
+    }
+
+    #[test]
+    fn an_access_key_id_alone_is_reported_with_its_pair_only_the_secret() {
+        let alone = "ARG AWS_ACCESS_KEY_ID\nFROM debian:12\nENV S3_ACCESS_KEY_ID=AKIAZ3MSJV4WXYQ5P7TN\nENV OTHER_ACCESS_KEY_ID=\"\"\n";
+        assert_eq!(lines(check, alone), [1, 3]);
+        let pair = "FROM debian:12\nARG AWS_ACCESS_KEY_ID\nARG AWS_SECRET_ACCESS_KEY\n";
+        assert_eq!(lines(check, pair), [3]);
+        let allowed = Settings {
+            secret_allow: vec!["*_access_key_id".into()],
+            ..Settings::default()
+        };
+        // allowed by name, the AKIA value is still judged by its shape
+        let got: Vec<usize> = findings_with(check, alone, &allowed)
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(got, [3]);
     }
 
     #[test]

@@ -235,6 +235,15 @@ fn config_errors_are_located() {
     let o = d.moat(&["audit"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains(".moat.toml:2:1"), "{}", stderr(&o));
+    d.write(
+        ".moat.toml",
+        "[dockerfile]\nmutable-tags = [\"nightly\", \"bad tag\"]\n",
+    );
+    let o = d.moat(&["audit"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(".moat.toml:2:28"), "{err}");
+    assert!(err.contains("`bad tag` is not a tag name"), "{err}");
 }
 
 #[test]

@@ -58,6 +58,9 @@ pub struct RawDockerfile {
     /// Registries base images may come from (`docker.io`, `ghcr.io/my-org`, …). Empty: any.
     #[serde(default)]
     pub trusted_registries: Vec<Spanned<String>>,
+    /// Tags that name a moving channel (D005); replaces the built-in list (`[]` reports none).
+    #[serde(default)]
+    pub mutable_tags: Option<Vec<Spanned<String>>>,
 }
 
 /// `[secrets]`.
@@ -121,6 +124,8 @@ pub struct Settings {
     pub trusted_registries: Vec<String>,
     /// Secret variable-name allow-list (lower-cased globs).
     pub secret_allow: Vec<String>,
+    /// Mutable tags (lower-cased) from `[dockerfile] mutable-tags`; `None`: the built-in list.
+    pub mutable_tags: Option<Vec<String>>,
 }
 
 impl Config {
@@ -270,6 +275,30 @@ impl Config {
                 .iter()
                 .map(|s| s.get_ref().to_ascii_lowercase())
                 .collect(),
+            mutable_tags: match &raw.dockerfile.mutable_tags {
+                None => None,
+                Some(tags) => Some(
+                    tags.iter()
+                        .map(|t| {
+                            let tag = t.get_ref().trim();
+                            if tag.is_empty()
+                                || !tag.bytes().all(|b| {
+                                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+                                })
+                            {
+                                Err(err(
+                                    t.span(),
+                                    format!(
+                                        "`{tag}` is not a tag name (letters, digits, `.`, `_`, `-`)"
+                                    ),
+                                ))
+                            } else {
+                                Ok(tag.to_ascii_lowercase())
+                            }
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            },
         };
 
         Ok(Self {

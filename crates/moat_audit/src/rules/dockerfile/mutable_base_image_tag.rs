@@ -37,8 +37,9 @@ declare_rule! {
     /// The tags reported: `alpha`, `beta`, `canary`, `current`, `dev`, `devel`, `develop`,
     /// `development`, `edge`, `experimental`, `head`, `lts`, `main`, `master`, `next`,
     /// `nightly`, `preview`, `rc`, `rolling`, `sid`, `snapshot`, `stable`, `testing`, `trunk`,
-    /// `unstable`. The list is fixed for now; disable the rule (or ignore a line) where one of
-    /// them is a release in your registry.
+    /// `unstable`. `[dockerfile] mutable-tags = ["nightly", "edge", "preview"]` in `.moat.toml`
+    /// replaces the list (where one of these is a release in your registry, or your own
+    /// channels have other names).
     ///
     /// ## References
     /// - Docker build best practices ("pin base image versions"); CIS Docker Benchmark 4.2.
@@ -92,7 +93,11 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
         let Some(tag) = image.image.tag.as_deref() else {
             continue;
         };
-        if let Some(channel) = channel(tag, MUTABLE_TAGS) {
+        let found = match &ctx.settings.mutable_tags {
+            Some(list) => channel(tag, list.iter().map(String::as_str)),
+            None => channel(tag, MUTABLE_TAGS.iter().copied()),
+        };
+        if let Some(channel) = found {
             let what = if tag.eq_ignore_ascii_case(channel) {
                 format!("the tag `{tag}`, a channel that moves")
             } else {
@@ -109,31 +114,31 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
 
 /// The channel `tag` follows, if it is one of `channels` alone or followed by a variant without
 /// a version (`stable-slim`; not `nightly-2024-06-01`, not `beta2`).
-fn channel<'a>(tag: &str, channels: &[&'a str]) -> Option<&'a str> {
+fn channel<'a>(tag: &str, mut channels: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let lower = tag.to_ascii_lowercase();
     let (head, variant) = lower.split_once('-').unwrap_or((&lower, ""));
     if variant.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    channels.iter().copied().find(|c| *c == head)
+    channels.find(|c| *c == head)
 }
 
 #[cfg(test)]
 mod tests {
     use super::{MUTABLE_TAGS, channel, check};
-    use crate::rules::dockerfile::helpers::testing::lines;
+    use crate::rules::dockerfile::helpers::testing::{findings_with, lines};
 
     #[test]
     fn tags() {
-        assert_eq!(channel("edge", MUTABLE_TAGS), Some("edge"));
-        assert_eq!(channel("stable-slim", MUTABLE_TAGS), Some("stable"));
-        assert_eq!(channel("LTS-alpine", MUTABLE_TAGS), Some("lts"));
-        assert_eq!(channel("nightly-2024-06-01", MUTABLE_TAGS), None);
-        assert_eq!(channel("lts-alpine3.20", MUTABLE_TAGS), None);
-        assert_eq!(channel("3.20", MUTABLE_TAGS), None);
-        assert_eq!(channel("bookworm", MUTABLE_TAGS), None);
-        assert_eq!(channel("latest", MUTABLE_TAGS), None);
-        assert_eq!(channel("main-3f2a1b9", MUTABLE_TAGS), None);
+        assert_eq!(channel("edge", MUTABLE_TAGS.iter().copied()), Some("edge"));
+        assert_eq!(channel("stable-slim", MUTABLE_TAGS.iter().copied()), Some("stable"));
+        assert_eq!(channel("LTS-alpine", MUTABLE_TAGS.iter().copied()), Some("lts"));
+        assert_eq!(channel("nightly-2024-06-01", MUTABLE_TAGS.iter().copied()), None);
+        assert_eq!(channel("lts-alpine3.20", MUTABLE_TAGS.iter().copied()), None);
+        assert_eq!(channel("3.20", MUTABLE_TAGS.iter().copied()), None);
+        assert_eq!(channel("bookworm", MUTABLE_TAGS.iter().copied()), None);
+        assert_eq!(channel("latest", MUTABLE_TAGS.iter().copied()), None);
+        assert_eq!(channel("main-3f2a1b9", MUTABLE_TAGS.iter().copied()), None);
         let mut sorted = MUTABLE_TAGS.to_vec();
         sorted.sort_unstable();
         assert_eq!(sorted, MUTABLE_TAGS);
@@ -147,5 +152,20 @@ mod tests {
                    RUN --mount=type=bind,from=docker.io/library/debian:testing,target=/d true\n\
                    COPY --from=build /x /x\n";
         assert_eq!(lines(check, src), [1, 3, 4]);
+    }
+
+    #[test]
+    fn the_list_is_configurable() {
+        let settings = crate::config::Settings {
+            mutable_tags: Some(vec!["weekly".into()]),
+            ..crate::config::Settings::default()
+        };
+        let src = "FROM alpine:edge AS a\nFROM example/app:weekly-slim\n";
+        let got: Vec<usize> = findings_with(check, src, &settings)
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(got, [2]);
+        assert_eq!(lines(check, src), [1]);
     }
 }

@@ -145,10 +145,12 @@ pub struct DaemonContext<'a> {
     pub settings: &'a Settings,
 }
 
-/// Collects the findings of one input.
-#[derive(Debug)]
+/// Collects the findings of one input. Findings at a byte span ([`Emitter::emit`]: Dockerfile
+/// rules) need the file the span is in; facts carry their own locations ([`Emitter::emit_at`]),
+/// which need none, whether they come from a file or from an engine object.
+#[derive(Debug, Default)]
 pub struct Emitter<'a> {
-    file: &'a SourceFile,
+    file: Option<&'a SourceFile>,
     findings: Vec<Finding>,
 }
 
@@ -156,20 +158,30 @@ impl<'a> Emitter<'a> {
     /// An emitter for findings in `file`.
     pub fn new(file: &'a SourceFile) -> Self {
         Self {
-            file,
+            file: Some(file),
             findings: Vec::new(),
         }
     }
 
-    /// Reports a finding of the rule `info` at `span`, with its default severity. Returns it so
-    /// that evidence or a fix can be added.
+    /// An emitter for findings that carry their own locations (facts of containers, networks,
+    /// daemons, images).
+    pub fn detached() -> Self {
+        Self::default()
+    }
+
+    /// Reports a finding of the rule `info` at `span` of the emitter's file, with its default
+    /// severity. Returns it so that evidence or a fix can be added. On a detached emitter the
+    /// finding has no position (a rule that reports spans runs on files only).
     pub fn emit(
         &mut self,
         info: &RuleInfo,
         span: Span,
         message: impl Into<String>,
     ) -> &mut Finding {
-        let location = self.file.location(span.range());
+        debug_assert!(self.file.is_some(), "a span needs a file");
+        let location = self
+            .file
+            .map_or_else(|| Location::file(String::new()), |f| f.location(span.range()));
         self.emit_at(info, location, message)
     }
 

@@ -8,6 +8,7 @@
 //! A `moat:` ignore that suppresses nothing is itself reported (rule `M001`); hadolint pragmas
 //! are not, because they may be there for hadolint rules moat does not have.
 
+use moat_diagnostics::SourceFile;
 use moat_dockerfile::Span;
 
 use crate::config::resolve_rules;
@@ -158,6 +159,102 @@ impl Pragma {
     }
 }
 
+/// Ignore pragmas of a Dockerfile; a line pragma covers the next instruction.
+pub fn dockerfile_pragmas(
+    source: &SourceFile,
+    dockerfile: &moat_dockerfile::Dockerfile,
+) -> Vec<Pragma> {
+    dockerfile
+        .comments
+        .iter()
+        .filter_map(|c| {
+            let raw = source.text.get(c.span.start + 1..c.span.end)?;
+            let next = dockerfile
+                .instructions
+                .iter()
+                .find(|i| i.span.start >= c.span.end)
+                .map(|i| i.span);
+            parse_comment(raw, c.span.start + 1, c.span, next)
+        })
+        .collect()
+}
+
+/// Pragmas written as `#` comments in YAML, shell scripts and Makefiles. A pragma on a line of
+/// its own covers the next line that is not blank or a comment; one after code covers its own
+/// line. For a YAML key that opens a block, "its line" is the key's line, where findings about
+/// that key point.
+pub fn text_pragmas(source: &SourceFile) -> Vec<Pragma> {
+    let text = &source.text;
+    let mut lines: Vec<(usize, &str)> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        lines.push((offset, line));
+        offset += line.len();
+    }
+    let mut out = Vec::new();
+    for (i, (start, line)) in lines.iter().enumerate() {
+        let Some(hash) = comment_start(line) else {
+            continue;
+        };
+        let code_before = !line[..hash].trim().is_empty();
+        let comment = Span::new(start + hash, start + line.trim_end().len());
+        let target = if code_before {
+            Some(Span::new(*start, start + line.trim_end().len()))
+        } else {
+            lines[i + 1..]
+                .iter()
+                .position(|(_, l)| {
+                    let t = l.trim();
+                    !t.is_empty() && !t.starts_with('#')
+                })
+                .map(|k| block_span(&lines, i + 1 + k))
+        };
+        let raw = &line[hash + 1..];
+        if let Some(p) = parse_comment(raw.trim_end(), start + hash + 1, comment, target) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The span of line `j`, extended over the indented block below it when it is a YAML key that
+/// opens one (`api:`), so that an ignore above a service covers the whole service.
+fn block_span(lines: &[(usize, &str)], j: usize) -> Span {
+    let (start, line) = lines[j];
+    let mut end = start + line.trim_end().len();
+    if line.trim_end().ends_with(':') {
+        let indent = line.len() - line.trim_start().len();
+        for (s, l) in &lines[j + 1..] {
+            let t = l.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if l.len() - l.trim_start().len() <= indent {
+                break;
+            }
+            end = s + l.trim_end().len();
+        }
+    }
+    Span::new(start, end)
+}
+
+/// Byte offset of a `#` that starts a comment: at the start of the line or after white space,
+/// outside of quotes.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '#' && prev.is_whitespace() => return Some(i),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +294,28 @@ mod tests {
         let g = parse_comment(" hadolint global ignore=DL3007", 1, Span::new(0, 31), None).unwrap();
         assert_eq!(g.scope, Scope::File);
         assert!(parse_comment(" just a comment", 1, Span::new(0, 5), None).is_none());
+    }
+
+    #[test]
+    fn yaml_pragmas_cover_the_next_line_or_their_own() {
+        let src = SourceFile::new(
+            "compose.yaml",
+            "services:\n  # moat: ignore[C001] needs it\n  api:\n    privileged: true # moat: ignore[C002]\n    image: 'a#b'\n",
+        );
+        let p = text_pragmas(&src);
+        assert_eq!(p.len(), 2);
+        let Scope::Range(r) = p[0].scope else {
+            panic!()
+        };
+        assert!(src.text[r.range()].starts_with("  api:\n    privileged"));
+        assert!(src.text[r.range()].ends_with("image: 'a#b'"));
+        let Scope::Range(r) = p[1].scope else {
+            panic!()
+        };
+        assert_eq!(
+            &src.text[r.range()],
+            "    privileged: true # moat: ignore[C002]"
+        );
+        assert_eq!(comment_start("    image: 'a#b'"), None);
     }
 }

@@ -3,6 +3,7 @@
 
 pub use moat_diagnostics::{Confidence, RuleInfo, Severity};
 
+use crate::config::Config;
 use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter, ProjectContext};
 
 /// Declares a rule: a unit struct whose doc comment becomes the rule's documentation (what
@@ -12,8 +13,8 @@ use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter
 /// The metadata is built by `moat_diagnostics::rule_info!`, which the gateway's checks use too;
 /// `fixable: true` (after `default_enabled`) marks a rule whose findings may carry a fix.
 /// `check` names the input the rule reads (`Dockerfile`, `Container`, `Project`, `Daemon`: the
-/// module's `check` function is called with it) or `Engine` (the audit engine emits the
-/// findings itself). The doc comment must have the sections `## What it does`,
+/// module's `check` function is called with it) or `Meta` (findings about the audit itself,
+/// such as unused ignores, which the sources emit). The doc comment must have the sections `## What it does`,
 /// `## Why is this bad?`, `## Example`, `## Fix` and `## References` (a test enforces it).
 macro_rules! declare_rule {
     (
@@ -55,7 +56,7 @@ macro_rules! declare_rule {
             check: $crate::rule::declare_rule!(@check $kind),
         };
     };
-    (@check Engine) => { $crate::rule::Check::Engine };
+    (@check Meta) => { $crate::rule::Check::Meta };
     (@check $kind:ident) => { $crate::rule::Check::$kind(check) };
 }
 pub(crate) use declare_rule;
@@ -65,14 +66,15 @@ pub(crate) use declare_rule;
 pub enum Check {
     /// Reads one parsed Dockerfile.
     Dockerfile(fn(&DockerfileContext<'_>, &mut Emitter<'_>)),
-    /// Reads one container (a compose service, a `docker run` line; later a live container).
+    /// Reads one container (a compose service, a `docker run` line, a live container).
     Container(fn(&ContainerContext<'_>, &mut Emitter<'_>)),
     /// Reads a whole compose project (topology: networks, which services publish ports).
     Project(fn(&ProjectContext<'_>, &mut Emitter<'_>)),
     /// Reads a Docker daemon configuration.
     Daemon(fn(&DaemonContext<'_>, &mut Emitter<'_>)),
-    /// Emitted by the engine itself (e.g. unused ignores); has no check function.
-    Engine,
+    /// About the audit itself (unused ignores, inputs not available): emitted by the sources;
+    /// has no check function.
+    Meta,
 }
 
 impl std::fmt::Debug for Check {
@@ -82,7 +84,7 @@ impl std::fmt::Debug for Check {
             Check::Container(_) => "Check::Container",
             Check::Project(_) => "Check::Project",
             Check::Daemon(_) => "Check::Daemon",
-            Check::Engine => "Check::Engine",
+            Check::Meta => "Check::Meta",
         })
     }
 }
@@ -120,5 +122,36 @@ impl Rule {
             .iter()
             .copied()
             .find(|r| r.starts_with("DL") || r.starts_with("SC"))
+    }
+}
+
+/// What [`run_rules`] runs the rules on: one input, read by a source.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'s, 'a> {
+    /// A parsed Dockerfile.
+    Dockerfile(&'s DockerfileContext<'a>),
+    /// One container.
+    Container(&'s ContainerContext<'a>),
+    /// A compose project as a whole.
+    Project(&'s ProjectContext<'a>),
+    /// A daemon configuration.
+    Daemon(&'s DaemonContext<'a>),
+}
+
+/// Runs every rule that `config` enables and that reads `subject`'s kind of input, in registry
+/// order, putting the findings in `emitter`. The one dispatch loop of the audit: every source
+/// calls it.
+pub fn run_rules(subject: Subject<'_, '_>, config: &Config, emitter: &mut Emitter<'_>) {
+    for rule in crate::rules::all() {
+        if !config.is_enabled(rule.info.code) {
+            continue;
+        }
+        match (subject, rule.check) {
+            (Subject::Dockerfile(ctx), Check::Dockerfile(check)) => check(ctx, emitter),
+            (Subject::Container(ctx), Check::Container(check)) => check(ctx, emitter),
+            (Subject::Project(ctx), Check::Project(check)) => check(ctx, emitter),
+            (Subject::Daemon(ctx), Check::Daemon(check)) => check(ctx, emitter),
+            _ => {}
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use moat_audit::config::{Config, Overrides};
-use moat_audit::deploy::audit_script;
+use moat_audit::sources::audit_script;
 use moat_diagnostics::{Finding, SourceFile};
 
 const INSECURE: &str = "docker run -d --privileged --cap-add SYS_ADMIN -v /var/run/docker.sock:/var/run/docker.sock --network host nginx:latest";

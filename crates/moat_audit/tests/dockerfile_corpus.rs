@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use moat_audit::config::{Config, Overrides};
-use moat_audit::engine::audit_dockerfile;
+use moat_audit::sources::audit_dockerfile;
 use moat_diagnostics::SourceFile;
 
 #[test]

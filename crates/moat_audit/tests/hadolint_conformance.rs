@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use moat_audit::config::{Config, Overrides};
-use moat_audit::engine::audit_dockerfile;
 use moat_audit::rules;
+use moat_audit::sources::audit_dockerfile;
 use moat_diagnostics::SourceFile;
 
 /// The lowest agreement accepted, in percent.

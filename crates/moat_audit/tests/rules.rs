@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use moat_audit::config::{Config, Overrides};
-use moat_audit::deploy;
 use moat_audit::discover::InputKind;
-use moat_audit::engine::audit_dockerfile;
 use moat_audit::rule::Check;
 use moat_audit::rules;
+use moat_audit::sources;
+use moat_audit::sources::audit_dockerfile;
 use moat_diagnostics::report::{self, TextOptions};
 use moat_diagnostics::{Report, SourceFile};
 
@@ -20,7 +20,7 @@ fn fixtures_dir() -> PathBuf {
 
 fn config_for(code: &str) -> Config {
     // Engine rules (such as unused-ignore) judge what the other rules did: run them all.
-    let engine = rules::by_code(code).is_some_and(|r| matches!(r.check, Check::Engine));
+    let engine = rules::by_code(code).is_some_and(|r| matches!(r.check, Check::Meta));
     let select = if engine {
         Vec::new()
     } else {
@@ -79,9 +79,9 @@ fn audit_fixture(code: &str) -> (Vec<moat_diagnostics::Finding>, Vec<SourceFile>
     } else {
         let source = SourceFile::new(path.to_string_lossy().into_owned(), text);
         match kind {
-            InputKind::Compose => deploy::audit_compose(&path, &source, &config),
-            InputKind::Daemon => deploy::audit_daemon(&source, &config),
-            _ => deploy::audit_script(&source, &config),
+            InputKind::Compose => sources::audit_compose(&path, &source, &config),
+            InputKind::Daemon => sources::audit_daemon(&source, &config),
+            _ => sources::audit_script(&source, &config),
         }
     };
     assert!(
@@ -89,7 +89,7 @@ fn audit_fixture(code: &str) -> (Vec<moat_diagnostics::Finding>, Vec<SourceFile>
         "fixture of {code} does not parse: {:?}",
         outcome.errors
     );
-    let engine = rules::by_code(code).is_some_and(|r| matches!(r.check, Check::Engine));
+    let engine = rules::by_code(code).is_some_and(|r| matches!(r.check, Check::Meta));
     let findings: Vec<_> = outcome
         .findings
         .into_iter()
@@ -267,7 +267,7 @@ fn fixable_flag_matches_the_fixtures() {
     let mut wrong = Vec::new();
     for rule in rules::all() {
         let code = rule.info.code;
-        if fixture_of(code).is_none() || matches!(rule.check, Check::Engine) {
+        if fixture_of(code).is_none() || matches!(rule.check, Check::Meta) {
             continue;
         }
         let (findings, _) = audit_fixture(code);

@@ -136,7 +136,7 @@ registry! {
         seccomp_unconfined_default, // H012
         aufs_storage_driver, // H013
     }
-    /// Rules about moat itself (emitted by the audit engine).
+    /// Rules about the audit itself (emitted by the sources).
     meta {
         unused_ignore, // M001
         input_not_available, // M002

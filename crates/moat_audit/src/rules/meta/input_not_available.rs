@@ -45,7 +45,7 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: [],
-        check: Engine,
+        check: Meta,
     }
 }
 

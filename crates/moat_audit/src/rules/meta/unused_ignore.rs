@@ -32,6 +32,6 @@ declare_rule! {
         confidence: High,
         default_enabled: true,
         references: [],
-        check: Engine,
+        check: Meta,
     }
 }

@@ -1,21 +1,17 @@
-//! Runs the audit: finds inputs, resolves the configuration for each, parses, runs the enabled
-//! rules, applies severity overrides and ignores, and gathers everything into a [`Report`].
+//! The audit's orchestrator: finds inputs, resolves the configuration for each, hands every
+//! input to its source (`crate::sources`), and gathers the outcomes into one [`Report`]
+//! (consolidated, secrets masked, sorted). "Engine" in this crate only ever means Docker's.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use moat_diagnostics::{Finding, InputError, Report, SourceFile};
-use moat_dockerfile::Span;
+use moat_diagnostics::{InputError, Report, SourceFile};
 
 use crate::config::{self, Config, Overrides};
-use crate::context::{DockerfileContext, Emitter};
-use crate::deploy;
 use crate::discover::{InputKind, Inputs};
-use crate::pragma::{self, Flavor, Pragma, Scope};
-use crate::rule::Check;
-use crate::rules::{self, meta::unused_ignore::UnusedIgnore};
+use crate::sources::{self, FileOutcome, display_path};
 
 /// How to run an audit.
 #[derive(Debug, Default, Clone)]
@@ -24,17 +20,6 @@ pub struct AuditOptions {
     pub overrides: Overrides,
     /// `--config FILE`: use this file instead of discovering `.moat.toml`.
     pub config_file: Option<PathBuf>,
-}
-
-/// The outcome of auditing one file.
-#[derive(Debug, Default)]
-pub struct FileOutcome {
-    /// Findings after ignores.
-    pub findings: Vec<Finding>,
-    /// Read or parse errors.
-    pub errors: Vec<InputError>,
-    /// The sources read (for snippets).
-    pub sources: Vec<SourceFile>,
 }
 
 /// Configurations by config-file path (`None`: the defaults), with the error when invalid.
@@ -123,7 +108,7 @@ impl Auditor {
             match self.config_for(Path::new(".")) {
                 Ok(config) => {
                     for cmdline in docker_runs {
-                        let outcome = deploy::audit_docker_run(cmdline, &config);
+                        let outcome = sources::audit_docker_run(cmdline, &config);
                         report.findings.extend(outcome.findings);
                         report.errors.extend(outcome.errors);
                         for src in outcome.sources {
@@ -211,7 +196,7 @@ impl Auditor {
         match std::fs::read_to_string(first) {
             Ok(text) => {
                 let source = SourceFile::new(display_path(first), text);
-                deploy::audit_compose_files(paths, &source, &config)
+                sources::audit_compose_files(paths, &source, &config)
             }
             Err(e) => FileOutcome {
                 errors: vec![InputError {
@@ -273,10 +258,10 @@ impl Auditor {
         };
         let source = SourceFile::new(shown, text);
         let mut outcome = match kind {
-            InputKind::Dockerfile => audit_dockerfile_with(&source, &config, built_images),
-            InputKind::Compose => deploy::audit_compose(path, &source, &config),
-            InputKind::Daemon => deploy::audit_daemon(&source, &config),
-            InputKind::Script => deploy::audit_script(&source, &config),
+            InputKind::Dockerfile => sources::audit_dockerfile_with(&source, &config, built_images),
+            InputKind::Compose => sources::audit_compose(path, &source, &config),
+            InputKind::Daemon => sources::audit_daemon(&source, &config),
+            InputKind::Script => sources::audit_script(&source, &config),
         };
         if config.has_path_ignores() {
             let mut absolute: HashMap<String, PathBuf> = HashMap::new();
@@ -334,53 +319,6 @@ fn built_images(files: &[(PathBuf, InputKind)], compose_project: &[PathBuf]) -> 
     out.sort();
     out.dedup();
     out
-}
-
-/// Audits Dockerfile `source` with `config`.
-pub fn audit_dockerfile(source: &SourceFile, config: &Config) -> FileOutcome {
-    audit_dockerfile_with(source, config, &[])
-}
-
-/// Audits Dockerfile `source` with `config`, knowing the images that the files audited with it
-/// build (`built_images`, see [`DockerfileContext::built_images`]).
-pub fn audit_dockerfile_with(
-    source: &SourceFile,
-    config: &Config,
-    built_images: &[String],
-) -> FileOutcome {
-    let dockerfile = match moat_dockerfile::parse(&source.text) {
-        Ok(d) => d,
-        Err(e) => {
-            let (line, column) = source.index.line_col(&source.text, e.span.start);
-            return FileOutcome {
-                errors: vec![InputError {
-                    path: source.path.clone(),
-                    line: Some(line),
-                    column: Some(column),
-                    message: e.message,
-                }],
-                ..FileOutcome::default()
-            };
-        }
-    };
-    let ctx = DockerfileContext::new(source, &dockerfile, config.settings())
-        .with_built_images(built_images);
-    let mut emitter = Emitter::new(source);
-    for rule in rules::all() {
-        if let Check::Dockerfile(check) = rule.check
-            && config.is_enabled(rule.info.code)
-        {
-            check(&ctx, &mut emitter);
-        }
-    }
-    let findings = with_severities(emitter.into_findings(), config);
-    let pragmas = dockerfile_pragmas(source, &dockerfile);
-    let findings = apply_pragmas(source, pragmas, findings, config);
-    FileOutcome {
-        findings,
-        errors: Vec::new(),
-        sources: Vec::new(),
-    }
 }
 
 /// Rules whose findings point at a secret value, and the placeholder rules (a value judged a
@@ -443,95 +381,6 @@ pub fn mask_secrets(report: &mut Report) {
             .sources
             .insert(path.clone(), SourceFile::new(path, masked));
     }
-}
-
-/// Applies the configured severity overrides. A finding keeps the severity its rule gave it
-/// (which may differ from the rule's default, e.g. a read-only mount judged lower) unless the
-/// configuration sets one for that rule.
-pub fn with_severities(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
-    for f in &mut findings {
-        if let Some(severity) = config.severity_override(&f.code) {
-            f.severity = severity;
-        }
-    }
-    findings
-}
-
-/// Ignore pragmas of a Dockerfile; a line pragma covers the next instruction.
-fn dockerfile_pragmas(
-    source: &SourceFile,
-    dockerfile: &moat_dockerfile::Dockerfile,
-) -> Vec<Pragma> {
-    dockerfile
-        .comments
-        .iter()
-        .filter_map(|c| {
-            let raw = source.text.get(c.span.start + 1..c.span.end)?;
-            let next = dockerfile
-                .instructions
-                .iter()
-                .find(|i| i.span.start >= c.span.end)
-                .map(|i| i.span);
-            pragma::parse_comment(raw, c.span.start + 1, c.span, next)
-        })
-        .collect()
-}
-
-/// Drops the findings that pragmas suppress and reports unused `moat:` pragmas.
-pub fn apply_pragmas(
-    source: &SourceFile,
-    mut pragmas: Vec<Pragma>,
-    findings: Vec<Finding>,
-    config: &Config,
-) -> Vec<Finding> {
-    let mut kept: Vec<Finding> = findings
-        .into_iter()
-        .filter(|f| {
-            let at = f.location.span.as_ref().map(|s| s.start);
-            // every pragma that covers the finding is marked used, not only the first
-            let mut suppressed = false;
-            for p in &mut pragmas {
-                suppressed |= p.suppress(&f.code, at);
-            }
-            !suppressed
-        })
-        .collect();
-    let unused = &UnusedIgnore::INFO;
-    if !config.is_enabled(unused.code) {
-        return kept;
-    }
-    let mut emitter = Emitter::new(source);
-    for p in pragmas.iter().filter(|p| p.flavor == Flavor::Moat) {
-        for e in p.entries.iter().filter(|e| !e.used) {
-            let what = if e.codes.is_empty() {
-                "names no rule"
-            } else {
-                "suppressed no finding"
-            };
-            let scope = if p.scope == Scope::File {
-                "file-wide ignore"
-            } else {
-                "ignore"
-            };
-            let span = if e.span.end > e.span.start {
-                e.span
-            } else {
-                Span::new(p.span.start, p.span.end)
-            };
-            let f = emitter.emit(unused, span, format!("{scope} entry `{}` {what}", e.token));
-            if let Some(severity) = config.severity_override(unused.code) {
-                f.severity = severity;
-            }
-        }
-    }
-    kept.extend(emitter.into_findings());
-    kept
-}
-
-/// How a path is shown: as given, with `./` removed.
-pub fn display_path(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
 fn utf8_error_position(bytes: &[u8], valid_up_to: usize) -> (usize, usize) {

@@ -7,14 +7,14 @@ use crate::facts::{
 };
 
 /// Upper-cases a capability and removes a `CAP_` prefix.
-pub(crate) fn normalize_cap(s: &str) -> String {
+pub fn normalize_cap(s: &str) -> String {
     let up = s.trim().to_ascii_uppercase();
     up.strip_prefix("CAP_").map_or(up.clone(), str::to_string)
 }
 
 /// Parses a security option (`seccomp=…`, `seccomp:…`, `apparmor=…`, `label=…`,
 /// `no-new-privileges[=|:]bool`).
-pub(crate) fn parse_security_opt(raw: &str) -> SecurityOpt {
+pub fn parse_security_opt(raw: &str) -> SecurityOpt {
     let s = raw.trim();
     let (key, value) = match s.find(['=', ':']) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),

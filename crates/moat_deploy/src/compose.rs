@@ -1351,6 +1351,7 @@ fn network_facts(key: &Node, net: &Node) -> Result<NetworkFacts, InputError> {
         external: opt_external(net)?,
         enable_ipv6: opt_bool(net, "enable_ipv6")?,
         driver_opts: key_values(net.get("driver_opts"))?,
+        live: None,
     })
 }
 

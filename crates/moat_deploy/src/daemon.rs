@@ -6,6 +6,7 @@
 //! Nesting depth is bounded.
 
 use crate::facts::{DaemonFacts, JsonValue, Located, Ulimit};
+use crate::runtime::DaemonSource;
 use moat_diagnostics::{InputError, SourceFile};
 use std::path::Path;
 
@@ -339,6 +340,8 @@ pub fn parse_daemon_config(text: &str, path: &str) -> Result<DaemonFacts, InputE
         authorization_plugins: Vec::new(),
         storage_driver: None,
         keys: Vec::new(),
+        source: DaemonSource::DaemonJson,
+        info: None,
     };
     for (k, v) in &entries {
         let key = k.value.as_str();

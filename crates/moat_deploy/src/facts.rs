@@ -7,6 +7,7 @@
 //! after `=`). A value that is absent is `None` (or an empty list); a rule that reports a missing
 //! key points at the container's own [`ContainerFacts::location`].
 
+use crate::runtime::{DaemonInfo, DaemonSource, NetworkRuntimeFacts, RuntimeFacts};
 use moat_diagnostics::Location;
 use serde::Serialize;
 
@@ -61,6 +62,9 @@ pub enum SourceKind {
     Compose,
     /// A `docker run` / `docker create` command line.
     DockerRun,
+    /// A container read from a live Docker engine (its inspect data); see
+    /// [`ContainerFacts::live`].
+    Engine,
 }
 
 /// How a value came to be: what rules need to tell a hard-coded secret from a reference.
@@ -81,6 +85,17 @@ pub enum Provenance {
     /// Only a name (`- FOO` in compose, `-e FOO` on a command line): the value is taken from
     /// the host environment at deploy time.
     HostEnv,
+    /// Set in a live container's configuration when it was created (`docker run -e`, compose
+    /// `environment:` or an env file: the engine no longer tells which). The value is what the
+    /// container has; the location is the container object.
+    ContainerConfig,
+    /// Inherited from the image's `ENV` by a live container (the same `NAME=value` is in the
+    /// image's configuration). The image's own [`crate::ImageFacts::env`] has it too, so a rule about
+    /// secrets should judge it there once rather than again for every container.
+    Image {
+        /// The image as the container names it (`Config.Image`).
+        image: String,
+    },
 }
 
 /// One environment variable of a container.
@@ -437,6 +452,9 @@ pub struct ContainerFacts {
     /// read without that base. Only what it sets is known: a missing key says nothing about
     /// the container, so findings about missing keys do not apply to it.
     pub partial: bool,
+    /// What only a live engine knows about the container (state, processes, image id, the
+    /// engine host); `None` for compose services and command lines.
+    pub live: Option<RuntimeFacts>,
 }
 
 /// `value`, standing for an unknown value written at `location`.
@@ -519,6 +537,7 @@ impl ContainerFacts {
             run_switches: Vec::new(),
             unknown: Vec::new(),
             partial: false,
+            live: None,
         }
     }
 
@@ -636,6 +655,8 @@ pub struct NetworkFacts {
     pub driver_opts: Vec<KeyValue>,
     /// The network's key (same as `name.location`).
     pub location: Location,
+    /// What only a live engine knows about the network; `None` for compose networks.
+    pub live: Option<NetworkRuntimeFacts>,
 }
 
 /// A top-level `secrets:` or `configs:` definition.
@@ -813,4 +834,10 @@ pub struct DaemonFacts {
     pub storage_driver: Option<Located<String>>,
     /// Every top-level key with its value, known ones included, in file order.
     pub keys: Vec<(Located<String>, Located<JsonValue>)>,
+    /// Where the facts were read: a daemon.json file, a running daemon's `/info` (then `path`
+    /// is the `daemon:HOST` object and a `None` value is unknown rather than unset), or a
+    /// `dockerd` command line.
+    pub source: DaemonSource,
+    /// What a running daemon reports about itself; `None` for daemon.json.
+    pub info: Option<DaemonInfo>,
 }

@@ -7,6 +7,8 @@
 //! - [`parse_docker_run`] / [`find_docker_runs`] → [`ContainerFacts`]; [`find_built_images`] →
 //!   the images a script builds or tags (`docker build -t`, `docker tag`).
 //! - [`parse_daemon_config`] / [`load_daemon_config`] → [`DaemonFacts`].
+//! - The types a live engine adds to these facts ([`RuntimeFacts`], [`ImageFacts`],
+//!   [`NetworkRuntimeFacts`], [`DaemonInfo`]), filled by the `moat_engine` crate.
 //!
 //! Every value is a [`Located`] value carrying the exact [`moat_diagnostics::Location`] it was
 //! read from; malformed input gives a located [`moat_diagnostics::InputError`], never a panic.
@@ -21,9 +23,11 @@ mod discover;
 mod facts;
 mod interp;
 mod run;
+mod runtime;
 mod shell;
 mod yaml;
 
+pub use common::{normalize_cap, parse_security_opt};
 pub use compose::{
     default_compose_files, load_compose, load_env_file, overlay_base, parse_compose,
 };
@@ -32,3 +36,4 @@ pub use discover::{is_compose_file, is_daemon_config, is_script};
 pub use facts::*;
 pub use interp::Env;
 pub use run::{find_built_images, find_docker_runs, parse_docker_run, parse_docker_run_in};
+pub use runtime::*;

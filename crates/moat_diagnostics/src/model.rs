@@ -128,6 +128,22 @@ impl Location {
         }
     }
 
+    /// The location of an engine object (`container:web`, `image:nginx:1.27`,
+    /// `network:backend`, `daemon:unix:///var/run/docker.sock`): no file, no position (`path`
+    /// is the name, lines and columns are 0), the `object` field set to the name.
+    pub fn object(name: impl Into<String>) -> Self {
+        let name = name.into();
+        Self {
+            path: name.clone(),
+            line: 0,
+            column: 0,
+            end_line: 0,
+            end_column: 0,
+            span: None,
+            object: Some(name),
+        }
+    }
+
     /// Whether the location points at a place in a text, as opposed to a whole file or an
     /// engine object. It does not when `line` is 0 (unknown), nor when it is exactly what
     /// [`Location::file`] makes (`1:1` to `1:1` without a byte span).
@@ -306,5 +322,23 @@ impl Report {
             .iter()
             .filter(|f| f.severity >= threshold)
             .count()
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::Location;
+
+    #[test]
+    fn an_object_location_has_no_position() {
+        let loc = Location::object("container:web");
+        assert_eq!(loc.path, "container:web");
+        assert_eq!(loc.object.as_deref(), Some("container:web"));
+        assert_eq!(
+            (loc.line, loc.column, loc.end_line, loc.end_column),
+            (0, 0, 0, 0)
+        );
+        assert!(loc.span.is_none());
+        assert!(!loc.has_position());
     }
 }

@@ -167,6 +167,7 @@ mod tests {
             references: Vec::new(),
             evidence: None,
             fix: None,
+            related: Vec::new(),
         }
     }
 

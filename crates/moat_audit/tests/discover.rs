@@ -389,6 +389,7 @@ fn file_counts_include_the_override_read_with_its_base() {
             compose: 3,
             daemon: 1,
             script: 2,
+            ..FileCounts::default()
         }
     );
     // files of `--compose` count too, once each

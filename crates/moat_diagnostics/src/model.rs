@@ -242,6 +242,19 @@ pub struct Finding {
     /// How to fix it, when a mechanical fix exists.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fix: Option<Fix>,
+    /// Other places that explain the finding: for a live container started by compose, the
+    /// compose file line that set what is reported.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub related: Vec<Related>,
+}
+
+/// A place related to a finding, with what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Related {
+    /// What this place has to do with the finding (`set here`).
+    pub message: String,
+    /// Where.
+    pub location: Location,
 }
 
 /// An input that could not be read or parsed. Reported beside findings; makes the exit code 2.

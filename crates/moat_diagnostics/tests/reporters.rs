@@ -69,6 +69,7 @@ fn finding(
         references: references.iter().map(|r| (*r).to_string()).collect(),
         evidence: None,
         fix: None,
+        related: Vec::new(),
     }
 }
 

@@ -293,6 +293,7 @@ impl Out<'_> {
             references: rule.references.iter().map(|r| (*r).to_string()).collect(),
             evidence,
             fix: None,
+            related: Vec::new(),
         });
     }
 }

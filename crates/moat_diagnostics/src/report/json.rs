@@ -79,27 +79,40 @@ struct JsonFinding<'a> {
     evidence: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<JsonFix<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    message: &'a str,
+    location: JsonLocation<'a>,
+}
+
+impl<'a> JsonLocation<'a> {
+    fn new(loc: &'a crate::Location) -> Self {
+        let pos = loc.has_position();
+        let known = |n: usize| (pos && n > 0).then_some(n);
+        JsonLocation {
+            path: &loc.path,
+            line: known(loc.line),
+            column: known(loc.column),
+            end_line: known(loc.end_line),
+            end_column: known(loc.end_column),
+            object: loc.object.as_deref(),
+        }
+    }
 }
 
 impl<'a> JsonFinding<'a> {
     fn new(f: &'a Finding) -> Self {
-        let loc = &f.location;
-        let pos = loc.has_position();
-        let known = |n: usize| (pos && n > 0).then_some(n);
         JsonFinding {
             code: &f.code,
             name: &f.name,
             severity: f.severity,
             confidence: f.confidence,
             message: &f.message,
-            location: JsonLocation {
-                path: &loc.path,
-                line: known(loc.line),
-                column: known(loc.column),
-                end_line: known(loc.end_line),
-                end_column: known(loc.end_column),
-                object: loc.object.as_deref(),
-            },
+            location: JsonLocation::new(&f.location),
             references: &f.references,
             evidence: f.evidence.as_deref(),
             fix: f.fix.as_ref().map(|fix| JsonFix {
@@ -115,6 +128,14 @@ impl<'a> JsonFinding<'a> {
                     })
                     .collect(),
             }),
+            related: f
+                .related
+                .iter()
+                .map(|r| JsonRelated {
+                    message: &r.message,
+                    location: JsonLocation::new(&r.location),
+                })
+                .collect(),
         }
     }
 }
@@ -181,6 +202,7 @@ mod tests {
                 references: vec![],
                 evidence: None,
                 fix: None,
+                related: Vec::new(),
             }],
             ..Report::default()
         };
@@ -206,6 +228,7 @@ mod tests {
             compose: 2,
             daemon: 0,
             script: 1,
+            ..FileCounts::default()
         };
         let out = json_with_files(&Report::default(), &ToolInfo::MOAT, &files);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -47,6 +47,20 @@ pub struct FileCounts {
     pub daemon: usize,
     /// Shell scripts and Makefiles, read for `docker run` command lines.
     pub script: usize,
+    /// Live engines read (`moat audit --engine`, `--host`); left out of JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub engines: usize,
+    /// Containers of those engines audited.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub containers: usize,
+    /// Images of those engines audited (the ones the containers run).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub images: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl FileCounts {
@@ -133,6 +147,7 @@ mod tests {
             references: vec![],
             evidence: None,
             fix: None,
+            related: Vec::new(),
         }
     }
 

@@ -250,10 +250,10 @@ fn notification(e: &InputError) -> Notification<'_> {
         level: "error",
         message: Text { text: &e.message },
         locations: [SarifLocation {
-            physical_location: PhysicalLocation {
+            physical_location: Some(PhysicalLocation {
                 artifact_location: artifact(&e.path),
                 region,
-            },
+            }),
             logical_locations: Vec::new(),
         }],
     }
@@ -267,6 +267,8 @@ struct SarifResult<'a> {
     level: &'static str,
     message: Text<'a>,
     locations: [SarifLocation<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<RelatedLocation<'a>>,
     partial_fingerprints: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fixes: Vec<SarifFix<'a>>,
@@ -287,19 +289,36 @@ impl<'a> SarifResult<'a> {
             level: level(f.severity),
             message: Text { text: &f.message },
             locations: [SarifLocation {
-                physical_location: PhysicalLocation {
-                    artifact_location: artifact(&loc.path),
-                    region: Some(region(loc, source)),
-                },
+                physical_location: (loc.object.as_deref() != Some(loc.path.as_str())).then(|| {
+                    PhysicalLocation {
+                        artifact_location: artifact(&loc.path),
+                        region: Some(region(loc, source)),
+                    }
+                }),
                 logical_locations: loc
                     .object
                     .as_deref()
                     .map(|name| LogicalLocation {
                         fully_qualified_name: name,
+                        // SARIF's predefined kind for things that are not code
+                        kind: Some("resource"),
                     })
                     .into_iter()
                     .collect(),
             }],
+            related_locations: f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(id, r)| RelatedLocation {
+                    id,
+                    message: Text { text: &r.message },
+                    physical_location: PhysicalLocation {
+                        artifact_location: artifact(&r.location.path),
+                        region: Some(region(&r.location, report.sources.get(&r.location.path))),
+                    },
+                })
+                .collect(),
             partial_fingerprints: [(FINGERPRINT_KEY, fingerprint)].into(),
             fixes,
             properties: ResultProperties {
@@ -324,9 +343,19 @@ struct ResultProperties<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifLocation<'a> {
-    physical_location: PhysicalLocation<'a>,
+    /// `None` for an engine object (a container, an image): no file to point at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     logical_locations: Vec<LogicalLocation<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelatedLocation<'a> {
+    id: usize,
+    message: Text<'a>,
+    physical_location: PhysicalLocation<'a>,
 }
 
 #[derive(Serialize)]
@@ -341,6 +370,9 @@ struct PhysicalLocation<'a> {
 #[serde(rename_all = "camelCase")]
 struct LogicalLocation<'a> {
     fully_qualified_name: &'a str,
+    /// `resource` for engine objects (`container:web`, `image:api:1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
 }
 
 #[derive(Serialize)]

@@ -296,7 +296,11 @@ fn write_place(
     };
     let width = snippet.as_ref().map_or(1, |s| digits(s.line_no));
     let pad = " ".repeat(width + 1);
-    let place = if loc.has_position() {
+    let place = if loc.has_position() && loc.object.as_deref() == Some(loc.path.as_str()) {
+        // an engine object with a text of its own (an image's history): `image:api:1`, a
+        // reference with colons of its own, reads badly as `path:line:col`
+        format!("{}, line {}", clean(&loc.path), loc.line)
+    } else if loc.has_position() {
         format!("{}:{}:{}", clean(&loc.path), loc.line, loc.column.max(1))
     } else {
         clean(&loc.path).into_owned()
@@ -345,12 +349,21 @@ fn write_finding(out: &mut String, p: Painter, report: &Report, f: &Finding, opt
     let loc = &f.location;
     let (width, shown) = write_place(out, p, report, loc, sev);
     if !shown {
-        if let Some(object) = &loc.object {
+        if let Some(object) = loc.object.as_ref().filter(|o| **o != loc.path) {
             note(out, p, width, "object", &clean(object));
         }
         if let Some(evidence) = &f.evidence {
             note(out, p, width, "evidence", &clean(evidence));
         }
+    }
+    for r in &f.related {
+        let l = &r.location;
+        let place = if l.has_position() {
+            format!("{}:{}:{}", clean(&l.path), l.line, l.column.max(1))
+        } else {
+            clean(&l.path).into_owned()
+        };
+        note(out, p, width, &clean(&r.message), &place);
     }
     if opts.show_fixes {
         write_fix(out, p, width, f, "");
@@ -417,6 +430,21 @@ fn write_summary(out: &mut String, s: &Summary, entries: usize) {
 
 fn write_files(out: &mut String, f: &FileCounts) {
     let n = f.total();
+    if f.engines > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} audited ({} {}, {} {})",
+            f.engines,
+            plural(f.engines, "engine", "engines"),
+            f.containers,
+            plural(f.containers, "container", "containers"),
+            f.images,
+            plural(f.images, "image", "images"),
+        );
+        if n == 0 {
+            return;
+        }
+    }
     if n == 0 {
         out.push_str("no files audited\n");
     } else {
@@ -657,6 +685,7 @@ mod tests {
                 references: vec![],
                 evidence: Some("ev".into()),
                 fix: None,
+                related: Vec::new(),
             }],
             sources: [("f".to_string(), file)].into(),
             ..Report::default()
@@ -683,6 +712,7 @@ mod tests {
             references: vec![],
             evidence: None,
             fix: None,
+            related: Vec::new(),
         };
         let mut findings = vec![
             f("C002", Severity::Medium, "`api` keeps its capabilities"),
@@ -727,6 +757,7 @@ mod tests {
             references: vec!["DL3057".into()],
             evidence: None,
             fix: None,
+            related: Vec::new(),
         };
         let mut findings = vec![f("a/Dockerfile"), f("b/Dockerfile"), f("c/Dockerfile")];
         let report = |findings: Vec<Finding>| Report {
@@ -833,6 +864,7 @@ mod tests {
             compose: 1,
             daemon: 0,
             script: 1,
+            ..FileCounts::default()
         };
         let opts = TextOptions::default();
         assert_eq!(
@@ -846,6 +878,16 @@ mod tests {
         assert_eq!(
             text_with_files(&Report::default(), &opts, &one),
             "1 file audited (Dockerfile: 0, compose: 0, daemon.json: 1, script: 0)\nno findings\n"
+        );
+        let engine = FileCounts {
+            engines: 2,
+            containers: 1,
+            images: 3,
+            ..FileCounts::default()
+        };
+        assert_eq!(
+            text_with_files(&Report::default(), &opts, &engine),
+            "2 engines audited (1 container, 3 images)\nno findings\n"
         );
         assert_eq!(
             text_with_files(&Report::default(), &opts, &FileCounts::default()),

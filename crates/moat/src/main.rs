@@ -21,8 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Audit Dockerfiles, compose files, `docker run` lines and daemon.json.
-    Audit(cmd::audit::AuditArgs),
+    /// Audit Dockerfiles, compose files, `docker run` lines, daemon.json and live engines.
+    Audit(Box<cmd::audit::AuditArgs>),
     /// Run the hardened reverse proxy in front of API containers, or check its config.
     Gateway(moat_gateway::GatewayArgs),
 }

@@ -11,6 +11,7 @@ use moat_diagnostics::{InputError, Report, SourceFile};
 
 use crate::config::{self, Config, Overrides};
 use crate::discover::{InputKind, Inputs};
+use crate::sources::engine::EngineView;
 use crate::sources::{self, FileOutcome, display_path};
 
 /// How to run an audit.
@@ -92,10 +93,40 @@ impl Auditor {
     /// Like [`Auditor::audit`], with `docker run` command lines given on the command line too
     /// (judged with the configuration of the current directory).
     pub fn audit_with(&self, inputs: Inputs, docker_runs: &[String]) -> Report {
+        self.audit_everything(inputs, docker_runs, &[])
+    }
+
+    /// Like [`Auditor::audit_with`], with the facts of live engines too (judged with the
+    /// configuration of the current directory): one report for files and engines.
+    pub fn audit_everything(
+        &self,
+        inputs: Inputs,
+        docker_runs: &[String],
+        engines: &[EngineView<'_>],
+    ) -> Report {
         let mut report = Report {
             errors: inputs.errors,
             ..Report::default()
         };
+        if !engines.is_empty() {
+            match self.config_for(Path::new(".")) {
+                Ok(config) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()
+                        .and_then(|d| i64::try_from(d.as_secs()).ok());
+                    for view in engines {
+                        let outcome = sources::audit_engine(view, &config, now);
+                        report.findings.extend(outcome.findings);
+                        report.errors.extend(outcome.errors);
+                        for src in outcome.sources {
+                            report.sources.insert(src.path.clone(), src);
+                        }
+                    }
+                }
+                Err(e) => report.errors.push(e),
+            }
+        }
         if let Some(first) = inputs.compose_project.first() {
             let outcome = self.audit_compose_project(first, &inputs.compose_project);
             report.findings.extend(outcome.findings);

@@ -31,6 +31,9 @@ pub struct RawConfig {
     /// Secret detection settings.
     #[serde(default)]
     pub secrets: RawSecrets,
+    /// Live engine settings.
+    #[serde(default)]
+    pub engine: RawEngine,
     /// Ignores by path.
     #[serde(default)]
     pub ignore: Vec<RawIgnore>,
@@ -72,12 +75,28 @@ pub struct RawSecrets {
     pub allow: Vec<Spanned<String>>,
 }
 
+/// `[engine]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawEngine {
+    /// Age in days above which an image is reported (I001); 90 by default.
+    pub max_image_age_days: Option<Spanned<u32>>,
+}
+
 /// One `[[ignore]]` entry.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawIgnore {
     /// Glob of paths, relative to the directory of the config file.
-    pub path: Spanned<String>,
+    pub path: Option<Spanned<String>>,
+    /// Glob of live container names (`moat audit --engine`).
+    pub container: Option<Spanned<String>>,
+    /// Glob of the image references live containers were created from.
+    pub image: Option<Spanned<String>>,
+    /// A label of live containers: `KEY` or `KEY=VALUE`.
+    pub label: Option<Spanned<String>>,
+    /// Why (shown nowhere, kept for the reader of the file; required for engine objects).
+    pub reason: Option<Spanned<String>>,
     /// Rules ignored there; empty means all.
     #[serde(default)]
     pub rules: Vec<Spanned<String>>,
@@ -102,6 +121,16 @@ struct PathIgnore {
     codes: Vec<&'static str>,
 }
 
+/// An ignore of live containers, by name, image or label (all given conditions must hold).
+#[derive(Debug, Clone)]
+struct ObjectIgnore {
+    container: Option<GlobSet>,
+    image: Option<GlobSet>,
+    label: Option<(String, Option<String>)>,
+    /// Rule codes; empty = all.
+    codes: Vec<&'static str>,
+}
+
 /// A validated configuration (one config file, or the defaults) merged with the overrides.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -114,11 +143,12 @@ pub struct Config {
     /// Exit-code threshold.
     pub fail_on: Severity,
     ignores: Vec<PathIgnore>,
+    object_ignores: Vec<ObjectIgnore>,
     settings: Settings,
 }
 
 /// Settings rules read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Trusted registries (empty: no restriction).
     pub trusted_registries: Vec<String>,
@@ -126,7 +156,23 @@ pub struct Settings {
     pub secret_allow: Vec<String>,
     /// Mutable tags (lower-cased) from `[dockerfile] mutable-tags`; `None`: the built-in list.
     pub mutable_tags: Option<Vec<String>>,
+    /// `[engine] max-image-age-days`.
+    pub max_image_age_days: u32,
 }
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            trusted_registries: Vec::new(),
+            secret_allow: Vec::new(),
+            mutable_tags: None,
+            max_image_age_days: DEFAULT_MAX_IMAGE_AGE_DAYS,
+        }
+    }
+}
+
+/// The default of `[engine] max-image-age-days`.
+pub const DEFAULT_MAX_IMAGE_AGE_DAYS: u32 = 90;
 
 impl Config {
     /// The defaults with `overrides` applied, rooted at `root`.
@@ -243,23 +289,83 @@ impl Config {
         };
 
         let mut ignores = Vec::new();
-        for ig in &raw.ignore {
-            let glob = Glob::new(ig.path.get_ref())
-                .map_err(|e| err(ig.path.span(), format!("invalid glob: {e}")))?;
-            let mut set = GlobSetBuilder::new();
-            set.add(glob);
-            // `dir/` or a plain directory name also covers what is below it
-            if let Ok(below) = Glob::new(&format!("{}/**", ig.path.get_ref().trim_end_matches('/')))
-            {
-                set.add(below);
-            }
-            let glob = set
+        let mut object_ignores = Vec::new();
+        let one_glob = |g: &Spanned<String>| -> Result<GlobSet, InputError> {
+            let glob =
+                Glob::new(g.get_ref()).map_err(|e| err(g.span(), format!("invalid glob: {e}")))?;
+            GlobSetBuilder::new()
+                .add(glob)
                 .build()
-                .map_err(|e| err(ig.path.span(), format!("invalid glob: {e}")))?;
-            ignores.push(PathIgnore {
-                glob,
-                codes: codes(&ig.rules)?,
-            });
+                .map_err(|e| err(g.span(), format!("invalid glob: {e}")))
+        };
+        for ig in &raw.ignore {
+            let object = ig
+                .container
+                .as_ref()
+                .or(ig.image.as_ref())
+                .or(ig.label.as_ref());
+            match (&ig.path, object) {
+                (Some(path), None) => {
+                    let glob = Glob::new(path.get_ref())
+                        .map_err(|e| err(path.span(), format!("invalid glob: {e}")))?;
+                    let mut set = GlobSetBuilder::new();
+                    set.add(glob);
+                    // `dir/` or a plain directory name also covers what is below it
+                    if let Ok(below) =
+                        Glob::new(&format!("{}/**", path.get_ref().trim_end_matches('/')))
+                    {
+                        set.add(below);
+                    }
+                    let glob = set
+                        .build()
+                        .map_err(|e| err(path.span(), format!("invalid glob: {e}")))?;
+                    ignores.push(PathIgnore {
+                        glob,
+                        codes: codes(&ig.rules)?,
+                    });
+                }
+                (Some(path), Some(_)) => {
+                    return Err(err(
+                        path.span(),
+                        "an ignore names either a `path` or live containers (`container`, `image`, `label`), not both".into(),
+                    ));
+                }
+                (None, Some(first)) => {
+                    if ig
+                        .reason
+                        .as_ref()
+                        .is_none_or(|r| r.get_ref().trim().is_empty())
+                    {
+                        return Err(err(
+                            first.span(),
+                            "an ignore of live containers needs a `reason`".into(),
+                        ));
+                    }
+                    let label = ig.label.as_ref().map(|l| {
+                        let (k, v) = l
+                            .get_ref()
+                            .split_once('=')
+                            .map_or((l.get_ref().clone(), None), |(k, v)| {
+                                (k.to_string(), Some(v.to_string()))
+                            });
+                        (k, v)
+                    });
+                    object_ignores.push(ObjectIgnore {
+                        container: ig.container.as_ref().map(one_glob).transpose()?,
+                        image: ig.image.as_ref().map(one_glob).transpose()?,
+                        label,
+                        codes: codes(&ig.rules)?,
+                    });
+                }
+                (None, None) => {
+                    return Err(InputError {
+                        path: shown.clone(),
+                        line: None,
+                        column: None,
+                        message: "an `[[ignore]]` entry needs a `path`, or a `container`, `image` or `label`".into(),
+                    });
+                }
+            }
         }
 
         let settings = Settings {
@@ -275,6 +381,11 @@ impl Config {
                 .iter()
                 .map(|s| s.get_ref().to_ascii_lowercase())
                 .collect(),
+            max_image_age_days: raw
+                .engine
+                .max_image_age_days
+                .as_ref()
+                .map_or(DEFAULT_MAX_IMAGE_AGE_DAYS, |d| *d.get_ref()),
             mutable_tags: match &raw.dockerfile.mutable_tags {
                 None => None,
                 Some(tags) => Some(
@@ -308,6 +419,7 @@ impl Config {
             severity,
             fail_on,
             ignores,
+            object_ignores,
             settings,
         })
     }
@@ -337,6 +449,27 @@ impl Config {
         self.ignores
             .iter()
             .any(|ig| (ig.codes.is_empty() || ig.codes.contains(&code)) && ig.glob.is_match(rel))
+    }
+
+    /// Whether an `[[ignore]]` entry for live containers covers rule `code` on a container
+    /// with this name, image reference and labels.
+    pub fn is_container_ignored(
+        &self,
+        name: &str,
+        image: &str,
+        labels: &[(&str, Option<&str>)],
+        code: &str,
+    ) -> bool {
+        self.object_ignores.iter().any(|ig| {
+            (ig.codes.is_empty() || ig.codes.contains(&code))
+                && ig.container.as_ref().is_none_or(|g| g.is_match(name))
+                && ig.image.as_ref().is_none_or(|g| g.is_match(image))
+                && ig.label.as_ref().is_none_or(|(k, v)| {
+                    labels.iter().any(|(lk, lv)| {
+                        lk == k && v.as_ref().is_none_or(|want| Some(want.as_str()) == *lv)
+                    })
+                })
+        })
     }
 
     /// Whether any `[[ignore]]` entry exists.

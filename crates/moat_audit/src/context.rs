@@ -1,6 +1,6 @@
 //! What a rule sees (a context per input) and where it puts findings (an [`Emitter`]).
 
-use moat_deploy::{ComposeProject, ContainerFacts, DaemonFacts};
+use moat_deploy::{ComposeProject, ContainerFacts, DaemonFacts, ImageFacts};
 use moat_diagnostics::{Applicability, Edit, Finding, Fix, Location, RuleInfo, SourceFile};
 use moat_dockerfile::{Dockerfile, Instruction, Kind, Span, Stage, shell::Command};
 
@@ -123,6 +123,8 @@ pub struct ContainerContext<'a> {
     /// with `image:`, `docker build -t`, `docker tag`), as written: a container that runs one
     /// runs what was built there, not an image pulled from a registry.
     pub built_images: &'a [String],
+    /// The images of the engine a live container runs on (empty for files).
+    pub images: &'a [ImageFacts],
     /// Resolved settings.
     pub settings: &'a Settings,
 }
@@ -143,6 +145,18 @@ pub struct DaemonContext<'a> {
     pub facts: &'a DaemonFacts,
     /// Resolved settings.
     pub settings: &'a Settings,
+}
+
+/// An image of a live engine.
+#[derive(Debug)]
+pub struct ImageContext<'a> {
+    /// The image.
+    pub image: &'a ImageFacts,
+    /// Resolved settings.
+    pub settings: &'a Settings,
+    /// The time of the audit, in seconds since the Unix epoch (rules do no I/O, not even the
+    /// clock); `None` when unknown.
+    pub now: Option<i64>,
 }
 
 /// Collects the findings of one input. Findings at a byte span ([`Emitter::emit`]: Dockerfile
@@ -179,9 +193,10 @@ impl<'a> Emitter<'a> {
         message: impl Into<String>,
     ) -> &mut Finding {
         debug_assert!(self.file.is_some(), "a span needs a file");
-        let location = self
-            .file
-            .map_or_else(|| Location::file(String::new()), |f| f.location(span.range()));
+        let location = self.file.map_or_else(
+            || Location::file(String::new()),
+            |f| f.location(span.range()),
+        );
         self.emit_at(info, location, message)
     }
 
@@ -203,6 +218,7 @@ impl<'a> Emitter<'a> {
             references: info.references.iter().map(|r| (*r).to_string()).collect(),
             evidence: None,
             fix: None,
+            related: Vec::new(),
         });
         self.findings.last_mut().expect("just pushed")
     }

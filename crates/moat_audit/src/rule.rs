@@ -4,7 +4,9 @@
 pub use moat_diagnostics::{Confidence, RuleInfo, Severity};
 
 use crate::config::Config;
-use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter, ProjectContext};
+use crate::context::{
+    ContainerContext, DaemonContext, DockerfileContext, Emitter, ImageContext, ProjectContext,
+};
 
 /// Declares a rule: a unit struct whose doc comment becomes the rule's documentation (what
 /// `moat audit --explain CODE` prints), with its metadata in an associated `INFO` constant, and
@@ -12,7 +14,7 @@ use crate::context::{ContainerContext, DaemonContext, DockerfileContext, Emitter
 ///
 /// The metadata is built by `moat_diagnostics::rule_info!`, which the gateway's checks use too;
 /// `fixable: true` (after `default_enabled`) marks a rule whose findings may carry a fix.
-/// `check` names the input the rule reads (`Dockerfile`, `Container`, `Project`, `Daemon`: the
+/// `check` names the input the rule reads (`Dockerfile`, `Container`, `Project`, `Daemon`, `Image`: the
 /// module's `check` function is called with it) or `Meta` (findings about the audit itself,
 /// such as unused ignores, which the sources emit). The doc comment must have the sections `## What it does`,
 /// `## Why is this bad?`, `## Example`, `## Fix` and `## References` (a test enforces it).
@@ -72,6 +74,8 @@ pub enum Check {
     Project(fn(&ProjectContext<'_>, &mut Emitter<'_>)),
     /// Reads a Docker daemon configuration.
     Daemon(fn(&DaemonContext<'_>, &mut Emitter<'_>)),
+    /// Reads an image of a live engine.
+    Image(fn(&ImageContext<'_>, &mut Emitter<'_>)),
     /// About the audit itself (unused ignores, inputs not available): emitted by the sources;
     /// has no check function.
     Meta,
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Check {
             Check::Container(_) => "Check::Container",
             Check::Project(_) => "Check::Project",
             Check::Daemon(_) => "Check::Daemon",
+            Check::Image(_) => "Check::Image",
             Check::Meta => "Check::Meta",
         })
     }
@@ -136,6 +141,14 @@ pub enum Subject<'s, 'a> {
     Project(&'s ProjectContext<'a>),
     /// A daemon configuration.
     Daemon(&'s DaemonContext<'a>),
+    /// An image of a live engine: the image rules on its facts, and the Dockerfile rules of
+    /// [`crate::sources::image::IMAGE_RULES`] on the Dockerfile its history records.
+    Image {
+        /// The image.
+        image: &'s ImageContext<'a>,
+        /// Its history, read as a Dockerfile.
+        history: &'s DockerfileContext<'a>,
+    },
 }
 
 /// Runs every rule that `config` enables and that reads `subject`'s kind of input, in registry
@@ -151,6 +164,12 @@ pub fn run_rules(subject: Subject<'_, '_>, config: &Config, emitter: &mut Emitte
             (Subject::Container(ctx), Check::Container(check)) => check(ctx, emitter),
             (Subject::Project(ctx), Check::Project(check)) => check(ctx, emitter),
             (Subject::Daemon(ctx), Check::Daemon(check)) => check(ctx, emitter),
+            (Subject::Image { history, .. }, Check::Dockerfile(check))
+                if crate::sources::image::IMAGE_RULES.contains(&rule.info.code) =>
+            {
+                check(history, emitter);
+            }
+            (Subject::Image { image, .. }, Check::Image(check)) => check(image, emitter),
             _ => {}
         }
     }

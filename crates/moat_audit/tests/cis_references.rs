@@ -55,6 +55,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("C026", "CIS-DOCKER-5.15", "Ensure that the 'on-failure' container restart policy is set to '5'"),
     ("C027", "CIS-DOCKER-5.27", "Ensure that container health is checked at runtime"),
     ("C028", "CIS-DOCKER-5.30", "Ensure that Docker's default bridge \"docker0\" is not used"),
+    ("C033", "CIS-DOCKER-5.7", "Ensure sshd is not run within containers"),
+    ("C034", "CIS-DOCKER-5.28", "Ensure that Docker commands always make use of the latest version of their image"),
     // Dockerfile rules: section 4, images and build file (and 5.7 for an exposed SSH port)
     ("D001", "CIS-DOCKER-4.2", TRUSTED_BASE),
     ("D002", "CIS-DOCKER-4.2", TRUSTED_BASE),
@@ -89,6 +91,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("H011", "CIS-DOCKER-2.8", "Ensure the default ulimit is configured appropriately"),
     ("H012", "CIS-DOCKER-2.17", "Ensure that a daemon-wide custom seccomp profile is applied if appropriate"),
     ("H013", "CIS-DOCKER-2.6", "Ensure aufs storage driver is not used"),
+    ("H014", "CIS-DOCKER-5.1", "Ensure swarm mode is not Enabled, if not needed"),
+    // image rules (live engine): section 4
+    ("I001", "CIS-DOCKER-4.4", "Ensure images are scanned and rebuilt to include security patches"),
     // network rules: published ports
     ("N001", "CIS-DOCKER-5.9", NEEDED_PORTS),
     ("N003", "CIS-DOCKER-5.9", NEEDED_PORTS),

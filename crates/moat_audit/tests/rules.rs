@@ -124,12 +124,20 @@ fn render_rule(code: &str) -> (usize, String) {
     )
 }
 
+/// Rules that only facts of a live engine trigger (processes, image ids and ages, swarm
+/// state): no file can show them. Their tests are in their own files and against the real
+/// engine (`crates/moat/tests/engine.rs`).
+const LIVE_ONLY: &[&str] = &["C033", "C034", "H014", "I001"];
+
 #[test]
 fn every_rule_matches_its_snapshot() {
     // `MOAT_RULE_FILTER=D0` checks only the rules whose code starts with that prefix.
     let filter = std::env::var("MOAT_RULE_FILTER").unwrap_or_default();
     for rule in rules::all().filter(|r| r.info.code.starts_with(filter.as_str())) {
         let code = rule.info.code;
+        if LIVE_ONLY.contains(&code) {
+            continue;
+        }
         let (count, rendered) = render_rule(code);
         assert!(
             count > 0,

@@ -8,8 +8,9 @@
 //! ([`moat_diagnostics::Location::object`], named `container:NAME`, `image:REF`,
 //! `network:NAME` or `daemon:HOST`).
 
+use crate::facts::DaemonFacts;
 #[cfg(doc)]
-use crate::facts::{ContainerFacts, DaemonFacts, NetworkFacts};
+use crate::facts::{ContainerFacts, NetworkFacts};
 use crate::facts::{EnvVar, Healthcheck, KeyValue, Located};
 use moat_diagnostics::Location;
 use serde::Serialize;
@@ -229,4 +230,71 @@ pub struct DaemonInfo {
     pub warnings: Vec<String>,
     /// `DockerRootDir`.
     pub root_dir: Option<String>,
+}
+
+impl DaemonFacts {
+    /// Completes a live daemon's facts (read from `/info`) with a daemon.json of the same
+    /// daemon: a setting `/info` does not report (`userland-proxy`, `iptables`,
+    /// `default-ulimits`, TLS files, and before Engine 24 `no-new-privileges`) is taken from the
+    /// file, located at its line there; what `/info` reports stays (it is what is in force).
+    pub fn fill_from_file(&mut self, file: &DaemonFacts) {
+        fn fill<T: Clone>(live: &mut Option<T>, file: Option<&T>) {
+            if live.is_none() {
+                *live = file.cloned();
+            }
+        }
+        fn fill_list<T: Clone>(live: &mut Vec<T>, file: &[T]) {
+            if live.is_empty() {
+                *live = file.to_vec();
+            }
+        }
+        fill_list(&mut self.hosts, &file.hosts);
+        fill(&mut self.tls, file.tls.as_ref());
+        fill(&mut self.tlsverify, file.tlsverify.as_ref());
+        fill(&mut self.tlscacert, file.tlscacert.as_ref());
+        fill(&mut self.tlscert, file.tlscert.as_ref());
+        fill(&mut self.tlskey, file.tlskey.as_ref());
+        fill(&mut self.userns_remap, file.userns_remap.as_ref());
+        fill(&mut self.icc, file.icc.as_ref());
+        fill(&mut self.live_restore, file.live_restore.as_ref());
+        fill(&mut self.no_new_privileges, file.no_new_privileges.as_ref());
+        fill(&mut self.userland_proxy, file.userland_proxy.as_ref());
+        fill(&mut self.iptables, file.iptables.as_ref());
+        fill_list(&mut self.insecure_registries, &file.insecure_registries);
+        fill(&mut self.log_driver, file.log_driver.as_ref());
+        fill(&mut self.log_level, file.log_level.as_ref());
+        fill_list(&mut self.default_ulimits, &file.default_ulimits);
+        fill(&mut self.seccomp_profile, file.seccomp_profile.as_ref());
+        fill(&mut self.experimental, file.experimental.as_ref());
+        fill(&mut self.cgroup_parent, file.cgroup_parent.as_ref());
+        fill_list(&mut self.authorization_plugins, &file.authorization_plugins);
+        fill(&mut self.storage_driver, file.storage_driver.as_ref());
+        if self.keys.is_empty() {
+            self.keys.clone_from(&file.keys);
+        }
+    }
+
+    /// Whether a daemon setting that is `None` here means "unknown" rather than "not set":
+    /// facts read from `/info`, which does not report every setting. `key` is the daemon.json
+    /// key.
+    pub fn is_unknown(&self, key: &str) -> bool {
+        if self.source != DaemonSource::EngineInfo {
+            return false;
+        }
+        let major = self
+            .info
+            .as_ref()
+            .and_then(|i| i.server_version.as_deref())
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok());
+        match key {
+            "userland-proxy" => self.userland_proxy.is_none(),
+            "iptables" => self.iptables.is_none(),
+            "default-ulimits" => self.default_ulimits.is_empty(),
+            // `/info` lists `name=no-new-privileges` from Engine 24 on
+            "no-new-privileges" => self.no_new_privileges.is_none() && major.is_none_or(|m| m < 24),
+            "tls" | "tlsverify" => self.tls.is_none() && self.tlsverify.is_none(),
+            _ => false,
+        }
+    }
 }

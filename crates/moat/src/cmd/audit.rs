@@ -1,5 +1,5 @@
 //! `moat audit`: static checks of Dockerfiles, compose files, `docker run` lines and
-//! daemon.json (and, later, the engine).
+//! daemon.json, and live checks of Docker engines (`--engine`, `--host`).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use moat_audit::config::resolve_rules;
 use moat_audit::discover::{InputKind, discover};
+use moat_audit::sources::engine::EngineView;
 use moat_audit::{AuditOptions, Auditor, Overrides, rules};
 use moat_diagnostics::report::{self, FileCounts, TextOptions, ToolInfo};
 use moat_diagnostics::{Report, RuleInfo, Severity};
 
+use crate::cmd::engine::{EngineArgs, read_engines};
 use crate::write_stdout;
 
 /// Output formats.
@@ -69,6 +71,9 @@ pub struct AuditArgs {
     /// Never use colour (NO_COLOR is honoured too).
     #[arg(long)]
     pub no_color: bool,
+    /// Live engines.
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -88,8 +93,10 @@ pub fn run(args: &AuditArgs) -> ExitCode {
             ExitCode::from(2)
         };
     }
-    let only_extra =
-        !args.docker_run.is_empty() || !args.daemon_config.is_empty() || !args.compose.is_empty();
+    let only_extra = !args.docker_run.is_empty()
+        || !args.daemon_config.is_empty()
+        || !args.compose.is_empty()
+        || args.engine.wanted();
     let paths = if args.paths.is_empty() && !only_extra {
         vec![PathBuf::from(".")]
     } else {
@@ -122,10 +129,50 @@ pub fn run(args: &AuditArgs) -> ExitCode {
     );
     inputs.compose_project.clone_from(&args.compose);
     let files = inputs.file_counts();
-    if files.total() == 0 && args.docker_run.is_empty() {
+    if files.total() == 0 && args.docker_run.is_empty() && !args.engine.wanted() {
         warn_nothing_found(&paths);
     }
-    let report = auditor.audit_with(inputs, &args.docker_run);
+    let snapshots = if args.engine.wanted() {
+        match read_engines(&args.engine) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    for note in snapshots.iter().flat_map(|s| &s.notes) {
+        eprintln!("note: {note}");
+    }
+    let views: Vec<EngineView<'_>> = snapshots
+        .iter()
+        .map(|s| EngineView {
+            daemon: Some(&s.daemon),
+            containers: &s.containers,
+            images: &s.images,
+        })
+        .collect();
+    let report = auditor.audit_everything(inputs, &args.docker_run, &views);
+    let files = FileCounts {
+        engines: snapshots.len(),
+        containers: snapshots.iter().map(|s| s.containers.len()).sum(),
+        images: snapshots
+            .iter()
+            .map(|s| {
+                s.images
+                    .iter()
+                    .filter(|i| {
+                        s.containers
+                            .iter()
+                            .any(|c| c.live.as_ref().is_some_and(|l| l.image_id == i.id))
+                    })
+                    .count()
+            })
+            .sum(),
+        ..files
+    };
     let rendered = render(&report, &files, args);
     if let Some(out) = &args.output {
         if let Err(e) = std::fs::write(out, rendered) {

@@ -1,3 +1,4 @@
 //! Subcommands.
 
 pub mod audit;
+pub mod engine;

@@ -5,7 +5,8 @@
 //! how to add one.
 //!
 //! Code groups: `C` container settings (compose services, `docker run`, live containers), `D`
-//! Dockerfile, `H` the Docker host (daemon configuration), `M` moat itself (meta), `N` network
+//! Dockerfile (and a live image's history), `H` the Docker host (daemon configuration and what
+//! a live engine reports), `I` images of a live engine, `M` moat itself (meta), `N` network
 //! topology; `G` (gateway configuration) rules live with the gateway. The groups below are in code
 //! order and each lists its rules by code, so the registry is sorted (a test checks it). Shared
 //! code a group's rules use lives in its `helpers` module, never beside the rules.
@@ -62,6 +63,8 @@ registry! {
         secret_on_command_line, // C030
         proxy_admin_insecure,   // C031
         secret_placeholder, // C032
+        sshd_running, // C033
+        stale_image, // C034
     }
     /// Rules that read Dockerfiles.
     dockerfile {
@@ -135,6 +138,12 @@ registry! {
         no_default_ulimits, // H011
         seccomp_unconfined_default, // H012
         aufs_storage_driver, // H013
+        swarm_mode, // H014
+    }
+    /// Rules that read an image of a live engine (`ImageFacts`).
+    image {
+        [helpers]
+        image_too_old, // I001
     }
     /// Rules about the audit itself (emitted by the sources).
     meta {

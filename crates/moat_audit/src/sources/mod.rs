@@ -19,12 +19,15 @@ pub mod compose;
 pub mod daemon;
 pub mod docker_run;
 pub mod dockerfile;
+pub mod engine;
+pub mod image;
 pub mod script;
 
 pub use compose::{audit_compose, audit_compose_files, run_project};
 pub use daemon::audit_daemon;
 pub use docker_run::{DOCKER_RUN_PATH, audit_docker_run};
 pub use dockerfile::{audit_dockerfile, audit_dockerfile_with};
+pub use engine::audit_engine;
 pub use script::audit_script;
 
 /// The outcome of auditing one file.
@@ -51,6 +54,7 @@ pub fn run_container(
         facts,
         project,
         built_images,
+        images: &[],
         settings: config.settings(),
     };
     run_rules(Subject::Container(&ctx), config, emitter);

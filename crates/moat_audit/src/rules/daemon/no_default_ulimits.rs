@@ -52,7 +52,7 @@ declare_rule! {
 
 pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
     let f = ctx.facts;
-    if !f.default_ulimits.is_empty() {
+    if !f.default_ulimits.is_empty() || f.is_unknown("default-ulimits") {
         return;
     }
     let present = f.keys.iter().any(|(k, _)| k.value == "default-ulimits");

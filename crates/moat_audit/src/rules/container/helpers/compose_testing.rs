@@ -26,6 +26,7 @@ pub(crate) fn compose_findings(check: ContainerCheck, yaml: &str) -> Vec<Finding
             facts,
             project: Some(&project),
             built_images: &built,
+            images: &[],
             settings: &settings,
         };
         check(&ctx, &mut out);
@@ -75,6 +76,7 @@ pub(crate) fn run_findings(check: ContainerCheck, cmdline: &str) -> Vec<Finding>
         facts: &facts,
         project: None,
         built_images: &[],
+        images: &[],
         settings: &settings,
     };
     check(&ctx, &mut out);
@@ -97,6 +99,7 @@ pub(crate) fn script_findings(check: ContainerCheck, script: &str) -> Vec<Findin
             facts: &facts,
             project: None,
             built_images: &built,
+            images: &[],
             settings: &settings,
         };
         check(&ctx, &mut out);

@@ -28,9 +28,10 @@ pub fn environment<'a>(ctx: &ContainerContext<'a>) -> Vec<EnvValue<'a>> {
     let mut out = Vec::new();
     for (i, var) in env.iter().enumerate() {
         if env[i + 1..].iter().any(|e| e.name.value == var.name.value)
+            // an image's ENV is judged once, on the image (D010), not again per container
             || matches!(
                 var.provenance,
-                Provenance::Interpolated | Provenance::HostEnv
+                Provenance::Interpolated | Provenance::HostEnv | Provenance::Image { .. }
             )
         {
             continue;

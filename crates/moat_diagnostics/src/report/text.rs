@@ -139,7 +139,9 @@ fn render(report: &Report, opts: TextOptions, files: Option<&FileCounts>) -> Str
         let mut codes: Vec<&str> = rest[..same].iter().map(|f| f.code.as_str()).collect();
         codes.sort_unstable();
         codes.dedup();
-        if codes.len() >= GROUP_AT && first.location.has_position() {
+        // a live container's findings all point at the container: one entry for it too
+        let groupable = first.location.has_position() || first.location.object.is_some();
+        if codes.len() >= GROUP_AT && groupable {
             units.push(Entry::Place(&rest[..same]));
             rest = &rest[same..];
         } else {
@@ -271,9 +273,22 @@ fn write_group(
             clean(&f.name)
         );
         note(out, p, width, &label, &clean(&f.message));
+        for r in &f.related {
+            note(out, p, width, &format!("  {}", clean(&r.message)), &related_place(r));
+        }
         if opts.show_fixes {
             write_fix(out, p, width, f, "  ");
         }
+    }
+}
+
+/// `path:line:col` of a related location (or the path alone).
+fn related_place(r: &crate::Related) -> String {
+    let l = &r.location;
+    if l.has_position() {
+        format!("{}:{}:{}", clean(&l.path), l.line, l.column.max(1))
+    } else {
+        clean(&l.path).into_owned()
     }
 }
 
@@ -357,13 +372,7 @@ fn write_finding(out: &mut String, p: Painter, report: &Report, f: &Finding, opt
         }
     }
     for r in &f.related {
-        let l = &r.location;
-        let place = if l.has_position() {
-            format!("{}:{}:{}", clean(&l.path), l.line, l.column.max(1))
-        } else {
-            clean(&l.path).into_owned()
-        };
-        note(out, p, width, &clean(&r.message), &place);
+        note(out, p, width, &clean(&r.message), &related_place(r));
     }
     if opts.show_fixes {
         write_fix(out, p, width, f, "");

@@ -26,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # ---- the moat invocation (flag names and JSON shape are not final: change them here) ----------
-MOAT_ARGS=(audit --engine --format json)
+MOAT_ARGS=(audit --engine --label moat.bench=1 --format json)   # the same containers as `-t moat.bench=1`
 MOAT_FEATURE_PROBE='--engine'   # `moat audit --help` must mention this for the moat half to run
 
 N="${1:-100}"

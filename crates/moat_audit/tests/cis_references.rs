@@ -92,6 +92,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("H012", "CIS-DOCKER-2.17", "Ensure that a daemon-wide custom seccomp profile is applied if appropriate"),
     ("H013", "CIS-DOCKER-2.6", "Ensure aufs storage driver is not used"),
     ("H014", "CIS-DOCKER-5.1", "Ensure swarm mode is not Enabled, if not needed"),
+    ("H015", "CIS-DOCKER-2.12", "Ensure that authorization for Docker client commands is enabled"),
+    ("H016", "CIS-DOCKER-2.13", "Ensure centralized and remote logging is configured"),
+    ("H017", "CIS-DOCKER-2.10", "Ensure the default cgroup usage has been confirmed"),
     // image rules (live engine): section 4
     ("I001", "CIS-DOCKER-4.4", "Ensure images are scanned and rebuilt to include security patches"),
     // network rules: published ports

@@ -139,6 +139,9 @@ registry! {
         seccomp_unconfined_default, // H012
         aufs_storage_driver, // H013
         swarm_mode, // H014
+        no_authorization_plugin, // H015
+        local_logging_driver, // H016
+        daemon_cgroup_parent, // H017
     }
     /// Rules that read an image of a live engine (`ImageFacts`).
     image {

@@ -60,7 +60,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::daemon::helpers::testing::findings;
+    use crate::rules::daemon::helpers::testing::{findings, lines};
 
     #[test]
     fn a_default_cgroup_parent() {

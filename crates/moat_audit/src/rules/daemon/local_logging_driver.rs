@@ -62,7 +62,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::daemon::helpers::testing::findings;
+    use crate::rules::daemon::helpers::testing::{findings, lines};
 
     #[test]
     fn drivers_that_keep_logs_on_the_host() {

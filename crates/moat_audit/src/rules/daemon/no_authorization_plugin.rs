@@ -35,15 +35,16 @@ declare_rule! {
     ///
     /// ## References
     /// - CIS Docker Benchmark 2.12 (authorization for Docker client commands is enabled;
-    ///   Docker Bench for Security `check_2_12`). Informational here: almost no engine has one,
-    ///   and the socket's permissions are the first line of defence.
+    ///   Docker Bench for Security `check_2_12`). Off by default and informational: almost no
+    ///   engine has one, and the socket's permissions are the first line of defence; turn it on
+    ///   (`enable = ["H015"]`) where a plugin is the policy.
     pub struct NoAuthorizationPlugin {
         code: "H015",
         name: "no-authorization-plugin",
         summary: "the daemon has no authorization plugin",
         severity: Info,
         confidence: High,
-        default_enabled: true,
+        default_enabled: false,
         references: ["CIS-DOCKER-2.12"],
         check: Daemon,
     }
@@ -63,7 +64,7 @@ pub(crate) fn check(ctx: &DaemonContext<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::rules::daemon::helpers::testing::findings;
+    use crate::rules::daemon::helpers::testing::{findings, lines};
 
     #[test]
     fn a_plugin_or_none() {

@@ -274,7 +274,13 @@ fn write_group(
         );
         note(out, p, width, &label, &clean(&f.message));
         for r in &f.related {
-            note(out, p, width, &format!("  {}", clean(&r.message)), &related_place(r));
+            note(
+                out,
+                p,
+                width,
+                &format!("  {}", clean(&r.message)),
+                &related_place(r),
+            );
         }
         if opts.show_fixes {
             write_fix(out, p, width, f, "  ");

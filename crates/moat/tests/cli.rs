@@ -532,13 +532,19 @@ fn secret_values_are_masked_in_every_format() {
     let d = Dir::new();
     d.write(
         "Dockerfile",
-        "FROM node:20\nENV DB_PASSWORD=hunter2-very-secret\nRUN git clone https://deploy:Tr0ub4dor3x@git.example.com/app.git\n",
+        "FROM node:20\nENV DB_PASSWORD=hunter2-very-secret\nENV SESSION_SECRET q8Zr2LmX0vT5nK7wP4sY\nRUN git clone https://deploy:Tr0ub4dor3x@git.example.com/app.git\n",
     );
     d.write("compose.yaml", "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr3t-pa55word\n");
     for format in ["text", "json", "sarif"] {
         let o = d.moat(&["audit", "--format", format, "--no-color"]);
         let out = stdout(&o);
-        for secret in ["hunter2-very-secret", "Tr0ub4dor3x", "s3cr3t-pa55word"] {
+        // `ENV NAME value` (no `=`) too: each finding carries its secret's span
+        for secret in [
+            "hunter2-very-secret",
+            "q8Zr2LmX0vT5nK7wP4sY",
+            "Tr0ub4dor3x",
+            "s3cr3t-pa55word",
+        ] {
             assert!(
                 !out.contains(secret),
                 "{format} output repeats `{secret}`:\n{out}"

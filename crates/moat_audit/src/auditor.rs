@@ -352,38 +352,21 @@ fn built_images(files: &[(PathBuf, InputKind)], compose_project: &[PathBuf]) -> 
     out
 }
 
-/// Rules whose findings point at a secret value, and the placeholder rules (a value judged a
-/// placeholder by mistake must not be printed either).
-const SECRET_RULES: &[&str] = &["D010", "D012", "D013", "C029", "C030", "C032"];
-
-/// Masks the secret values that secret rules found in the report's source texts, so that no
-/// reporter (text snippets, SARIF snippets) repeats them into CI logs or code-scanning uploads.
-/// The first three characters stay visible to help find the value; byte lengths are kept, so
-/// every span stays valid.
+/// Masks the secret values that findings point at (`Finding::secret`, set by every rule that
+/// reports a secret or a placeholder) in the report's source texts, so that no reporter (text
+/// snippets, SARIF snippets) repeats them into CI logs or code-scanning uploads. The first
+/// three characters stay visible to help find the value; byte lengths are kept, so every span
+/// stays valid.
 pub fn mask_secrets(report: &mut Report) {
     let mut masks: HashMap<String, Vec<std::ops::Range<usize>>> = HashMap::new();
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| SECRET_RULES.contains(&f.code.as_str()))
-    {
-        let (Some(span), Some(src)) = (&f.location.span, report.sources.get(&f.location.path))
-        else {
+    for f in &report.findings {
+        let Some(secret) = f.secret else {
             continue;
-        };
-        let Some(text) = src.text.get(span.clone()) else {
-            continue;
-        };
-        // `KEY=value` (ENV, ARG): only the value is secret; a bare `ARG NAME` has none
-        let value = match text.find('=') {
-            Some(eq) if matches!(f.code.as_str(), "D010" | "D013") => span.start + eq + 1..span.end,
-            None if matches!(f.code.as_str(), "D010" | "D013") => continue,
-            _ => span.clone(),
         };
         masks
             .entry(f.location.path.clone())
             .or_default()
-            .push(value);
+            .push(secret.range());
     }
     for (path, ranges) in masks {
         let Some(src) = report.sources.get(&path) else {

@@ -168,6 +168,7 @@ mod tests {
             evidence: None,
             fix: None,
             related: Vec::new(),
+            secret: None,
         }
     }
 

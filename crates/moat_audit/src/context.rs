@@ -219,6 +219,7 @@ impl<'a> Emitter<'a> {
             evidence: None,
             fix: None,
             related: Vec::new(),
+            secret: None,
         });
         self.findings.last_mut().expect("just pushed")
     }

@@ -9,7 +9,6 @@ pub mod consolidate;
 pub mod context;
 pub mod discover;
 pub mod docs;
-pub mod image;
 pub mod ports;
 pub mod pragma;
 pub mod rule;

@@ -8,8 +8,7 @@
 //! A `moat:` ignore that suppresses nothing is itself reported (rule `M001`); hadolint pragmas
 //! are not, because they may be there for hadolint rules moat does not have.
 
-use moat_diagnostics::SourceFile;
-use moat_dockerfile::Span;
+use moat_diagnostics::{SourceFile, Span};
 
 use crate::config::resolve_rules;
 

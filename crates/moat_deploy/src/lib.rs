@@ -21,6 +21,7 @@ mod compose;
 mod daemon;
 mod discover;
 mod facts;
+mod image_ref;
 mod interp;
 mod run;
 mod runtime;
@@ -34,6 +35,7 @@ pub use compose::{
 pub use daemon::{load_daemon_config, parse_daemon_config};
 pub use discover::{is_compose_file, is_daemon_config, is_script};
 pub use facts::*;
+pub use image_ref::ImageRef;
 pub use interp::Env;
 pub use run::{find_built_images, find_docker_runs, parse_docker_run, parse_docker_run_in};
 pub use runtime::*;

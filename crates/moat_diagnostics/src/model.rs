@@ -246,6 +246,21 @@ pub struct Finding {
     /// compose file line that set what is reported.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub related: Vec<Related>,
+    /// Where a secret value is, as a byte range of the finding's file: every reporter masks it
+    /// in the snippets it shows (see `moat_audit`'s `mask_secrets`). Never serialised.
+    #[serde(skip)]
+    pub secret: Option<Span>,
+}
+
+impl Finding {
+    /// Marks the finding's own span (its location's byte range) as a secret value.
+    pub fn mark_secret(&mut self) {
+        self.secret = self
+            .location
+            .span
+            .clone()
+            .map(|r| Span::new(r.start, r.end));
+    }
 }
 
 /// A place related to a finding, with what it says.
@@ -353,5 +368,31 @@ mod location_tests {
         );
         assert!(loc.span.is_none());
         assert!(!loc.has_position());
+    }
+}
+
+/// A byte range `start..end` of a source text: what parsers (Dockerfile, YAML, JSON) keep for
+/// every value, and what findings, ignores and fixes point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// `start..end`.
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+    /// As a `Range`.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+    /// The smallest span covering both.
+    #[must_use]
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
     }
 }

@@ -70,6 +70,7 @@ fn finding(
         evidence: None,
         fix: None,
         related: Vec::new(),
+        secret: None,
     }
 }
 

@@ -2,30 +2,7 @@
 
 use serde::Serialize;
 
-/// A byte range `start..end` of the source text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-pub struct Span {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-}
-
-impl Span {
-    /// `start..end`.
-    pub fn new(start: usize, end: usize) -> Self {
-        Self { start, end }
-    }
-    /// As a `Range`.
-    pub fn range(self) -> std::ops::Range<usize> {
-        self.start..self.end
-    }
-    /// The smallest span covering both.
-    #[must_use]
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-}
+pub use moat_diagnostics::Span;
 
 /// A string value (a word, a flag value, a JSON array element) and where it came from. For values
 /// that were unquoted or unescaped, `value` is the decoded text and `span` covers the raw source.

@@ -294,6 +294,7 @@ impl Out<'_> {
             evidence,
             fix: None,
             related: Vec::new(),
+            secret: None,
         });
     }
 }

@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use moat_deploy::{ComposeProject, ContainerFacts};
-use moat_diagnostics::{Finding, InputError, SourceFile};
-use moat_dockerfile::Span;
+use moat_diagnostics::{Finding, InputError, SourceFile, Span};
 
 use crate::config::Config;
 use crate::context::{ContainerContext, Emitter};

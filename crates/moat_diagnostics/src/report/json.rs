@@ -203,6 +203,7 @@ mod tests {
                 evidence: None,
                 fix: None,
                 related: Vec::new(),
+                secret: None,
             }],
             ..Report::default()
         };

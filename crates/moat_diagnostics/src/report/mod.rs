@@ -148,6 +148,7 @@ mod tests {
             evidence: None,
             fix: None,
             related: Vec::new(),
+            secret: None,
         }
     }
 

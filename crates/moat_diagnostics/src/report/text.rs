@@ -701,6 +701,7 @@ mod tests {
                 evidence: Some("ev".into()),
                 fix: None,
                 related: Vec::new(),
+                secret: None,
             }],
             sources: [("f".to_string(), file)].into(),
             ..Report::default()
@@ -728,6 +729,7 @@ mod tests {
             evidence: None,
             fix: None,
             related: Vec::new(),
+            secret: None,
         };
         let mut findings = vec![
             f("C002", Severity::Medium, "`api` keeps its capabilities"),
@@ -773,6 +775,7 @@ mod tests {
             evidence: None,
             fix: None,
             related: Vec::new(),
+            secret: None,
         };
         let mut findings = vec![f("a/Dockerfile"), f("b/Dockerfile"), f("c/Dockerfile")];
         let report = |findings: Vec<Finding>| Report {

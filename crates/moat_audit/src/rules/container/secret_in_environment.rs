@@ -98,6 +98,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
             message,
         );
         finding.evidence = Some(format!("{name}={}", secrets::redact(&e.value.value)));
+        finding.mark_secret();
     }
 }
 

@@ -77,6 +77,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         };
         let finding = out.emit_at(&SecretOnCommandLine::INFO, a.location.clone(), message);
         finding.evidence = Some(secrets::redact(&a.word));
+        finding.mark_secret();
     }
 }
 

@@ -85,6 +85,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
             ),
         );
         finding.evidence = Some(format!("{name}={}", secrets::redact(&e.value.value)));
+        finding.mark_secret();
     }
     for a in command_line(ctx) {
         if a.verdict != Verdict::Placeholder {
@@ -103,6 +104,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
             ),
         );
         finding.evidence = Some(secrets::redact(&a.word));
+        finding.mark_secret();
     }
 }
 

@@ -1,3 +1,5 @@
+use moat_deploy::ImageRef;
+
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
 
@@ -70,19 +72,10 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
     }
 }
 
-/// `nginx` → `nginx:latest`, `docker.io/library/nginx:1` → `nginx:1`.
+/// The familiar form of a reference (`nginx` → `nginx:latest`), or the text itself when it
+/// does not parse.
 fn normalise(reference: &str) -> String {
-    let r = reference
-        .strip_prefix("docker.io/")
-        .unwrap_or(reference)
-        .strip_prefix("library/")
-        .unwrap_or_else(|| reference.strip_prefix("docker.io/").unwrap_or(reference));
-    let last = r.rsplit('/').next().unwrap_or(r);
-    if last.contains(':') || r.contains('@') {
-        r.to_string()
-    } else {
-        format!("{r}:latest")
-    }
+    ImageRef::parse(reference).map_or_else(|| reference.to_string(), |r| r.familiar())
 }
 
 /// `sha256:0123456789ab…` → `0123456789ab`.

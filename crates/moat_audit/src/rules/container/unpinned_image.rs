@@ -1,5 +1,5 @@
 use crate::context::{ContainerContext, Emitter};
-use crate::image::ImageRef;
+use moat_deploy::ImageRef;
 use crate::rule::declare_rule;
 
 declare_rule! {

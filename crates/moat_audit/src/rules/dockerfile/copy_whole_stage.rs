@@ -1,7 +1,7 @@
 use moat_dockerfile::{Kind, Stage};
 
 use crate::context::{DockerfileContext, Emitter};
-use crate::image::ImageRef;
+use moat_deploy::ImageRef;
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::copy_args::{copy_args, flag_value};
 use crate::rules::dockerfile::helpers::image_stages::{image_stages, stage_chain};

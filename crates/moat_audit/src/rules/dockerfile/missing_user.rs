@@ -1,7 +1,7 @@
 use moat_dockerfile::Kind;
 
 use crate::context::{DockerfileContext, Emitter};
-use crate::image::ImageRef;
+use moat_deploy::ImageRef;
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::image_stages::{final_from, image_instructions, image_stages};
 

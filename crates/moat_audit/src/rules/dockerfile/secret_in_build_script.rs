@@ -97,6 +97,7 @@ fn report(out: &mut Emitter<'_>, span: Span, place: &str, kind: ValueKind, value
         ),
     );
     finding.evidence = Some(secrets::redact(value));
+    finding.secret = Some(span);
 }
 
 /// Reports private-key blocks and secret-shaped tokens of `text`.

@@ -130,6 +130,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
             );
             if let Some(v) = a.value.as_ref().filter(|v| !v.value.is_empty()) {
                 finding.evidence = Some(format!("{}={}", a.name.value, secrets::redact(&v.value)));
+                finding.secret = Some(v.span);
             }
         } else if let (false, Verdict::Secret(Some(kind)), Some(value)) =
             (a.secret_name, a.verdict, a.value.as_ref())
@@ -148,6 +149,7 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
                 a.name.value,
                 secrets::redact(&value.value)
             ));
+            finding.secret = Some(value.span);
         }
     }
 }
@@ -182,6 +184,7 @@ fn access_key_id(a: &Assignment, out: &mut Emitter<'_>) {
     );
     if let Some(v) = a.value.as_ref().filter(|v| !v.value.is_empty()) {
         finding.evidence = Some(format!("{}={}", a.name.value, secrets::redact(&v.value)));
+        finding.secret = Some(v.span);
     }
 }
 

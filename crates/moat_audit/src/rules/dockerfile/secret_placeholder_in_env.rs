@@ -72,6 +72,8 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
             ),
         );
         finding.evidence = Some(format!("{}={}", a.name.value, secrets::redact(&value.value)));
+        // a value wrongly judged a placeholder must not be printed either
+        finding.secret = Some(value.span);
     }
 }
 

@@ -2,7 +2,7 @@ use moat_deploy::{ComposeProject, ContainerFacts};
 use moat_diagnostics::Location;
 
 use crate::context::{Emitter, ProjectContext};
-use crate::image::ImageRef;
+use moat_deploy::ImageRef;
 use crate::rule::declare_rule;
 use crate::rules::network::datastore_port_published::datastore;
 

@@ -1,7 +1,7 @@
 use moat_deploy::ContainerFacts;
 
 use crate::context::{ContainerContext, Emitter};
-use crate::image::ImageRef;
+use moat_deploy::ImageRef;
 use crate::ports::{self, Protocol};
 use crate::rule::{Confidence, Severity, declare_rule};
 use crate::rules::container::port_on_all_interfaces::{is_loopback, on_all_interfaces};

@@ -6,7 +6,7 @@ use moat_dockerfile::{Instruction, Kind, Span, Stage};
 use super::copy_args::flag_value;
 use super::stage_refs::{FromRef, classify_from};
 use crate::context::DockerfileContext;
-use crate::image::ImageRef;
+use moat_deploy::ImageRef;
 
 /// A FROM that names an image (not an earlier stage, not `scratch`), after ARG expansion.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! Image references: `[registry/]repository[:tag][@digest]`, following the rules the Docker CLI
-//! uses to tell a registry host from a repository path.
+//! uses to tell a registry host from a repository path. One type for the audit (`FROM`, compose
+//! `image:`), the live engine (a container's image, an image's tags) and the scanner.
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,41 @@ impl ImageRef {
             tag,
             digest,
         })
+    }
+
+    /// The reference as `docker` shows it: Docker Hub's `docker.io/` and `library/` left out,
+    /// and `:latest` added when neither a tag nor a digest is written (`nginx` →
+    /// `nginx:latest`, `docker.io/library/nginx:1.27` → `nginx:1.27`). Two references name the
+    /// same image tag when their familiar forms are equal.
+    pub fn familiar(&self) -> String {
+        let hub = self.registry.as_deref().is_none_or(|r| {
+            r == "docker.io" || r == "index.docker.io" || r == "registry-1.docker.io"
+        });
+        let mut out = if hub {
+            self.repository
+                .strip_prefix("library/")
+                .unwrap_or(&self.repository)
+                .to_string()
+        } else {
+            format!(
+                "{}/{}",
+                self.registry.as_deref().unwrap_or_default(),
+                self.repository
+            )
+        };
+        match (&self.tag, &self.digest) {
+            (Some(tag), _) => {
+                out.push(':');
+                out.push_str(tag);
+            }
+            (None, None) => out.push_str(":latest"),
+            (None, Some(_)) => {}
+        }
+        if let Some(d) = &self.digest {
+            out.push('@');
+            out.push_str(d);
+        }
+        out
     }
 
     /// The registry host, with Docker Hub written `docker.io`.

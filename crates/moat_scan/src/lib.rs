@@ -1,0 +1,10 @@
+//! `moat scan`: what an image contains and what is known to be wrong with it.
+//!
+//! - [`model`]: the inventory (an SBOM): packages with their ecosystem, version, source package
+//!   and the layer that introduced them.
+//! - `image` (reading images: docker-archive, OCI layout and archive, the engine's export, an
+//!   unpacked root filesystem; layers streamed, whiteouts applied, nothing extracted to disk)
+//!   and `analyze` (the analyzers that turn files into packages) fill the inventory.
+#![deny(missing_docs)]
+
+pub mod model;

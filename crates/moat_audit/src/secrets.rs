@@ -37,6 +37,15 @@ pub enum ValueKind {
     StripeKey,
     /// Google API key (`AIza…`).
     GoogleApiKey,
+    /// GitLab personal, project or deploy token (`glpat-…`, `gldt-…`, `glrt-…`).
+    GitLabToken,
+    /// npm access token (`npm_…`).
+    NpmToken,
+    /// PyPI API token (`pypi-AgEIcHlwaS5vcmc…`).
+    PyPiToken,
+    /// A Google Cloud service-account key (JSON with `"type": "service_account"` and a
+    /// `private_key`).
+    GcpServiceAccount,
     /// PEM private key block.
     PrivateKey,
     /// A long random-looking string.
@@ -53,6 +62,10 @@ impl ValueKind {
             ValueKind::SlackToken => "a Slack token",
             ValueKind::StripeKey => "a Stripe secret key",
             ValueKind::GoogleApiKey => "a Google API key",
+            ValueKind::GitLabToken => "a GitLab token",
+            ValueKind::NpmToken => "an npm token",
+            ValueKind::PyPiToken => "a PyPI token",
+            ValueKind::GcpServiceAccount => "a Google Cloud service-account key",
             ValueKind::PrivateKey => "a private key",
             ValueKind::HighEntropy => "a high-entropy string",
         }
@@ -657,6 +670,33 @@ fn token_kind(t: &str) -> Option<(ValueKind, &str)> {
             return Some((ValueKind::StripeKey, rest));
         }
     }
+    // GitLab: `glpat-` + 20 characters (personal), `gldt-` (deploy), `glrt-` (runner)
+    for prefix in ["glpat-", "gldt-", "glrt-"] {
+        if let Some(rest) = t.strip_prefix(prefix)
+            && rest.len() >= 20
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Some((ValueKind::GitLabToken, rest));
+        }
+    }
+    // npm: `npm_` + 36 base62 characters
+    if let Some(rest) = t.strip_prefix("npm_")
+        && rest.len() == 36
+        && alnum(rest)
+    {
+        return Some((ValueKind::NpmToken, rest));
+    }
+    // PyPI: a macaroon whose base64 starts with the encoded "pypi.org" identifier
+    if let Some(rest) = t.strip_prefix("pypi-AgEIcHlwaS5vcmc")
+        && rest.len() >= 50
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Some((ValueKind::PyPiToken, rest));
+    }
     if let Some(rest) = t.strip_prefix("AIza")
         && rest.len() == 35
         && rest
@@ -986,6 +1026,21 @@ mod tests {
             judge_value("-----BEGIN RSA PRIVATE KEY-----"),
             secret(ValueKind::PrivateKey)
         );
+        assert_eq!(
+            judge_value("glpat-Zq3xR8fTq2LmZ0vX5nK7"),
+            secret(ValueKind::GitLabToken)
+        );
+        assert_eq!(
+            judge_value("npm_R8fTq2LmZ0vX5nK7wP4sY1bH9cJ3dA6eG0iU"),
+            secret(ValueKind::NpmToken)
+        );
+        assert_eq!(
+            judge_value(
+                "pypi-AgEIcHlwaS5vcmcCJGE2ZmQ4YzQ1LWU2NjctNDJkNC05ZjE3LTVmOWQ1N2E1ZDc0MQACKlsz"
+            ),
+            secret(ValueKind::PyPiToken)
+        );
+        assert_eq!(judge_value("npm_install_timeout"), Verdict::NotSecret);
         assert_eq!(judge_value("${API_KEY}"), Verdict::NotSecret);
         assert_eq!(judge_value("production"), Verdict::NotSecret);
         assert_eq!(

@@ -40,6 +40,13 @@
 //! - API versions: bollard 0.21 sends requests without a version prefix, so every daemon
 //!   answers in its own API version; [`connect`] still checks that the daemon's range meets
 //!   what this crate reads ([`MIN_API_VERSION`] to [`MAX_API_VERSION`]).
+//!
+//! # Feature `test-support`
+//! `test_support` (only with that feature, for tests: add `moat_engine` with
+//! `features = ["test-support"]` to a crate's `[dev-dependencies]`) has the helpers of the
+//! tests against a real engine: a check that one answers (skipped without one, a failure under
+//! `MOAT_REQUIRE_DOCKER=1`), a guard that labels what a test creates and removes it on drop,
+//! and a test image built from the host's static busybox.
 #![deny(missing_docs)]
 
 mod connect;
@@ -50,6 +57,8 @@ mod image;
 mod names;
 mod network;
 mod read;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use connect::{
     DEFAULT_HOST, DEFAULT_TIMEOUT, Engine, EngineError, EngineHost, MAX_API_VERSION,

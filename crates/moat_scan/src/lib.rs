@@ -7,5 +7,6 @@
 //!   and `analyze` (the analyzers that turn files into packages) fill the inventory.
 #![deny(missing_docs)]
 
+pub mod cyclonedx;
 pub mod model;
 pub mod secrets;

@@ -540,6 +540,12 @@ pub(crate) fn ports(
         _ => hc.port_bindings.as_ref(),
     };
     let mut keys: Vec<&String> = map.map(|m| m.keys().collect()).unwrap_or_default();
+    // `-P` binds every exposed port; those bindings are the `publish_all` fact, not ports of
+    // their own (one `-P`, one finding): keep the ports published explicitly
+    if hc.publish_all_ports == Some(true) {
+        let explicit = hc.port_bindings.as_ref();
+        keys.retain(|k| explicit.is_some_and(|e| e.contains_key(*k)));
+    }
     keys.sort_by_key(|k| {
         let (port, proto) = k.split_once('/').unwrap_or((k, "tcp"));
         (port.parse::<u32>().unwrap_or(u32::MAX), proto.to_string())

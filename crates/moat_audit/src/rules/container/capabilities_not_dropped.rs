@@ -50,7 +50,9 @@ declare_rule! {
 
 pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
     let f = ctx.facts;
-    if f.privileged.as_ref().is_some_and(|p| p.value) {
+    // privileged, or `cap_add: [ALL]`: every capability, which C001 / C003 report
+    if f.privileged.as_ref().is_some_and(|p| p.value) || f.cap_add.iter().any(|c| c.value == "ALL")
+    {
         return;
     }
     // an interpolated entry may well be `ALL`: give it the benefit of the doubt
@@ -77,4 +79,16 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         ),
     };
     out.emit_at(&CapabilitiesNotDropped::INFO, location, message);
+}
+
+#[cfg(test)]
+mod all_tests {
+    use super::check;
+    use crate::rules::container::helpers::compose_testing::run_findings;
+
+    #[test]
+    fn adding_all_is_not_keeping_the_defaults() {
+        assert!(run_findings(check, "docker run --cap-add ALL nginx").is_empty());
+        assert_eq!(run_findings(check, "docker run --cap-add NET_ADMIN nginx").len(), 1);
+    }
 }

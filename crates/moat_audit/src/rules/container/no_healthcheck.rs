@@ -1,3 +1,5 @@
+use moat_deploy::SourceKind;
+
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::{Confidence, declare_rule};
 
@@ -65,6 +67,17 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
             );
         }
         Some(_) => {}
+        // a live container's configuration holds its image's health check: none is none
+        None if facts.source_kind == SourceKind::Engine => {
+            out.emit_at(
+                &NoHealthcheck::INFO,
+                facts.location.clone(),
+                format!(
+                    "`{}` has no healthcheck: neither the container nor its image defines one",
+                    facts.name
+                ),
+            );
+        }
         None => {
             let f = out.emit_at(
                 &NoHealthcheck::INFO,

@@ -1,3 +1,5 @@
+use moat_deploy::SourceKind;
+
 use crate::context::{ContainerContext, Emitter};
 use crate::rule::declare_rule;
 
@@ -58,6 +60,14 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
                 format!("`{}` has a writable root filesystem", facts.name),
             );
         }
+        // a live engine always says `ReadonlyRootfs`: false there is the default, not a setting
+        Some(r) if !r.value && facts.source_kind == SourceKind::Engine => {
+            out.emit_at(
+                &WritableRootFilesystem::INFO,
+                facts.location.clone(),
+                format!("`{}` has a writable root filesystem", facts.name),
+            );
+        }
         Some(r) if !r.value => {
             out.emit_at(
                 &WritableRootFilesystem::INFO,
@@ -83,5 +93,38 @@ mod tests {
         assert_eq!(compose_lines(check, yaml), [2, 9]);
         assert!(run_findings(check, "docker run --read-only nginx:1.27").is_empty());
         assert_eq!(run_findings(check, "docker run nginx:1.27").len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod live_tests {
+    use moat_deploy::Located;
+
+    use super::check;
+    use crate::config::Settings;
+    use crate::context::{ContainerContext, Emitter};
+    use crate::rules::container::helpers::live_testing::live_container;
+
+    #[test]
+    fn a_live_container_says_read_only_either_way() {
+        let settings = Settings::default();
+        for (read_only, want) in [(false, 1), (true, 0)] {
+            let mut facts = live_container("api", "api:1", "sha256:aa", &[]);
+            facts.read_only = Some(Located::new(read_only, facts.location.clone()));
+            let ctx = ContainerContext {
+                facts: &facts,
+                project: None,
+                built_images: &[],
+                images: &[],
+                settings: &settings,
+            };
+            let mut out = Emitter::detached();
+            check(&ctx, &mut out);
+            let got = out.into_findings();
+            assert_eq!(got.len(), want);
+            if let Some(f) = got.first() {
+                assert_eq!(f.message, "`api` has a writable root filesystem");
+            }
+        }
     }
 }

@@ -302,7 +302,11 @@ tags = set(imgs.values())
 
 def obj_name(raw):
     """Container name, image tag or 'daemon' for a Docker Bench item or a moat object."""
-    raw = raw.strip().strip("[]")
+    raw = raw.strip().strip("[]").split(" @ ")[0]
+    # moat names objects `container:NAME`, `image:REPO:TAG`, `daemon:HOST`
+    for kind in ("container:", "image:", "network:", "daemon:"):
+        if raw.startswith(kind):
+            return "daemon" if kind == "daemon:" else obj_name(raw[len(kind):])
     kind, _, rest = raw.partition("/")
     cand = rest if rest and kind in ("container", "image", "network", "daemon", "engine") else raw
     cand = cand.removeprefix("sha256:")

@@ -49,10 +49,7 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
         return;
     };
     for p in &live.processes {
-        let program = p.command.split_whitespace().next().unwrap_or("");
-        let base = program.rsplit('/').next().unwrap_or(program);
-        let base = base.trim_end_matches(':');
-        if matches!(base, "sshd" | "dropbear") {
+        if is_ssh_server(&p.command) {
             let finding = out.emit_at(
                 &SshdRunning::INFO,
                 ctx.facts.location.clone(),
@@ -66,6 +63,28 @@ pub(crate) fn check(ctx: &ContainerContext<'_>, out: &mut Emitter<'_>) {
             return;
         }
     }
+}
+
+/// Whether a process's command line runs an SSH server: `sshd`, `/usr/sbin/sshd -D`,
+/// `sshd: root@pts/0`, `dropbear`, or a shell running a script of that name
+/// (`/bin/sh /usr/sbin/sshd`).
+fn is_ssh_server(command: &str) -> bool {
+    let base = |word: &str| {
+        let b = word.rsplit('/').next().unwrap_or(word);
+        matches!(b.trim_end_matches(':'), "sshd" | "dropbear")
+    };
+    let mut words = command.split_whitespace();
+    let Some(program) = words.next() else {
+        return false;
+    };
+    if base(program) {
+        return true;
+    }
+    let shell = program.rsplit('/').next().unwrap_or(program);
+    matches!(shell, "sh" | "bash" | "dash" | "ash" | "busybox")
+        && words
+            .find(|w| !w.starts_with('-') && *w != "sh")
+            .is_some_and(base)
 }
 
 #[cfg(test)]
@@ -94,6 +113,8 @@ mod tests {
     fn an_ssh_server_among_the_processes() {
         assert_eq!(findings(&["/usr/sbin/sshd -D", "sshd: root@pts/0"]).len(), 1);
         assert_eq!(findings(&["dropbear -F -E"]).len(), 1);
+        assert_eq!(findings(&["/bin/sh /usr/sbin/sshd"]).len(), 1);
         assert!(findings(&["gunicorn app:app", "/usr/bin/ssh-agent", "sh -c sshd_wrapper"]).is_empty());
+        assert!(findings(&["sh -c echo sshd"]).is_empty());
     }
 }

@@ -429,3 +429,184 @@ mod tests {
         assert!(parse_daemon_config(&"[".repeat(1000), "d").is_err());
     }
 }
+
+/// The daemon settings a `dockerd` command line gives (`--icc=false`, `--no-new-privileges`,
+/// `-H tcp://0.0.0.0:2376`, `--userns-remap default`…), read as the daemon.json they stand for,
+/// located in that text under the pseudo-path `<dockerd command line>`; and the file
+/// `--config-file` names, when given. Flags moat has no rule for are left out.
+pub fn daemon_command_line(args: &[String]) -> (DaemonFacts, Option<String>) {
+    const BOOLS: &[&str] = &[
+        "icc",
+        "iptables",
+        "userland-proxy",
+        "live-restore",
+        "no-new-privileges",
+        "tls",
+        "tlsverify",
+        "experimental",
+    ];
+    const STRINGS: &[(&str, &str)] = &[
+        ("userns-remap", "userns-remap"),
+        ("log-level", "log-level"),
+        ("l", "log-level"),
+        ("log-driver", "log-driver"),
+        ("storage-driver", "storage-driver"),
+        ("s", "storage-driver"),
+        ("seccomp-profile", "seccomp-profile"),
+        ("cgroup-parent", "cgroup-parent"),
+        ("tlscacert", "tlscacert"),
+        ("tlscert", "tlscert"),
+        ("tlskey", "tlskey"),
+    ];
+    const LISTS: &[(&str, &str)] = &[
+        ("H", "hosts"),
+        ("host", "hosts"),
+        ("insecure-registry", "insecure-registries"),
+        ("authorization-plugin", "authorization-plugins"),
+    ];
+    let mut bools: Vec<(&str, bool)> = Vec::new();
+    let mut strings: Vec<(&str, String)> = Vec::new();
+    let mut lists: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut ulimits: Vec<String> = Vec::new();
+    let mut config_file = None;
+    let mut i = 1;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
+            continue;
+        };
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag, None),
+        };
+        if let Some(key) = BOOLS.iter().find(|b| **b == name) {
+            let value = inline.as_deref().is_none_or(|v| v != "false");
+            bools.retain(|(k, _)| k != key);
+            bools.push((key, value));
+            continue;
+        }
+        let known = STRINGS
+            .iter()
+            .map(|(f, _)| *f)
+            .chain(LISTS.iter().map(|(f, _)| *f))
+            .chain(["default-ulimit", "config-file"])
+            .any(|f| f == name);
+        if !known {
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None if i < args.len() => {
+                i += 1;
+                args[i - 1].clone()
+            }
+            None => continue,
+        };
+        if let Some((_, key)) = STRINGS.iter().find(|(f, _)| *f == name) {
+            strings.retain(|(k, _)| k != key);
+            strings.push((key, value));
+        } else if let Some((_, key)) = LISTS.iter().find(|(f, _)| *f == name) {
+            match lists.iter_mut().find(|(k, _)| k == key) {
+                Some((_, values)) => values.push(value),
+                None => lists.push((key, vec![value])),
+            }
+        } else if name == "default-ulimit" {
+            ulimits.push(value);
+        } else {
+            config_file = Some(value);
+        }
+    }
+    // written as JSON text by hand: the daemon.json reader takes text (and keeps positions)
+    let q = |v: &str| {
+        let mut out = String::from("\"");
+        for c in v.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => out.push(' '),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    let mut entries: Vec<String> = Vec::new();
+    for (k, v) in bools {
+        entries.push(format!("  {}: {v}", q(k)));
+    }
+    for (k, v) in strings {
+        entries.push(format!("  {}: {}", q(k), q(&v)));
+    }
+    for (k, v) in lists {
+        let items: Vec<String> = v.iter().map(|x| q(x)).collect();
+        entries.push(format!("  {}: [{}]", q(k), items.join(", ")));
+    }
+    if !ulimits.is_empty() {
+        let mut limits = Vec::new();
+        for u in &ulimits {
+            // `nofile=1024:2048`
+            let (name, range) = u.split_once('=').unwrap_or((u, ""));
+            let (soft, hard) = range.split_once(':').unwrap_or((range, range));
+            let num = |s: &str| {
+                s.parse::<i64>()
+                    .map_or_else(|_| "null".to_string(), |n| n.to_string())
+            };
+            limits.push(format!(
+                "{}: {{\"Name\": {}, \"Soft\": {}, \"Hard\": {}}}",
+                q(name),
+                q(name),
+                num(soft),
+                num(hard)
+            ));
+        }
+        entries.push(format!("  \"default-ulimits\": {{{}}}", limits.join(", ")));
+    }
+    let text = format!("{{\n{}\n}}\n", entries.join(",\n"));
+    let mut facts = parse_daemon_config(&text, COMMAND_LINE_PATH)
+        .unwrap_or_else(|_| parse_daemon_config("{}", COMMAND_LINE_PATH).expect("`{}` parses"));
+    facts.source = DaemonSource::CommandLine;
+    (facts, config_file)
+}
+
+/// The pseudo-path of settings read from a `dockerd` command line.
+pub const COMMAND_LINE_PATH: &str = "<dockerd command line>";
+
+#[cfg(test)]
+mod command_line_tests {
+    use super::daemon_command_line;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flags_become_settings() {
+        let (f, config) = daemon_command_line(&args(
+            "/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375 --icc=false --no-new-privileges --userns-remap default --default-ulimit nofile=1024:2048 --containerd=/run/containerd/containerd.sock --config-file /etc/docker/custom.json",
+        ));
+        assert_eq!(f.hosts.len(), 2);
+        assert_eq!(f.icc.map(|v| v.value), Some(false));
+        assert_eq!(f.no_new_privileges.map(|v| v.value), Some(true));
+        assert_eq!(f.userns_remap.map(|v| v.value).as_deref(), Some("default"));
+        assert_eq!(f.default_ulimits.len(), 1);
+        assert_eq!(config.as_deref(), Some("/etc/docker/custom.json"));
+        let (none, _) = daemon_command_line(&args("/usr/sbin/dockerd"));
+        assert!(none.icc.is_none() && none.hosts.is_empty());
+    }
+
+    #[test]
+    fn what_info_does_not_report_is_unknown_until_the_host_says() {
+        use crate::DaemonSource;
+        let mut live = super::parse_daemon_config("{}", "daemon:x").unwrap();
+        live.source = DaemonSource::EngineInfo;
+        assert!(live.is_unknown("userland-proxy"));
+        let (flags, _) = daemon_command_line(&args("/usr/sbin/dockerd --userland-proxy=false"));
+        live.fill_from_file(&flags);
+        assert_eq!(live.userland_proxy.as_ref().map(|v| v.value), Some(false));
+        assert!(live.is_unknown("iptables"));
+        // the host's command line and daemon.json were read: an absent setting is the default
+        live.source = DaemonSource::LocalDaemon;
+        assert!(!live.is_unknown("iptables"));
+    }
+}

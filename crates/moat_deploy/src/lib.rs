@@ -32,7 +32,7 @@ pub use common::{normalize_cap, parse_security_opt};
 pub use compose::{
     default_compose_files, load_compose, load_env_file, overlay_base, parse_compose,
 };
-pub use daemon::{load_daemon_config, parse_daemon_config};
+pub use daemon::{COMMAND_LINE_PATH, daemon_command_line, load_daemon_config, parse_daemon_config};
 pub use discover::{is_compose_file, is_daemon_config, is_script};
 pub use facts::*;
 pub use image_ref::ImageRef;

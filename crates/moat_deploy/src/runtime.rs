@@ -175,6 +175,9 @@ pub enum DaemonSource {
     EngineInfo,
     /// A `dockerd` command line (flags), located at the words.
     CommandLine,
+    /// A local daemon's `/info` completed with its command line and its daemon.json: every
+    /// setting is known (an absent one is the daemon's default).
+    LocalDaemon,
 }
 
 /// What a running daemon reports about itself (`/info`, `/version`) beyond the settings that

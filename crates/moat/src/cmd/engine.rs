@@ -107,15 +107,63 @@ pub fn read_engines(args: &EngineArgs) -> Result<Vec<EngineSnapshot>, String> {
 /// Where the local daemon's configuration file is.
 const LOCAL_DAEMON_JSON: &str = "/etc/docker/daemon.json";
 
-/// Completes the facts of an engine reached over its local socket with its daemon.json, when
-/// readable: `/info` does not report every setting (`userland-proxy`, `iptables`,
-/// `default-ulimits`…), the file may. A file that does not parse is left alone here (audit it
+/// Completes the facts of an engine reached over its local socket with what the host says
+/// about its daemon: `/info` does not report every setting (`userland-proxy`, `iptables`,
+/// `default-ulimits`…). When the `dockerd` process is found, its command line and the
+/// daemon.json it reads (`--config-file`, else `/etc/docker/daemon.json`) give every setting,
+/// an absent one being the default; without the process, the daemon.json alone fills what it
+/// sets and the rest stays unknown. A file that does not parse is left alone here (audit it
 /// with `--daemon-config` to see why).
 fn complete_local_daemon(snapshot: &mut EngineSnapshot) {
     if !snapshot.host.starts_with("unix://") {
         return;
     }
-    if let Ok(file) = moat_deploy::load_daemon_config(std::path::Path::new(LOCAL_DAEMON_JSON)) {
-        snapshot.daemon.fill_from_file(&file);
+    let dockerd = local_dockerd();
+    let (flags, config_file) = match &dockerd {
+        Some(args) => {
+            let (flags, file) = moat_deploy::daemon_command_line(args);
+            (Some(flags), file)
+        }
+        None => (None, None),
+    };
+    let path = config_file.unwrap_or_else(|| LOCAL_DAEMON_JSON.to_string());
+    let file = match moat_deploy::load_daemon_config(std::path::Path::new(&path)) {
+        Ok(f) => Some(Ok(f)),
+        Err(_) if !std::path::Path::new(&path).exists() => None,
+        Err(e) => Some(Err(e)),
+    };
+    if let Some(flags) = &flags {
+        snapshot.daemon.fill_from_file(flags);
     }
+    if let Some(Ok(file)) = &file {
+        snapshot.daemon.fill_from_file(file);
+    }
+    if flags.is_some() && !matches!(file, Some(Err(_))) {
+        snapshot.daemon.source = moat_deploy::DaemonSource::LocalDaemon;
+    }
+}
+
+/// The command line of the `dockerd` process of this host, when one runs and `/proc` shows it.
+fn local_dockerd() -> Option<Vec<String>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let pid = entry.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "dockerd" {
+            continue;
+        }
+        let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if !args.is_empty() {
+            return Some(args);
+        }
+    }
+    None
 }

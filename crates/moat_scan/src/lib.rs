@@ -7,6 +7,7 @@
 //!   and `analyze` (the analyzers that turn files into packages) fill the inventory.
 #![deny(missing_docs)]
 
+pub mod analyze;
 pub mod cyclonedx;
 pub mod model;
 pub mod secrets;

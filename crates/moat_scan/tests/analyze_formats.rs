@@ -199,6 +199,10 @@ fn alpine_installed_db_with_origins() {
 fn os_packages_without_os_release_still_inventoried() {
     let inv = scan(&[("lib/apk/db/installed", "alpine311/installed")]);
     assert!(inv.os.is_none());
+    assert_eq!(
+        inv.warnings,
+        ["lib/apk/db/installed: no os-release: the distribution's packages carry no release"]
+    );
     assert_eq!(inv.packages.len(), 14);
     assert_eq!(inv.packages[0].ecosystem, Ecosystem::Alpine(String::new()));
 }

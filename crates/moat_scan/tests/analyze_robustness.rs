@@ -79,6 +79,11 @@ fn malformed_files_are_warnings_and_the_rest_goes_on() {
                 fixture("python/poetry.lock"),
                 1,
             ),
+            (
+                "usr/lib/os-release".to_owned(),
+                fixture("debian12/os-release"),
+                1,
+            ),
         ]
         .into_iter()
         .filter(|(p, _, l)| *l == 0 || *p != *path);
@@ -102,7 +107,15 @@ fn empty_files_are_no_packages() {
         "METADATA",
     ];
     for path in PATHS {
-        let inv = inventory_on([((*path).to_owned(), Vec::new(), 0)], TODAY);
+        let files = [
+            ((*path).to_owned(), Vec::new(), 0),
+            (
+                "etc/os-release".to_owned(),
+                fixture("debian12/os-release"),
+                0,
+            ),
+        ];
+        let inv = inventory_on(files, TODAY);
         assert!(inv.packages.is_empty(), "{path}");
         let expect = usize::from(warned.iter().any(|w| path.ends_with(w)));
         assert_eq!(inv.warnings.len(), expect, "{path}: {:?}", inv.warnings);

@@ -203,3 +203,54 @@ pub(crate) fn read_uint(data: &[u8], offset: usize, size: usize, big: bool) -> O
         bytes.iter().rev().fold(0, fold)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 32-bit big-endian ELF with one section `.note.x` holding `bytes` at address 0x1000.
+    fn elf32_be(bytes: &[u8]) -> Vec<u8> {
+        let mut d = vec![0u8; 52];
+        d[..6].copy_from_slice(b"\x7fELF\x01\x02");
+        let data_off = d.len() as u32;
+        d.extend_from_slice(bytes);
+        let names_off = d.len() as u32;
+        d.extend_from_slice(b"\0.note.x\0.shstrtab\0");
+        let shoff = d.len() as u32;
+        let mut sh = |name: u32, kind: u32, addr: u32, off: u32, size: u32| {
+            for v in [name, kind, 0, addr, off, size, 0, 0, 0, 0] {
+                d.extend_from_slice(&v.to_be_bytes());
+            }
+        };
+        sh(0, 0, 0, 0, 0);
+        sh(1, 1, 0x1000, data_off, bytes.len() as u32);
+        sh(9, 3, 0, names_off, 19);
+        d[0x20..0x24].copy_from_slice(&shoff.to_be_bytes());
+        d[0x2E..0x30].copy_from_slice(&40u16.to_be_bytes());
+        d[0x30..0x32].copy_from_slice(&3u16.to_be_bytes());
+        d[0x32..0x34].copy_from_slice(&2u16.to_be_bytes());
+        d
+    }
+
+    #[test]
+    fn thirty_two_bit_big_endian() {
+        let file = elf32_be(b"\x00\x00\x10\x04abcd");
+        let elf = Elf::parse(&file).unwrap();
+        assert!(!elf.wide && elf.big);
+        let (s, bytes) = elf.section(".note.x").unwrap();
+        assert_eq!((s.addr, bytes), (0x1000, &b"\x00\x00\x10\x04abcd"[..]));
+        assert_eq!(elf.word(bytes, 4), Some(0x1004));
+        assert_eq!(elf.read_address(0x1004, 4), Some(&b"abcd"[..]));
+        assert_eq!(elf.read_address(0x1006, 4), None, "past the section");
+        assert!(elf.section(".shstrtab").is_some());
+        assert!(elf.section(".missing").is_none());
+    }
+
+    #[test]
+    fn headers_pointing_outside_the_file_are_errors() {
+        let mut file = elf32_be(b"x");
+        file[0x30..0x32].copy_from_slice(&0x7fffu16.to_be_bytes());
+        assert!(Elf::parse(&file).is_err());
+        assert!(Elf::parse(b"\x7fELF\x03\x01").is_err());
+    }
+}

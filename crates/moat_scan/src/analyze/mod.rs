@@ -18,7 +18,9 @@
 //!
 //! OS packages need the distribution release for their ecosystem, so the os-release file is read
 //! first and the package databases of the distribution are parsed after it, whatever order the
-//! files come in.
+//! files come in (without one, they are still read, with an empty release and a warning).
+//! Packages are de-duplicated by ecosystem, name, version and file (the same file handed over
+//! twice, the same crate twice in one lock file).
 
 mod apk;
 mod cargo;
@@ -207,6 +209,13 @@ pub fn inventory_on(
             }
             Err(e) => inv.warnings.push(format!("{path}: os-release: {e}")),
         }
+    }
+    if ctx.os.is_none()
+        && let Some((path, _, _)) = deferred.first()
+    {
+        inv.warnings.push(format!(
+            "{path}: no os-release: the distribution's packages carry no release"
+        ));
     }
     for (path, data, layer) in &deferred {
         let picked = picked(path, data);

@@ -25,6 +25,8 @@ enum Command {
     Audit(Box<cmd::audit::AuditArgs>),
     /// Run the hardened reverse proxy in front of API containers, or check its config.
     Gateway(moat_gateway::GatewayArgs),
+    /// Build and inspect the local advisory database the scanner matches against (offline).
+    Db(cmd::db::DbArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Audit(args) => cmd::audit::run(&args),
         Command::Gateway(args) => moat_gateway::run(args),
+        Command::Db(args) => cmd::db::run(&args),
     }
 }
 

@@ -1,4 +1,5 @@
 //! Subcommands.
 
 pub mod audit;
+pub mod db;
 pub mod engine;

@@ -9,5 +9,6 @@
 
 pub mod analyze;
 pub mod cyclonedx;
+pub mod image;
 pub mod model;
 pub mod secrets;

@@ -1,0 +1,546 @@
+//! The image readers on tarballs and layouts built here in memory: both `docker save` layouts,
+//! `oci-archive`, OCI layout directories and root filesystems; whiteouts and opaque
+//! directories; and hostile input (each ends in an error or a warning, never a panic).
+
+mod image_support;
+
+use std::io::Cursor;
+
+use image_support::{
+    E, all, gzip, layer, legacy_archive, oci_members, outer, read_both, summary, zstd,
+};
+use moat_scan::image::{
+    ArchiveSource, ImageError, Limits, OciLayoutSource, RootfsSource, S_IFLNK, S_IFMT, S_IFREG,
+    final_files,
+};
+
+fn s(text: &str) -> Vec<u8> {
+    text.as_bytes().to_vec()
+}
+
+fn two_layers() -> Vec<Vec<u8>> {
+    let base = layer(&[
+        E::Dir("etc/"),
+        E::File("etc/os-release", s("ID=debian\n")),
+        E::File("etc/removed", s("gone")),
+        E::Dir("var/lib/dpkg/"),
+        E::File("var/lib/dpkg/status", s("Package: a\n")),
+        E::Dir("opt/app/"),
+        E::File("opt/app/old.txt", s("old")),
+        E::File("opt/app/sub/deep.txt", s("deep")),
+        E::Dir("data/"),
+        E::File("data/keep.txt", s("keep")),
+        E::File("data/replaced-by-dir", s("file")),
+    ]);
+    let top = layer(&[
+        E::File("etc/.wh.removed", vec![]),
+        E::File("opt/app/.wh..wh..opq", vec![]),
+        E::File("opt/app/new.txt", s("new")),
+        E::File("var/lib/dpkg/status", s("Package: a\n\nPackage: b\n")),
+        E::Dir("data/replaced-by-dir/"),
+    ]);
+    vec![base, top]
+}
+
+#[test]
+fn legacy_archive_applies_whiteouts_and_opaque_directories() {
+    let tar = legacy_archive(&[(&["app:1"], two_layers(), "nobody")]);
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    assert_eq!(
+        summary(&img.files),
+        vec![
+            ("data/keep.txt".into(), "keep".into(), 0),
+            ("etc/os-release".into(), "ID=debian\n".into(), 0),
+            ("opt/app/new.txt".into(), "new".into(), 1),
+            (
+                "var/lib/dpkg/status".into(),
+                "Package: a\n\nPackage: b\n".into(),
+                1
+            ),
+        ]
+    );
+    let config = img.config.unwrap();
+    assert_eq!(config.user.as_deref(), Some("nobody"));
+    assert_eq!(config.env, ["PATH=/bin", "SECRET=x"]);
+    assert_eq!(config.labels["a"], "b");
+    assert_eq!(config.history.len(), 2);
+    assert_eq!(
+        img.layers, config.diff_ids,
+        "legacy layers are named by diff id"
+    );
+    assert_eq!(img.reference.as_deref(), Some("app:1"));
+    assert!(img.warnings.is_empty(), "{:?}", img.warnings);
+    let f = &img.files[0];
+    assert_eq!(f.mode & S_IFMT, S_IFREG);
+    assert_eq!(f.size, 4);
+    assert!(!f.truncated);
+}
+
+#[test]
+fn oci_layout_in_a_docker_tarball_with_gzip_layers() {
+    let layers: Vec<Vec<u8>> = two_layers().iter().map(|l| gzip(l)).collect();
+    let tar = outer(&oci_members(&layers, "app:2", true));
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    assert_eq!(img.files.len(), 4);
+    assert_eq!(img.layers[0], format!("sha256:{}", image_support::hex(200)));
+    assert_eq!(img.reference.as_deref(), Some("app:2"));
+    assert_eq!(img.config.unwrap().user.as_deref(), Some("app"));
+}
+
+#[test]
+fn oci_archive_with_zstd_layers_and_a_name() {
+    let layers: Vec<Vec<u8>> = two_layers().iter().map(|l| zstd(l)).collect();
+    let tar = outer(&oci_members(&layers, "app:3", false));
+    for reference in [None, Some("app:3"), Some("docker.io/library/app:3")] {
+        let img = read_both(&tar, reference, &Limits::default()).unwrap();
+        assert_eq!(img.files.len(), 4, "{reference:?}");
+        assert_eq!(img.reference.as_deref(), Some("docker.io/library/app:3"));
+    }
+    let err = read_both(&tar, Some("other:1"), &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
+}
+
+#[test]
+fn zstd_streams_of_several_frames_and_skippable_frames() {
+    let l = layer(&[E::File("a", s("one")), E::File("b", s("two"))]);
+    let (first, second) = l.split_at(700);
+    let mut z = zstd(first);
+    // a skippable frame between the two
+    z.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    z.extend(zstd(second));
+    let tar = outer(&oci_members(&[z], "z:1", false));
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    assert_eq!(summary(&img.files).len(), 2);
+}
+
+#[test]
+fn oci_layout_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in oci_members(&two_layers(), "app:4", false) {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let img = final_files(
+        &mut OciLayoutSource::new(dir.path()),
+        &all,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(img.files.len(), 4);
+    let named = final_files(
+        &mut OciLayoutSource::new(dir.path()).with_reference(Some("app:4")),
+        &all,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(named.files, img.files);
+    // a layer blob removed
+    std::fs::remove_file(
+        dir.path()
+            .join(format!("blobs/sha256/{}", image_support::hex(201))),
+    )
+    .unwrap();
+    let err = final_files(
+        &mut OciLayoutSource::new(dir.path()),
+        &all,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains(&image_support::hex(201)), "{err}");
+}
+
+#[test]
+fn several_images_pick_the_named_one_or_list_them() {
+    let one = vec![layer(&[E::File("who", s("one"))])];
+    let two = vec![layer(&[E::File("who", s("two"))])];
+    let tar = legacy_archive(&[(&["one:1"], one, "a"), (&["two:1", "two:latest"], two, "b")]);
+    let err = read_both(&tar, None, &Limits::default()).unwrap_err();
+    let ImageError::Ambiguous { images, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(images, &["one:1", "two:1 two:latest"]);
+    assert!(err.to_string().contains("one:1"), "{err}");
+    let img = read_both(&tar, Some("two"), &Limits::default()).unwrap();
+    assert_eq!(summary(&img.files), vec![("who".into(), "two".into(), 0)]);
+    assert_eq!(img.reference.as_deref(), Some("two:latest"));
+    let err = read_both(&tar, Some("three"), &Limits::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no image three; it holds: one:1, two:1 two:latest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_layer_shared_by_a_link_and_used_twice() {
+    let l0 = layer(&[E::File("a", s("a"))]);
+    let l1 = layer(&[E::File("b", s("b"))]);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    add("x/layer.tar", &l0);
+    add("y/layer.tar", &l1);
+    add("c.json", &image_support::config(3, "u"));
+    add(
+        "manifest.json",
+        br#"[{"Config":"c.json","RepoTags":["t:1"],"Layers":["x/layer.tar","z/layer.tar","x/layer.tar"]}]"#,
+    );
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(&mut h, "z/layer.tar", "../y/layer.tar")
+        .unwrap();
+    let tar = b.into_inner().unwrap();
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    assert_eq!(
+        summary(&img.files),
+        vec![("a".into(), "a".into(), 2), ("b".into(), "b".into(), 1)]
+    );
+}
+
+#[test]
+fn the_filter_decides_and_sees_paths_sizes_and_modes() {
+    let l = layer(&[
+        E::FileMode("usr/local/bin/api", s("\x7fELF"), 0o755),
+        E::File("etc/big", vec![b'x'; 5000]),
+        E::File("./etc/os-release", s("x")),
+        E::Sym("bin/sh", "busybox"),
+    ]);
+    let tar = legacy_archive(&[(&["f:1"], vec![l], "u")]);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let filter = |p: &str, size: u64, mode: u32| {
+        seen.lock().unwrap().push((p.to_string(), size, mode));
+        p != "etc/big"
+    };
+    let img = final_files(
+        &mut ArchiveSource::from_seekable(Cursor::new(tar), "t"),
+        &filter,
+        &Limits::default(),
+    )
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(
+        seen.contains(&("usr/local/bin/api".into(), 4, S_IFREG | 0o755)),
+        "{seen:?}"
+    );
+    assert!(seen.contains(&("etc/big".into(), 5000, S_IFREG | 0o644)));
+    assert!(seen.contains(&("etc/os-release".into(), 1, S_IFREG | 0o644)));
+    assert!(seen.contains(&("bin/sh".into(), 7, S_IFLNK | 0o777)));
+    let paths: Vec<&str> = img.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["etc/os-release", "usr/local/bin/api"]);
+    assert_eq!(
+        img.warnings.len(),
+        1,
+        "the link to an unread file: {:?}",
+        img.warnings
+    );
+}
+
+#[test]
+fn symbolic_links_resolve_inside_the_root() {
+    let l0 = layer(&[
+        E::File("usr/lib/os-release", s("ID=debian\n")),
+        E::Sym("etc/os-release", "../usr/lib/os-release"),
+        E::Sym("lib", "usr/lib"),
+        E::Sym("escape", "../../../../usr/lib/os-release"),
+        E::Sym("via-dir", "/lib/os-release"),
+        E::Sym("loop1", "loop2"),
+        E::Sym("loop2", "loop1"),
+        E::Sym("dangling", "/nowhere"),
+    ]);
+    let tar = legacy_archive(&[(&["l:1"], vec![l0], "u")]);
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    let get = |p: &str| img.files.iter().find(|f| f.path == p);
+    for p in ["etc/os-release", "escape", "via-dir"] {
+        let f = get(p).unwrap_or_else(|| panic!("{p}: {:?}", img.warnings));
+        assert_eq!(f.data, b"ID=debian\n");
+        assert_eq!(f.link.as_deref(), Some("usr/lib/os-release"));
+    }
+    assert!(get("loop1").is_none() && get("dangling").is_none());
+    assert_eq!(img.warnings.len(), 4, "{:?}", img.warnings); // loop1, loop2, dangling, lib
+}
+
+#[test]
+fn rootfs_directory_without_following_links_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    std::fs::write(root.join("usr/lib/os-release"), "ID=alpine\n").unwrap();
+    std::os::unix::fs::symlink("../usr/lib/os-release", root.join("etc/os-release")).unwrap();
+    // a directory link to outside the root is a link, not a directory to walk
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::fs::write(dir.path().join("outside/secret"), "host").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside"), root.join("out")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("host")).unwrap();
+    let img = final_files(&mut RootfsSource::new(&root), &all, &Limits::default()).unwrap();
+    assert_eq!(
+        summary(&img.files),
+        vec![
+            ("etc/os-release".into(), "ID=alpine\n".into(), 0),
+            ("usr/lib/os-release".into(), "ID=alpine\n".into(), 0),
+        ]
+    );
+    assert!(img.config.is_none() && img.layers.is_empty());
+    let err = final_files(
+        &mut RootfsSource::new(root.join("nope")),
+        &all,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::Io { .. }), "{err}");
+}
+
+// ---- hostile input -------------------------------------------------------------------------
+
+fn one_layer(l: Vec<u8>) -> Vec<u8> {
+    legacy_archive(&[(&["h:1"], vec![l], "u")])
+}
+
+#[test]
+fn path_traversal_is_skipped_and_absolute_paths_are_inside_the_root() {
+    let l = layer(&[
+        E::File("../../etc/passwd", s("evil")),
+        E::File("a/../../x", s("evil")),
+        E::File("/etc/abs", s("abs")),
+        E::File("a/./b/../c", s("c")),
+    ]);
+    let img = read_both(&one_layer(l), None, &Limits::default()).unwrap();
+    assert_eq!(
+        summary(&img.files),
+        vec![
+            ("a/c".into(), "c".into(), 0),
+            ("etc/abs".into(), "abs".into(), 0)
+        ]
+    );
+    assert_eq!(img.warnings.len(), 2, "{:?}", img.warnings);
+    assert!(
+        img.warnings[0].contains("leaves the image root"),
+        "{:?}",
+        img.warnings
+    );
+}
+
+#[test]
+fn enormous_files_are_read_only_up_to_the_limit() {
+    let l = layer(&[E::File("big", vec![7; 100_000]), E::File("after", s("ok"))]);
+    let limits = Limits {
+        max_file_size: 1000,
+        ..Limits::default()
+    };
+    for bytes in [
+        one_layer(l.clone()),
+        outer(&oci_members(&[gzip(&l)], "g:1", false)),
+    ] {
+        let img = read_both(&bytes, None, &limits).unwrap();
+        let big = &img.files[1];
+        assert_eq!(
+            (big.path.as_str(), big.data.len(), big.size, big.truncated),
+            ("big", 1000, 100_000, true)
+        );
+        assert_eq!(img.files[0].data, b"ok");
+    }
+}
+
+#[test]
+fn decompression_bombs_stop_at_the_byte_limit() {
+    let l = layer(&[E::File("zeros", vec![0; 4 * 1024 * 1024])]);
+    let bomb = gzip(&l);
+    assert!(bomb.len() < 64 * 1024);
+    let limits = Limits {
+        max_total_bytes: 1024 * 1024,
+        ..Limits::default()
+    };
+    let err = read_both(&outer(&oci_members(&[bomb], "b:1", false)), None, &limits).unwrap_err();
+    assert!(matches!(err, ImageError::Limit { .. }), "{err}");
+    assert!(
+        err.to_string().contains("1048576 uncompressed bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn too_many_entries() {
+    let entries: Vec<E> = (0..50).map(|_| E::Dir("d/")).collect();
+    let limits = Limits {
+        max_layer_entries: 10,
+        ..Limits::default()
+    };
+    let err = read_both(&one_layer(layer(&entries)), None, &limits).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("more than 10 entries in one layer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wanted_bytes_held_in_memory_are_bounded() {
+    let l = layer(&[E::File("a", vec![1; 600]), E::File("b", vec![1; 600])]);
+    let limits = Limits {
+        max_kept_bytes: 1000,
+        ..Limits::default()
+    };
+    let err = read_both(&one_layer(l), None, &limits).unwrap_err();
+    assert!(
+        err.to_string().contains("more than 1000 bytes in memory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_and_corrupt_layers() {
+    // an entry claiming more bytes than the layer has
+    let lying = layer(&[E::Lying("x", 10_000, vec![1; 512])]);
+    let err = read_both(&one_layer(lying.clone()), None, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+    assert!(
+        err.to_string().contains("layer.tar"),
+        "names the layer: {err}"
+    );
+    // a gzip stream cut short
+    let gz = gzip(&layer(&[E::File("a", vec![3; 100_000])]));
+    let cut = gz[..gz.len() / 2].to_vec();
+    let err = read_both(
+        &outer(&oci_members(&[cut], "c:1", false)),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+    // garbage after a gzip magic
+    let mut bad = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    bad.extend([0xff; 100]);
+    let err = read_both(
+        &outer(&oci_members(&[bad], "c:1", false)),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+    // xz is not read
+    let xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0, 1, 2];
+    let err = read_both(
+        &outer(&oci_members(&[xz], "c:1", false)),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::Unsupported { .. }), "{err}");
+}
+
+#[test]
+fn a_truncated_tarball() {
+    let tar = legacy_archive(&[(&["t:1"], two_layers(), "u")]);
+    for cut in [700, 1600, tar.len() / 2, tar.len() - 1500] {
+        let err = read_both(&tar[..cut], None, &Limits::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ImageError::Corrupt { .. }
+                    | ImageError::Unsupported { .. }
+                    | ImageError::Missing { .. }
+            ),
+            "{cut}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_manifest_naming_what_is_not_there() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    add("c.json", &image_support::config(1, "u"));
+    add(
+        "manifest.json",
+        br#"[{"Config":"c.json","RepoTags":["m:1"],"Layers":["nope/layer.tar"]}]"#,
+    );
+    let tar = b.into_inner().unwrap();
+    let err = read_both(&tar, None, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImageError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains("nope/layer.tar"), "{err}");
+
+    let tar = outer(&[(
+        "manifest.json".into(),
+        br#"[{"Config":"missing.json","RepoTags":["m:1"],"Layers":[]}]"#.to_vec(),
+    )]);
+    let err = read_both(&tar, None, &Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("missing.json"), "{err}");
+
+    let tar = outer(&[("manifest.json".into(), b"{not json".to_vec())]);
+    let err = read_both(&tar, None, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+
+    let tar = outer(&[("hello.txt".into(), b"hi".to_vec())]);
+    let err = read_both(&tar, None, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImageError::Unsupported { .. }), "{err}");
+}
+
+#[test]
+fn digests_cannot_point_outside_the_layout() {
+    let index =
+        br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:../../../etc/passwd","size":1}]}"#;
+    let tar = outer(&[("index.json".into(), index.to_vec())]);
+    let err = read_both(&tar, None, &Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("bad digest"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.json"), index).unwrap();
+    let err = final_files(
+        &mut OciLayoutSource::new(dir.path()),
+        &all,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bad digest"), "{err}");
+}
+
+#[test]
+fn hard_links() {
+    let l = layer(&[
+        E::File("usr/bin/perl5", s("perl")),
+        E::Hard("usr/bin/perl", "usr/bin/perl5"),
+        E::Hard("self", "self"),
+        E::Hard("a", "b"),
+        E::Hard("b", "a"),
+        E::Hard("out", "../../etc/passwd"),
+    ]);
+    let img = read_both(&one_layer(l), None, &Limits::default()).unwrap();
+    assert_eq!(
+        summary(&img.files),
+        vec![
+            ("usr/bin/perl".into(), "perl".into(), 0),
+            ("usr/bin/perl5".into(), "perl".into(), 0),
+        ]
+    );
+    assert_eq!(img.warnings.len(), 4, "{:?}", img.warnings);
+}
+
+#[test]
+fn a_later_entry_replaces_a_directory_or_a_file() {
+    let l0 = layer(&[
+        E::File("d/f", s("1")),
+        E::File("g", s("2")),
+        E::File("h/i", s("3")),
+    ]);
+    let l1 = layer(&[E::Sym("d", "elsewhere"), E::Dir("g/"), E::Dir("h/")]);
+    let tar = legacy_archive(&[(&["r:1"], vec![l0, l1], "u")]);
+    let filter = |p: &str, _: u64, mode: u32| mode & S_IFMT == S_IFREG || p == "none";
+    let img = final_files(
+        &mut ArchiveSource::from_stream(Cursor::new(tar), "t"),
+        &filter,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(summary(&img.files), vec![("h/i".into(), "3".into(), 0)]);
+}

@@ -96,39 +96,46 @@ impl Fs {
     }
 
     /// The final files, symbolic links resolved (a link whose target is not a kept file is
-    /// skipped with a warning).
+    /// skipped with a warning). Files' bytes are moved out, copied only for links.
     pub(crate) fn into_files(self, warnings: &mut Vec<String>) -> Vec<FileEntry> {
-        let mut out = Vec::with_capacity(self.files.len());
-        for (path, (layer, node)) in &self.files {
-            match node {
-                Node::File { data, mode, size } => out.push(FileEntry {
-                    path: path.clone(),
-                    data: data.clone(),
-                    layer: *layer,
-                    mode: *mode,
-                    size: *size,
-                    truncated: (data.len() as u64) < *size,
-                    link: None,
-                }),
-                Node::Symlink { target } => match self.resolve(path, target) {
-                    Some((to, (to_layer, Node::File { data, mode, size }))) => {
-                        out.push(FileEntry {
-                            path: path.clone(),
-                            data: data.clone(),
-                            layer: *to_layer,
-                            mode: *mode,
-                            size: *size,
-                            truncated: (data.len() as u64) < *size,
-                            link: Some(to.to_string()),
-                        });
-                    }
-                    _ => warnings.push(format!(
+        let mut links = Vec::new();
+        for (path, (_, node)) in &self.files {
+            if let Node::Symlink { target } = node {
+                match self.resolve(path, target) {
+                    Some((to, _)) => links.push((path.clone(), to.to_string())),
+                    None => warnings.push(format!(
                         "{path}: symbolic link to {target}, which is not a file that was read \
                          (absent, outside what was wanted, or a loop); skipped"
                     )),
-                },
+                }
             }
         }
+        let mut out: Vec<FileEntry> = self
+            .files
+            .into_iter()
+            .filter_map(|(path, (layer, node))| match node {
+                Node::File { data, mode, size } => Some(FileEntry {
+                    truncated: (data.len() as u64) < size,
+                    path,
+                    data,
+                    layer,
+                    mode,
+                    size,
+                    link: None,
+                }),
+                Node::Symlink { .. } => None,
+            })
+            .collect();
+        let files = out.len();
+        for (path, to) in links {
+            if let Ok(i) = out[..files].binary_search_by(|f| f.path.as_str().cmp(&to)) {
+                let mut entry = out[i].clone();
+                entry.path = path;
+                entry.link = Some(to);
+                out.push(entry);
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         out
     }
 

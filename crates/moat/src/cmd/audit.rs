@@ -158,19 +158,7 @@ pub fn run(args: &AuditArgs) -> ExitCode {
     let files = FileCounts {
         engines: snapshots.len(),
         containers: snapshots.iter().map(|s| s.containers.len()).sum(),
-        images: snapshots
-            .iter()
-            .map(|s| {
-                s.images
-                    .iter()
-                    .filter(|i| {
-                        s.containers
-                            .iter()
-                            .any(|c| c.live.as_ref().is_some_and(|l| l.image_id == i.id))
-                    })
-                    .count()
-            })
-            .sum(),
+        images: views.iter().map(|v| v.images_in_use().count()).sum(),
         ..files
     };
     let rendered = render(&report, &files, args);

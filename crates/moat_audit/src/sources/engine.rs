@@ -26,6 +26,17 @@ pub struct EngineView<'a> {
     pub images: &'a [ImageFacts],
 }
 
+impl<'a> EngineView<'a> {
+    /// The images that a container of the view runs: the ones the audit judges.
+    pub fn images_in_use(&self) -> impl Iterator<Item = &'a ImageFacts> + '_ {
+        self.images.iter().filter(|i| {
+            self.containers
+                .iter()
+                .any(|c| c.live.as_ref().is_some_and(|l| l.image_id == i.id))
+        })
+    }
+}
+
 /// Audits one engine. `now` is the time of the audit in seconds since the Unix epoch (image
 /// age). Images are judged when a container of the audit runs them: an image nothing runs is
 /// no exposure of the perimeter (`moat scan` judges images as such).
@@ -82,11 +93,7 @@ pub fn audit_engine(view: &EngineView<'_>, config: &Config, now: Option<i64>) ->
         sources,
         ..FileOutcome::default()
     };
-    for image in view.images.iter().filter(|i| {
-        view.containers
-            .iter()
-            .any(|c| c.live.as_ref().is_some_and(|l| l.image_id == i.id))
-    }) {
+    for image in view.images_in_use() {
         let one = audit_image(image, config, now);
         outcome.findings.extend(one.findings);
         outcome.errors.extend(one.errors);

@@ -6,9 +6,7 @@ mod image_support;
 
 use std::io::Cursor;
 
-use image_support::{
-    E, all, gzip, layer, legacy_archive, oci_members, outer, read_both, summary, zstd,
-};
+use image_support::{E, all, gzip, layer, outer, read_both, summary, zstd};
 use moat_scan::image::{
     ArchiveSource, ImageError, Limits, OciLayoutSource, RootfsSource, S_IFLNK, S_IFMT, S_IFREG,
     final_files,
@@ -16,6 +14,102 @@ use moat_scan::image::{
 
 fn s(text: &str) -> Vec<u8> {
     text.as_bytes().to_vec()
+}
+
+// `image_support` names blobs and diff ids by made-up digests (`hex(i)`). The readers check
+// blobs against their digests: the tarballs and layouts of these tests name them by their own.
+
+fn hex(digest: &[u8]) -> String {
+    use std::fmt::Write;
+    digest.iter().fold(String::new(), |mut s, b| {
+        write!(s, "{b:02x}").unwrap();
+        s
+    })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Renames each `blobs/sha256/…` member by the digest of its bytes, in order, and rewrites the
+/// JSON members after it that name it.
+fn sealed(members: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let mut renamed: Vec<(String, String)> = Vec::new();
+    members
+        .into_iter()
+        .map(|(name, mut bytes)| {
+            if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
+                let mut text = String::from_utf8(bytes).unwrap();
+                for (old, new) in &renamed {
+                    text = text.replace(old.as_str(), new);
+                }
+                bytes = text.into_bytes();
+            }
+            match name.strip_prefix("blobs/sha256/") {
+                Some(old) => {
+                    let new = sha256(&bytes);
+                    renamed.push((old.to_string(), new.clone()));
+                    (format!("blobs/sha256/{new}"), bytes)
+                }
+                None => (name, bytes),
+            }
+        })
+        .collect()
+}
+
+/// [`image_support::oci_members`], content-addressed.
+fn oci_members(layers: &[Vec<u8>], name: &str, docker: bool) -> Vec<(String, Vec<u8>)> {
+    sealed(image_support::oci_members(layers, name, docker))
+}
+
+/// A configuration with the real diff ids of `layers` (uncompressed tars).
+fn with_diff_ids(config: &[u8], layers: &[&[u8]]) -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_slice(config).unwrap();
+    let ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha256(l)))
+        .collect();
+    doc["rootfs"]["diff_ids"] = serde_json::json!(ids);
+    serde_json::to_vec(&doc).unwrap()
+}
+
+/// The `(name, bytes)` members of a tarball.
+fn members_of(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// [`image_support::legacy_archive`], with the layers' real diff ids in the configurations.
+fn legacy_archive(images: &[image_support::Image<'_>]) -> Vec<u8> {
+    let mut members = members_of(&image_support::legacy_archive(images));
+    let get = |members: &[(String, Vec<u8>)], name: &str| {
+        members.iter().position(|(n, _)| n == name).unwrap()
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&members[get(&members, "manifest.json")].1).unwrap();
+    for image in manifest.as_array().unwrap() {
+        let layers: Vec<Vec<u8>> = image["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| members[get(&members, l.as_str().unwrap())].1.clone())
+            .collect();
+        let layers: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
+        let at = get(&members, image["Config"].as_str().unwrap());
+        members[at].1 = with_diff_ids(&members[at].1, &layers);
+    }
+    outer(&members)
 }
 
 fn two_layers() -> Vec<Vec<u8>> {
@@ -82,7 +176,7 @@ fn oci_layout_in_a_docker_tarball_with_gzip_layers() {
     let tar = outer(&oci_members(&layers, "app:2", true));
     let img = read_both(&tar, None, &Limits::default()).unwrap();
     assert_eq!(img.files.len(), 4);
-    assert_eq!(img.layers[0], format!("sha256:{}", image_support::hex(200)));
+    assert_eq!(img.layers[0], format!("sha256:{}", sha256(&layers[0])));
     assert_eq!(img.reference.as_deref(), Some("app:2"));
     assert_eq!(img.config.unwrap().user.as_deref(), Some("app"));
 }
@@ -136,11 +230,8 @@ fn oci_layout_directory() {
     .unwrap();
     assert_eq!(named.files, img.files);
     // a layer blob removed
-    std::fs::remove_file(
-        dir.path()
-            .join(format!("blobs/sha256/{}", image_support::hex(201))),
-    )
-    .unwrap();
+    let second = sha256(&two_layers()[1]);
+    std::fs::remove_file(dir.path().join(format!("blobs/sha256/{second}"))).unwrap();
     let err = final_files(
         &mut OciLayoutSource::new(dir.path()),
         &all,
@@ -148,7 +239,7 @@ fn oci_layout_directory() {
     )
     .unwrap_err();
     assert!(matches!(err, ImageError::Missing { .. }), "{err}");
-    assert!(err.to_string().contains(&image_support::hex(201)), "{err}");
+    assert!(err.to_string().contains(&second), "{err}");
 }
 
 #[test]
@@ -186,7 +277,10 @@ fn a_layer_shared_by_a_link_and_used_twice() {
     };
     add("x/layer.tar", &l0);
     add("y/layer.tar", &l1);
-    add("c.json", &image_support::config(3, "u"));
+    add(
+        "c.json",
+        &with_diff_ids(&image_support::config(3, "u"), &[&l0, &l1, &l0]),
+    );
     add(
         "manifest.json",
         br#"[{"Config":"c.json","RepoTags":["t:1"],"Layers":["x/layer.tar","z/layer.tar","x/layer.tar"]}]"#,
@@ -543,4 +637,282 @@ fn a_later_entry_replaces_a_directory_or_a_file() {
     )
     .unwrap();
     assert_eq!(summary(&img.files), vec![("h/i".into(), "3".into(), 0)]);
+}
+
+// ---- digests ---------------------------------------------------------------------------------
+
+/// Flips a bit of the first byte of the first `needle` in `bytes`.
+fn tamper(bytes: &mut [u8], needle: &[u8]) {
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("{:?} not found", String::from_utf8_lossy(needle)));
+    bytes[at] ^= 1;
+}
+
+/// Reads a tarball both ways; both must fail.
+fn both_fail(bytes: &[u8], filter: &dyn moat_scan::image::FileFilter) -> [ImageError; 2] {
+    let seek = final_files(
+        &mut ArchiveSource::from_seekable(Cursor::new(bytes.to_vec()), "image.tar"),
+        filter,
+        &Limits::default(),
+    );
+    let stream = final_files(
+        &mut ArchiveSource::from_stream(Cursor::new(bytes.to_vec()), "image.tar"),
+        filter,
+        &Limits::default(),
+    );
+    [seek.unwrap_err(), stream.unwrap_err()]
+}
+
+/// `err` is a digest mismatch on the blob named `member` (a part of it), which should have
+/// hashed to `expected` (`alg:hex`).
+fn assert_mismatch(err: &ImageError, member: &str, expected: &str) {
+    let ImageError::Corrupt { what, detail } = err else {
+        panic!("not a digest mismatch: {err}")
+    };
+    assert!(what.contains(member), "names the blob: {err}");
+    let alg = expected.split(':').next().unwrap();
+    assert!(
+        detail.starts_with(&format!("digest mismatch: expected {expected}, got {alg}:")),
+        "{err}"
+    );
+}
+
+fn os_release(_: &str, _: u64, _: u32) -> bool {
+    false
+}
+
+#[test]
+fn a_tampered_layer_of_an_oci_layout_directory() {
+    let layers = vec![two_layers()[0].clone(), gzip(&two_layers()[1])];
+    let blobs: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    let write = |dir: &std::path::Path| {
+        for (name, data) in oci_members(&layers, "app:5", false) {
+            let p = dir.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, data).unwrap();
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path());
+    let read = |filter: &dyn moat_scan::image::FileFilter| {
+        final_files(
+            &mut OciLayoutSource::new(dir.path()),
+            filter,
+            &Limits::default(),
+        )
+    };
+    let img = read(&all).unwrap();
+    assert_eq!(img.files.len(), 4);
+    assert!(img.warnings.is_empty(), "{:?}", img.warnings);
+    // one byte of a file of the uncompressed layer, wanted or seeked over
+    let path = dir.path().join(format!("blobs/sha256/{}", blobs[0]));
+    let mut bytes = std::fs::read(&path).unwrap();
+    tamper(&mut bytes, b"ID=debian");
+    std::fs::write(&path, bytes).unwrap();
+    for filter in [&all as &dyn moat_scan::image::FileFilter, &os_release] {
+        let err = read(filter).unwrap_err();
+        assert_mismatch(&err, &blobs[0], &format!("sha256:{}", blobs[0]));
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}: blobs/sha256/{}: corrupt: digest mismatch",
+                dir.path().display(),
+                blobs[0]
+            )),
+            "{err}"
+        );
+    }
+    // a byte of the gzip stream: the layer may not even decompress; the mismatch is the error
+    write(dir.path());
+    let path = dir.path().join(format!("blobs/sha256/{}", blobs[1]));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let err = read(&all).unwrap_err();
+    assert_mismatch(&err, &blobs[1], &format!("sha256:{}", blobs[1]));
+}
+
+#[test]
+fn a_tampered_layer_of_an_oci_archive_or_a_docker_tarball() {
+    let layers = vec![two_layers()[0].clone(), zstd(&two_layers()[1])];
+    let blob = sha256(&layers[0]);
+    for docker in [false, true] {
+        let mut tar = outer(&oci_members(&layers, "app:6", docker));
+        assert_eq!(
+            read_both(&tar, None, &Limits::default())
+                .unwrap()
+                .files
+                .len(),
+            4
+        );
+        tamper(&mut tar, b"Package: a");
+        for filter in [&all as &dyn moat_scan::image::FileFilter, &os_release] {
+            for err in both_fail(&tar, filter) {
+                assert_mismatch(
+                    &err,
+                    &format!("blobs/sha256/{blob}"),
+                    &format!("sha256:{blob}"),
+                );
+            }
+        }
+    }
+    // a byte near the end of the zstd layer (its last block or its checksum)
+    let mut tar = outer(&oci_members(&layers, "app:6", false));
+    let zstd_blob = sha256(&layers[1]);
+    let start = tar
+        .windows(layers[1].len())
+        .position(|w| w == layers[1])
+        .unwrap();
+    tar[start + layers[1].len() - 3] ^= 0x10;
+    for err in both_fail(&tar, &all) {
+        assert_mismatch(&err, &zstd_blob, &format!("sha256:{zstd_blob}"));
+    }
+}
+
+#[test]
+fn a_tampered_configuration_or_manifest() {
+    let layers = vec![gzip(&two_layers()[0])];
+    for docker in [false, true] {
+        let members = oci_members(&layers, "app:7", docker);
+        let digest_of = |prefix: &[u8]| {
+            members
+                .iter()
+                .find(|(n, b)| n.starts_with("blobs/") && b.starts_with(prefix))
+                .map(|(n, _)| n.trim_start_matches("blobs/sha256/").to_string())
+                .unwrap()
+        };
+        let config = digest_of(b"{\"architecture\"");
+        let manifest = digest_of(b"{\"config\"");
+        let mut cases = vec![(&b"\"User\":\"app\""[..], &config)];
+        if !docker {
+            // Docker's `manifest.json` names the configuration and layers itself: the OCI
+            // manifest is not read
+            cases.push((&b"\"schemaVersion\":2"[..], &manifest));
+        }
+        for (needle, blob) in cases {
+            let mut tar = outer(&members);
+            tamper(&mut tar, needle);
+            for err in both_fail(&tar, &all) {
+                assert_mismatch(&err, blob, &format!("sha256:{blob}"));
+            }
+            // an OCI layout directory
+            let dir = tempfile::tempdir().unwrap();
+            for (name, mut data) in members.clone() {
+                if name.ends_with(blob.as_str()) {
+                    tamper(&mut data, needle);
+                }
+                let p = dir.path().join(name);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, data).unwrap();
+            }
+            let err = final_files(
+                &mut OciLayoutSource::new(dir.path()),
+                &all,
+                &Limits::default(),
+            )
+            .unwrap_err();
+            assert_mismatch(&err, blob, &format!("sha256:{blob}"));
+        }
+    }
+}
+
+#[test]
+fn a_tampered_legacy_layer_does_not_match_its_diff_id() {
+    let tar = legacy_archive(&[(&["app:8"], two_layers(), "u")]);
+    let diff_id = sha256(&two_layers()[0]);
+    let mut bad = tar.clone();
+    tamper(&mut bad, b"ID=debian");
+    for filter in [&all as &dyn moat_scan::image::FileFilter, &os_release] {
+        for err in both_fail(&bad, filter) {
+            assert_mismatch(
+                &err,
+                "/layer.tar (its diff id)",
+                &format!("sha256:{diff_id}"),
+            );
+        }
+    }
+    // a configuration without diff ids: nothing to check against
+    let mut members = members_of(&image_support::legacy_archive(&[(
+        &["app:8"],
+        two_layers(),
+        "u",
+    )]));
+    for (name, bytes) in &mut members {
+        if name.len() == 64 + ".json".len() {
+            let mut doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            doc.as_object_mut().unwrap().remove("rootfs");
+            *bytes = serde_json::to_vec(&doc).unwrap();
+        }
+        if name.ends_with("/layer.tar") && bytes.windows(9).any(|w| w == b"ID=debian") {
+            tamper(bytes, b"ID=debian");
+        }
+    }
+    let img = read_both(&outer(&members), None, &Limits::default()).unwrap();
+    assert!(img.files.iter().any(|f| f.data == b"HD=debian\n"));
+}
+
+/// An OCI layout whose layers are named by the given digests (and blobs).
+fn layout_named(layers: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let mut members = Vec::new();
+    let mut descs = Vec::new();
+    for (digest, bytes) in layers {
+        let (alg, hex) = digest.split_once(':').unwrap();
+        members.push((format!("blobs/{alg}/{hex}"), bytes.clone()));
+        descs.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": bytes.len()}));
+    }
+    let config = image_support::config(layers.len(), "u");
+    let config_digest = sha256(&config);
+    members.push((format!("blobs/sha256/{config_digest}"), config));
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": 1},
+        "layers": descs,
+    }))
+    .unwrap();
+    let manifest_digest = sha256(&manifest);
+    members.push((format!("blobs/sha256/{manifest_digest}"), manifest));
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"digest": format!("sha256:{manifest_digest}"), "size": 1}]});
+    members.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
+    members
+}
+
+#[test]
+fn sha512_digests_are_checked_others_are_warned_about_and_malformed_ones_refused() {
+    use sha2::Digest;
+    let l = two_layers()[0].clone();
+    let sha512 = hex(&sha2::Sha512::digest(&l));
+    let tar = outer(&layout_named(&[(format!("sha512:{sha512}"), l.clone())]));
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    assert_eq!(img.files.len(), 7);
+    assert!(img.warnings.is_empty(), "{:?}", img.warnings);
+    let mut bad = tar.clone();
+    tamper(&mut bad, b"ID=debian");
+    for err in both_fail(&bad, &all) {
+        assert_mismatch(&err, &sha512, &format!("sha512:{sha512}"));
+    }
+    // an algorithm this reader does not hash: read, with a warning
+    let tar = outer(&layout_named(&[("blake3:0123abcd".into(), l.clone())]));
+    let img = read_both(&tar, None, &Limits::default()).unwrap();
+    assert_eq!(img.files.len(), 7);
+    assert_eq!(img.warnings.len(), 1, "{:?}", img.warnings);
+    assert!(
+        img.warnings[0].contains("blobs/blake3/0123abcd: not checked")
+            && img.warnings[0].contains("blake3"),
+        "{:?}",
+        img.warnings
+    );
+    // sha256 with the wrong length, upper case hex
+    let short = sha256(&l)[..63].to_string();
+    let upper = sha256(&l).to_uppercase();
+    for digest in [format!("sha256:{short}"), format!("sha256:{upper}")] {
+        let tar = outer(&layout_named(&[(digest.clone(), l.clone())]));
+        for err in both_fail(&tar, &all) {
+            let ImageError::Corrupt { detail, .. } = &err else {
+                panic!("{err}")
+            };
+            assert!(detail.contains("malformed digest"), "{digest}: {err}");
+        }
+    }
 }

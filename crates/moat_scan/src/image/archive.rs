@@ -6,7 +6,8 @@
 //! seeking over the contents, to find the manifest and where each member lies; then each layer
 //! of the chosen image, in order, straight from its place in the file. An uncompressed layer
 //! (the legacy layout's `layer.tar`) is itself read with seeks: the bytes of files no analyzer
-//! wants are not read at all.
+//! wants are not parsed; they are still read to be hashed when the layer has a digest to be
+//! checked against (below).
 //!
 //! From a stream (the engine's export) there is one pass, and `manifest.json` comes after the
 //! layers (`docker save` writes the members in name order). Each layer blob is read as it
@@ -14,14 +15,47 @@
 //! paths stay in memory); when the manifest arrives the deltas are applied in its order.
 //! Nothing is written to disk. Blobs that turn out not to belong to the image (another image
 //! of the same tarball) are dropped then.
+//!
+//! # Digests
+//! Blobs of an OCI layout (`blobs/<alg>/<encoded>`: in an `oci-archive`, in the layout Docker
+//! 25 and later write into `docker save`, and in an OCI layout directory, which
+//! [`OciLayoutSource`](super::OciLayoutSource) reads with the same code) are checked against
+//! the digest that names them; a blob whose bytes hash to something else ends the read with
+//! [`ImageError::Corrupt`] (`digest mismatch: expected sha256:…, got sha256:…`) naming it.
+//! - Indexes, manifests and configurations are read whole and checked before they are used.
+//!   (`index.json` and a `docker save`'s `manifest.json` are named by no digest.)
+//! - Layers are hashed as they stream into their delta, and checked at their end; their files
+//!   are in the image's delta by then, but the read fails, so nothing of a layer that does not
+//!   match is returned. A layer that fails to decompress or parse and does not match its
+//!   digest is reported as the mismatch, the cause.
+//! - Uncompressed layers are read with seeks over the bytes of unwanted files. Those bytes are
+//!   read and hashed all the same ([`HASH_SKIPPED_BYTES`]): every layer with a digest is
+//!   checked whole, none is taken on trust because a reader skipped part of it. Measured on a
+//!   104.6 MB `docker save` of an image of 3,000 files and four 10 MB binaries (warm page
+//!   cache, release build, two cores with the SHA extensions, analyzers wanting two files): a
+//!   seekable read takes 110 ms instead of 12 ms without hashing (about 1.1 GB/s of SHA-256:
+//!   the skipping is then worth nothing); the same image as a plain OCI layout directory
+//!   103 ms instead of 8 ms; streamed, 91 ms instead of 19 ms; with gzip layers (all their
+//!   bytes are read anyway) 187 ms instead of 108 ms. Checking only the layers read to their
+//!   end would keep the 12 ms but leave every uncompressed layer unchecked: all of `docker
+//!   save`'s.
+//! - Legacy `docker save` layers (`<id>/layer.tar`) are named by no digest; the configuration's
+//!   `rootfs.diff_ids` gives the digest of each uncompressed layer, which is what `layer.tar`
+//!   is. It is checked the same way (a `layer.tar` that is compressed after all, which a diff
+//!   id does not name, is not checked). A streamed legacy layer is hashed by SHA-256 before the
+//!   configuration says anything: there, a diff id of another algorithm is not checked.
+//! - `sha256` and `sha512` digests are checked; a well-formed digest of another algorithm is
+//!   not, with a warning; a malformed one (`sha256:` and not 64 lowercase hex digits, no
+//!   algorithm) is [`ImageError::Corrupt`].
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::digest::{self, Algorithm, Digested, LayerCheck, Named, Verify, check_document};
 use super::layer::BUF_SIZE;
-use super::meta::{Resolved, resolve};
+use super::meta::{ImageConfig, Resolved, resolve};
 use super::path::{clean, clean_into, parent, resolve_link};
 use super::{ImageError, ImageMeta, ImageSource, LayerSink, Limits, ReadSeek};
 
@@ -214,6 +248,7 @@ fn read_seekable(
             }
         }
     }
+    let mut warnings = Vec::new();
     let resolved = {
         let mut load = |member: &str| -> Result<Option<Vec<u8>>, ImageError> {
             let Some(m) = members.get(aliases.resolve(member)).copied() else {
@@ -237,10 +272,15 @@ fn read_seekable(
                     detail: "the tarball ends inside this member".into(),
                 });
             }
+            check_document(&what, member, &bytes, &mut warnings)?;
             Ok(Some(bytes))
         };
         resolve(name, &mut load, reference)?
     };
+    for w in warnings {
+        sink.warn(w);
+    }
+    let checks = layer_checks(name, &resolved)?;
     let keys: Vec<String> = resolved
         .layers
         .iter()
@@ -259,9 +299,96 @@ fn read_seekable(
                 name: format!("layer {}", resolved.layers[i]),
             })?;
         let mut window = Window::new(&mut *reader, m.offset, m.size, BUF_SIZE);
-        sink.layer_seekable(key, &mut window)?;
+        let mine = same_key(&keys, key, &checks);
+        read_checked(sink, name, key, &mine, &mut window)?;
     }
     Ok(meta(resolved))
+}
+
+/// Whether the bytes an uncompressed layer's reader seeks over are read and hashed, so that
+/// the layer is checked against its digest too (see the module docs: `# Digests`).
+pub(crate) const HASH_SKIPPED_BYTES: bool = true;
+
+/// What each layer of the chosen image must hash to, as `(member, check)`, bottom first.
+pub(crate) fn layer_checks(
+    name: &str,
+    resolved: &Resolved,
+) -> Result<Vec<(String, LayerCheck)>, ImageError> {
+    let diff_ids = ImageConfig::parse(&resolved.config)
+        .map(|c| c.diff_ids)
+        .unwrap_or_default();
+    resolved
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, member)| {
+            let check =
+                LayerCheck::of(member, diff_ids.get(i).map(String::as_str)).map_err(|detail| {
+                    ImageError::Corrupt {
+                        what: format!("{name}: {member}"),
+                        detail,
+                    }
+                })?;
+            Ok((member.clone(), check))
+        })
+        .collect()
+}
+
+/// The checks of every place the layer `key` is used at (keys are the layers' members with
+/// links followed).
+pub(crate) fn same_key<'c>(
+    keys: &[String],
+    key: &str,
+    checks: &'c [(String, LayerCheck)],
+) -> Vec<&'c (String, LayerCheck)> {
+    keys.iter()
+        .zip(checks)
+        .filter(|(k, _)| *k == key)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Reads layer `key` into `sink` from `blob` (a seekable window of the whole blob), hashing its
+/// bytes, and checks them against `checks`. When the layer is broken and its bytes do not
+/// hash to its digest, the mismatch is the error (the cause).
+pub(crate) fn read_checked(
+    sink: &mut LayerSink<'_>,
+    name: &str,
+    key: &str,
+    checks: &[&(String, LayerCheck)],
+    blob: &mut dyn ReadSeek,
+) -> Result<(), ImageError> {
+    let alg = checks.iter().find_map(|(_, c)| c.algorithm());
+    let mut verify = Verify::new(&mut *blob, alg).draining(HASH_SKIPPED_BYTES);
+    let read = sink.layer_seekable(key, &mut verify);
+    let what = |member: &str| format!("{name}: {member}");
+    let mut warnings = Vec::new();
+    let digested = match read {
+        Ok(()) => verify.finish().map_err(io_err(&what(key)))?,
+        Err(e @ (ImageError::Corrupt { .. } | ImageError::Io { .. })) => {
+            drop(verify);
+            if alg.is_some() {
+                // the whole blob hashed afresh, to tell a damaged blob from a broken layer
+                let whole = blob
+                    .seek(SeekFrom::Start(0))
+                    .and_then(|_| Verify::new(&mut *blob, alg).finish())
+                    .ok()
+                    .flatten();
+                for (member, check) in checks {
+                    check.verify(&what(member), alg, whole.as_ref(), &mut warnings)?;
+                }
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    for (member, check) in checks {
+        check.verify(&what(member), alg, digested.as_ref(), &mut warnings)?;
+    }
+    for w in warnings {
+        sink.warn(w);
+    }
+    Ok(())
 }
 
 fn meta(resolved: Resolved) -> ImageMeta {
@@ -291,6 +418,8 @@ fn read_stream(
 ) -> Result<ImageMeta, ImageError> {
     let limits = sink.limits().clone();
     let mut metadata: HashMap<String, Vec<u8>> = HashMap::new();
+    // the digests of the layer blobs read, by member, with the algorithm
+    let mut digests: HashMap<String, (Option<Algorithm>, Option<Digested>)> = HashMap::new();
     let mut aliases = Aliases::default();
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(|e| corrupt(name, &e))?;
@@ -330,28 +459,52 @@ fn read_stream(
                     .map_err(|e| corrupt(&what, &e))?;
                 metadata.insert(path.clone(), bytes);
             } else {
-                let mut chained = (&head[..n]).chain(&mut entry);
-                sink.layer(&path, &mut chained)?;
+                let chained = (&head[..n]).chain(&mut entry);
+                let digested = stream_layer(sink, &what, &path, chained)?;
+                digests.insert(path.clone(), digested);
             }
-        } else if path.ends_with(".tar") || path.ends_with(".tar.gz") || path.ends_with(".tar.zst")
-        {
+        } else if path.ends_with(".tar") {
+            let digested = stream_layer(sink, &what, &path, &mut entry)?;
+            digests.insert(path.clone(), digested);
+        } else if path.ends_with(".tar.gz") || path.ends_with(".tar.zst") {
             sink.layer(&path, &mut entry)?;
         }
     }
+    let mut warnings = Vec::new();
     let resolved = {
         let mut load = |member: &str| -> Result<Option<Vec<u8>>, ImageError> {
-            Ok(metadata.get(aliases.resolve(member)).cloned())
+            match metadata.get(aliases.resolve(member)) {
+                Some(bytes) => {
+                    check_document(&format!("{name}: {member}"), member, bytes, &mut warnings)?;
+                    Ok(Some(bytes.clone()))
+                }
+                None => Ok(None),
+            }
         };
         resolve(name, &mut load, reference)?
     };
+    for w in warnings.drain(..) {
+        sink.warn(w);
+    }
+    let checks = layer_checks(name, &resolved)?;
     let mut keys = Vec::with_capacity(resolved.layers.len());
-    for layer in &resolved.layers {
+    for (layer, (member, check)) in resolved.layers.iter().zip(&checks) {
         let key = aliases.resolve(layer).to_string();
-        if !sink.has_layer(&key) {
+        let what = format!("{name}: {member}");
+        if let Some((alg, digested)) = digests.get(&key) {
+            check.verify(&what, *alg, digested.as_ref(), &mut warnings)?;
+        } else if !sink.has_layer(&key) {
             match metadata.get(&key) {
                 // a layer blob taken for a JSON document: read it as a layer, which says
-                // what is wrong with it
-                Some(bytes) => sink.layer(&key, &mut bytes.as_slice())?,
+                // what is wrong with it (once it is known to be the blob it claims to be)
+                Some(bytes) => {
+                    let alg = check.algorithm();
+                    let verify = Verify::new(bytes.as_slice(), alg);
+                    let digested = verify.finish_stream().map_err(io_err(&what))?;
+                    check.verify(&what, alg, digested.as_ref(), &mut warnings)?;
+                    digests.insert(key.clone(), (alg, digested));
+                    sink.layer(&key, &mut bytes.as_slice())?;
+                }
                 None => {
                     return Err(ImageError::Missing {
                         what: format!("{name}: the image manifest"),
@@ -362,8 +515,45 @@ fn read_stream(
         }
         keys.push(key);
     }
+    for w in warnings {
+        sink.warn(w);
+    }
     sink.set_order(keys)?;
     Ok(meta(resolved))
+}
+
+/// Reads the layer blob `path` of a stream into `sink`, hashing it whole: by the algorithm its
+/// name gives (`blobs/<alg>/<encoded>`), else by SHA-256 (a legacy `layer.tar`, checked later
+/// against its diff id). The outer tar reads past a member's bytes anyway: what the layer's
+/// reader leaves is hashed too. A blob that does not hash to its name and does not read as a
+/// layer is reported as the mismatch.
+fn stream_layer(
+    sink: &mut LayerSink<'_>,
+    what: &str,
+    path: &str,
+    blob: impl Read,
+) -> Result<(Option<Algorithm>, Option<Digested>), ImageError> {
+    let alg = match digest::of_member(path) {
+        None => Some(Algorithm::Sha256),
+        Some(Ok(Named::Known(e))) => Some(e.alg),
+        // not hashed; a malformed name is an error if the image uses the blob
+        Some(Ok(Named::Unknown(_)) | Err(_)) => None,
+    };
+    let mut verify = Verify::new(blob, alg);
+    let read = sink.layer(path, &mut verify);
+    let digested = verify.finish_stream();
+    match read {
+        Ok(()) => Ok((alg, digested.map_err(io_err(what))?)),
+        Err(e @ (ImageError::Corrupt { .. } | ImageError::Io { .. })) => {
+            if let (Some(Ok(Named::Known(expected))), Ok(Some(d))) =
+                (digest::of_member(path), &digested)
+            {
+                expected.check(what, &d.hex)?;
+            }
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A buffered window `[start, start + len)` of a seekable stream: reads and seeks inside it,

@@ -37,6 +37,7 @@
 //! type bits ([`S_IFREG`], [`S_IFLNK`]) and permission bits (`mode & 0o111 != 0`: executable).
 
 mod archive;
+mod digest;
 #[cfg(feature = "engine")]
 mod engine;
 mod layer;

@@ -4,13 +4,17 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::archive::Window;
+use super::archive::{Window, layer_checks, read_checked, same_key};
+use super::digest::check_document;
 use super::layer::BUF_SIZE;
 use super::meta::resolve;
 use super::{ImageError, ImageMeta, ImageSource, LayerSink};
 
 /// An OCI image layout directory. Blob names come from digests checked to be `alg:hex`, so a
-/// manifest cannot make the reader open a file outside `blobs/`.
+/// manifest cannot make the reader open a file outside `blobs/`. Every blob read is checked
+/// against its digest: the index, the manifest and the configuration before they are used,
+/// each layer as it is read, its whole bytes (those of unwanted files of an uncompressed layer
+/// too); a mismatch is an [`ImageError::Corrupt`] naming the blob.
 #[derive(Debug, Clone)]
 pub struct OciLayoutSource {
     dir: PathBuf,
@@ -44,6 +48,7 @@ impl ImageSource for OciLayoutSource {
         let name = self.describe();
         let max = sink.limits().max_metadata_size;
         let dir = self.dir.clone();
+        let mut warnings = Vec::new();
         let mut load = |member: &str| -> Result<Option<Vec<u8>>, ImageError> {
             let path = dir.join(member);
             let what = format!("{name}: {member}");
@@ -65,9 +70,14 @@ impl ImageSource for OciLayoutSource {
                     detail: format!("a metadata document larger than {max} bytes (the limit)"),
                 });
             }
+            check_document(&what, member, &bytes, &mut warnings)?;
             Ok(Some(bytes))
         };
         let resolved = resolve(&name, &mut load, self.reference.as_deref())?;
+        for w in warnings {
+            sink.warn(w);
+        }
+        let checks = layer_checks(&name, &resolved)?;
         sink.set_order(resolved.layers.clone())?;
         for (i, key) in resolved.layers.iter().enumerate() {
             if resolved.layers[..i].contains(key) {
@@ -93,7 +103,8 @@ impl ImageSource for OciLayoutSource {
                 })?
                 .len();
             let mut window = Window::new(&mut file, 0, len, BUF_SIZE);
-            sink.layer_seekable(key, &mut window)?;
+            let mine = same_key(&resolved.layers, key, &checks);
+            read_checked(sink, &name, key, &mine, &mut window)?;
         }
         Ok(ImageMeta {
             config: Some(resolved.config),

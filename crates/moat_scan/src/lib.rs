@@ -5,10 +5,13 @@
 //! - `image` (reading images: docker-archive, OCI layout and archive, the engine's export, an
 //!   unpacked root filesystem; layers streamed, whiteouts applied, nothing extracted to disk)
 //!   and `analyze` (the analyzers that turn files into packages) fill the inventory.
+//! - [`matching`]: the advisories of the local database ([`moat_vuln`]) that apply to each
+//!   package.
 #![deny(missing_docs)]
 
 pub mod analyze;
 pub mod cyclonedx;
 pub mod image;
+pub mod matching;
 pub mod model;
 pub mod secrets;

@@ -5,8 +5,8 @@
 //! - [`Database`]: one local redb file built by `moat db import` from OSV folders, OSV
 //!   `all.zip` exports and secdb files, looked up by (ecosystem, package), with its metadata
 //!   and a maximum age;
-//! - [`match_package`]: the advisories that apply to one inventory package, with the fixed
-//!   versions and the severity.
+//! - [`match_package`]: the advisories that apply to one [`Query`] (ecosystem, package,
+//!   version), with the fixed versions and the severity.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), moat_vuln::Error> {
@@ -30,6 +30,6 @@ pub mod version;
 pub use advisory::{Advisory, Affected, Event, FixStatus, Range, RangeKind, Verdict};
 pub use db::{Database, Metadata, Source, SourceKind, default_path, parse_duration};
 pub use error::{Error, OFFLINE_HOWTO};
-pub use matching::{Match, lookup_key, match_package};
+pub use matching::{Match, Query, match_package};
 pub use severity::{Band, Severity, SeveritySource};
 pub use version::Scheme;

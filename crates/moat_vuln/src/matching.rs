@@ -2,8 +2,6 @@
 
 use serde::Serialize;
 
-use moat_scan::model::{Ecosystem, Package};
-
 use crate::Error;
 use crate::advisory::FixStatus;
 use crate::db::Database;
@@ -36,35 +34,40 @@ pub struct Match {
     pub version: String,
 }
 
-/// The name and version advisories speak of: distributions' advisories name source packages
-/// (Debian, Ubuntu) and origins (Alpine), so those are used when the package records one.
-pub fn lookup_key(package: &Package) -> (String, String, String) {
-    let ecosystem = package.ecosystem.osv_name();
-    let os = matches!(
-        package.ecosystem,
-        Ecosystem::Debian(_) | Ecosystem::Ubuntu(_) | Ecosystem::Alpine(_) | Ecosystem::Rpm(_)
-    );
-    let name = match (&package.source_name, os) {
-        (Some(source), true) if !source.is_empty() => source.clone(),
-        _ => package.name.clone(),
-    };
-    let version = match (&package.source_version, os) {
-        (Some(v), true) if !v.is_empty() => v.clone(),
-        _ => package.version.clone(),
-    };
-    (ecosystem, name, version)
+/// What is looked up: an OSV ecosystem (`Debian:12`, `crates.io`), a package name as the
+/// advisories spell it (the source package, for distributions) and the version to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Query {
+    /// The OSV ecosystem, with the release for distributions.
+    pub ecosystem: String,
+    /// The package name advisories speak of.
+    pub name: String,
+    /// The version to evaluate.
+    pub version: String,
 }
 
-/// The advisories that apply to `package`, in id order. An advisory whose fixed version equals
-/// the installed one does not apply; one with no fixed version does, with status `unfixed`.
-pub fn match_package(db: &Database, package: &Package) -> Result<Vec<Match>, Error> {
-    let (ecosystem, name, version) = lookup_key(package);
+impl Query {
+    /// A query of `name` at `version` in `ecosystem`.
+    pub fn new(ecosystem: &str, name: &str, version: &str) -> Query {
+        Query {
+            ecosystem: ecosystem.into(),
+            name: name.into(),
+            version: version.into(),
+        }
+    }
+}
+
+/// The advisories that apply to what `query` names, in id order. An advisory whose fixed
+/// version equals the queried one does not apply; one with no fixed version does, with status
+/// `unfixed`.
+pub fn match_package(db: &Database, query: &Query) -> Result<Vec<Match>, Error> {
+    let version = &query.version;
     let mut out = Vec::new();
-    for advisory in db.lookup(&ecosystem, &name)? {
+    for advisory in db.lookup(&query.ecosystem, &query.name)? {
         let mut verdicts = advisory
             .affected
             .iter()
-            .filter_map(|a| a.evaluate(&version).map(|v| (a, v)));
+            .filter_map(|a| a.evaluate(version).map(|v| (a, v)));
         let Some((affected, verdict)) = verdicts.next() else {
             continue;
         };

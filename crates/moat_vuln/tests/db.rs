@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
-use moat_scan::model::{Ecosystem, Package};
-use moat_vuln::{Band, Database, Error, FixStatus, Match, SeveritySource, match_package};
+use moat_vuln::{Band, Database, Error, FixStatus, Match, Query, SeveritySource, match_package};
 
 /// The shared advisory data, next to the repository (`/work/shared/advisories`), or where
 /// `MOAT_ADVISORIES` points.
@@ -30,23 +29,8 @@ fn advisories() -> Option<PathBuf> {
     }
 }
 
-fn pkg(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
-    Package {
-        ecosystem,
-        name: name.into(),
-        version: version.into(),
-        source_name: None,
-        source_version: None,
-        path: "test".into(),
-        layer: None,
-    }
-}
-
-fn os_pkg(ecosystem: Ecosystem, name: &str, version: &str, source: &str) -> Package {
-    Package {
-        source_name: Some(source.into()),
-        ..pkg(ecosystem, name, version)
-    }
+fn q(ecosystem: &str, name: &str, version: &str) -> Query {
+    Query::new(ecosystem, name, version)
 }
 
 fn find<'a>(matches: &'a [Match], id: &str) -> Option<&'a Match> {
@@ -102,13 +86,13 @@ fn real_osv_data_imports_with_metadata() {
 fn rustsec_openssl_set_host() {
     // RUSTSEC-2023-0044: openssl < 0.10.55
     let Some(db) = real_db() else { return };
-    let m = match_package(db, &pkg(Ecosystem::CratesIo, "openssl", "0.10.54")).unwrap();
+    let m = match_package(db, &q("crates.io", "openssl", "0.10.54")).unwrap();
     let hit = find(&m, "RUSTSEC-2023-0044").expect("0.10.54 is affected");
     assert_eq!(hit.fixed_versions, ["0.10.55"]);
     assert_eq!(hit.status, FixStatus::Fixed);
     assert!(hit.aliases.iter().any(|a| a == "CVE-2023-53159"));
     for outside in ["0.10.55", "0.10.60"] {
-        let m = match_package(db, &pkg(Ecosystem::CratesIo, "openssl", outside)).unwrap();
+        let m = match_package(db, &q("crates.io", "openssl", outside)).unwrap();
         assert!(
             find(&m, "RUSTSEC-2023-0044").is_none(),
             "{outside} is fixed"
@@ -122,7 +106,7 @@ fn rustsec_smallvec_branches_and_cvss() {
     // CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H
     let Some(db) = real_db() else { return };
     let check = |v: &str| {
-        let m = match_package(db, &pkg(Ecosystem::CratesIo, "smallvec", v)).unwrap();
+        let m = match_package(db, &q("crates.io", "smallvec", v)).unwrap();
         find(&m, "RUSTSEC-2018-0003").cloned()
     };
     let hit = check("0.6.2").expect("0.6.2 is affected");
@@ -143,7 +127,7 @@ fn go_x_net_pseudo_versions_and_stdlib() {
     // stdlib < 1.18.6, [1.19.0-0, 1.19.1)
     let Some(db) = real_db() else { return };
     let check = |name: &str, v: &str| {
-        let m = match_package(db, &pkg(Ecosystem::Go, name, v)).unwrap();
+        let m = match_package(db, &q("Go", name, v)).unwrap();
         find(&m, "GO-2022-0969").cloned()
     };
     let hit = check("golang.org/x/net", "v0.0.0-20220722155237-a158d28d115b")
@@ -167,7 +151,7 @@ fn go_x_net_pseudo_versions_and_stdlib() {
 fn go_unfixed_advisory_is_kept_as_unfixed() {
     // GO-2023-2385: every version of github.com/pubnub/go/v6 (no fix)
     let Some(db) = real_db() else { return };
-    let m = match_package(db, &pkg(Ecosystem::Go, "github.com/pubnub/go/v6", "v6.1.0")).unwrap();
+    let m = match_package(db, &q("Go", "github.com/pubnub/go/v6", "v6.1.0")).unwrap();
     let hit = find(&m, "GO-2023-2385").expect("unfixed advisory kept");
     assert_eq!(hit.status, FixStatus::Unfixed);
     assert!(hit.fixed_versions.is_empty());
@@ -183,7 +167,7 @@ fn real_data_through_a_zip_export() {
     let db = Database::import(&tmp.path().join("a.db"), std::slice::from_ref(&zip_path)).unwrap();
     assert_eq!(db.metadata().sources[0].kind, moat_vuln::SourceKind::OsvZip);
     assert_eq!(db.metadata().sources[0].records, 1206);
-    let m = match_package(&db, &pkg(Ecosystem::CratesIo, "openssl", "0.10.54")).unwrap();
+    let m = match_package(&db, &q("crates.io", "openssl", "0.10.54")).unwrap();
     assert!(find(&m, "RUSTSEC-2023-0044").is_some());
 }
 
@@ -220,11 +204,10 @@ fn alpine_secdb_real_secfixes() {
         db.metadata().sources[0].kind,
         moat_vuln::SourceKind::AlpineSecdb
     );
-    let alpine = |release: &str| Ecosystem::Alpine(release.into());
     // openssl in v3.11: 1.1.1d-r3 fixes CVE-2019-1551, 1.1.1d-r1 fixes CVE-2019-1547/1549/1563;
     // matched by the origin package, libcrypto1.1 is a subpackage of openssl
     let ids = |v: &str| -> Vec<String> {
-        match_package(&db, &os_pkg(alpine("v3.11"), "libcrypto1.1", v, "openssl"))
+        match_package(&db, &q("Alpine:v3.11", "openssl", v))
             .unwrap()
             .into_iter()
             .map(|m| m.id)
@@ -251,23 +234,16 @@ fn alpine_secdb_real_secfixes() {
     ] {
         assert!(old.contains(&cve.to_owned()), "{cve} in {old:?}");
     }
-    let m = match_package(
-        &db,
-        &os_pkg(alpine("v3.11"), "libcrypto1.1", "1.1.1d-r2", "openssl"),
-    )
-    .unwrap();
+    let m = match_package(&db, &q("Alpine:v3.11", "openssl", "1.1.1d-r2")).unwrap();
     let hit = find(&m, "CVE-2019-1551").unwrap();
     assert_eq!(hit.fixed_versions, ["1.1.1d-r3"]);
     assert_eq!(hit.ecosystem, "Alpine:v3.11");
     assert_eq!(hit.package, "openssl");
     // an Alpine release written as os-release has it (3.11.6) finds the same branch
     assert!(
-        !match_package(
-            &db,
-            &os_pkg(alpine("3.11.6"), "openssl", "1.1.1d-r2", "openssl")
-        )
-        .unwrap()
-        .is_empty()
+        !match_package(&db, &q("Alpine:3.11.6", "openssl", "1.1.1d-r2"))
+            .unwrap()
+            .is_empty()
     );
     // the other release's data does not leak in
     assert!(ids_in(&db, "v3.10", "openssl", "1.0.0-r0").is_empty());
@@ -286,13 +262,15 @@ fn alpine_secdb_real_secfixes() {
 }
 
 fn ids_in(db: &Database, release: &str, name: &str, version: &str) -> Vec<String> {
-    match_package(db, &pkg(Ecosystem::Alpine(release.into()), name, version))
+    match_package(db, &q(&format!("Alpine:{release}"), name, version))
         .unwrap()
         .into_iter()
         .map(|m| m.id)
         .collect()
 }
 
+/// The hand-written Debian 12 records (matched through inventory packages in moat_scan's
+/// `tests/matching.rs`).
 fn debian_db() -> (tempfile::TempDir, Database) {
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian12");
@@ -301,115 +279,22 @@ fn debian_db() -> (tempfile::TempDir, Database) {
 }
 
 #[test]
-fn debian_matches_by_source_package() {
+fn debian_records_match_by_source_package_query() {
     let (_tmp, db) = debian_db();
-    assert_eq!(db.metadata().sources[0].records, 5);
-    let deb = || Ecosystem::Debian("12".into());
-    // libssl3 is built from openssl: DSA-5532-1 fixed in 3.0.11-1~deb12u2
-    let m = match_package(
-        &db,
-        &os_pkg(deb(), "libssl3", "3.0.11-1~deb12u1", "openssl"),
-    )
-    .unwrap();
-    let hit = find(&m, "DSA-5532-1").expect("libssl3 3.0.11-1~deb12u1 is affected");
-    assert_eq!(hit.fixed_versions, ["3.0.11-1~deb12u2"]);
-    assert_eq!(hit.package, "openssl");
-    assert_eq!(hit.version, "3.0.11-1~deb12u1");
-    assert!(
-        match_package(&db, &os_pkg(deb(), "libssl3", "3.0.9-1", "openssl"))
-            .unwrap()
-            .len()
-            == 1
-    );
-    // without its source package, the binary name finds nothing
-    assert!(
-        match_package(&db, &pkg(deb(), "libssl3", "3.0.11-1~deb12u1"))
-            .unwrap()
-            .is_empty()
-    );
-    // the fixed version itself does not match, nor anything later
-    for v in ["3.0.11-1~deb12u2", "3.0.13-1~deb12u1", "3.0.11-1"] {
-        assert!(
-            match_package(&db, &os_pkg(deb(), "libssl3", v, "openssl"))
-                .unwrap()
-                .is_empty(),
-            "{v}"
-        );
-    }
-}
-
-#[test]
-fn debian_point_release_versions_order() {
-    let (_tmp, db) = debian_db();
-    let deb = || Ecosystem::Debian("12".into());
-    let glibc = |v: &str| match_package(&db, &os_pkg(deb(), "libc6", v, "glibc")).unwrap();
-    // DSA-5514-1 fixed in 2.36-9+deb12u3 (CVE-2023-4911, CVSS 7.8)
-    let hit = glibc("2.36-9+deb12u1");
-    let hit = find(&hit, "DSA-5514-1").unwrap();
+    let m = match_package(&db, &q("Debian:12", "openssl", "3.0.11-1~deb12u1")).unwrap();
     assert_eq!(
-        (hit.severity.band, hit.severity.score),
-        (Band::High, Some(7.8))
+        find(&m, "DSA-5532-1").unwrap().fixed_versions,
+        ["3.0.11-1~deb12u2"]
     );
-    assert!(!glibc("2.36-9").is_empty());
-    assert!(glibc("2.36-9+deb12u3").is_empty(), "equal to the fix");
-    assert!(glibc("2.36-9+deb12u10").is_empty(), "u10 is after u3");
-    // a binNMU is matched with its source version
-    let binnmu = Package {
-        source_version: Some("1.34+dfsg-1.2".into()),
-        ..os_pkg(deb(), "tar", "1.34+dfsg-1.2+b1", "tar")
-    };
-    let m = match_package(&db, &binnmu).unwrap();
-    assert_eq!(
-        find(&m, "DEBIAN-CVE-2023-39804").unwrap().version,
-        "1.34+dfsg-1.2"
-    );
-    let fixed = Package {
-        source_version: Some("1.34+dfsg-1.2+deb12u1".into()),
-        ..binnmu.clone()
-    };
-    assert!(match_package(&db, &fixed).unwrap().is_empty());
-    // perl's ~ and + suffixes: 5.36.0-7 < 5.36.0-7+deb12u1
     assert!(
-        !match_package(&db, &os_pkg(deb(), "perl-base", "5.36.0-7", "perl"))
+        match_package(&db, &q("Debian:12", "openssl", "3.0.11-1~deb12u2"))
             .unwrap()
             .is_empty()
     );
     assert!(
-        match_package(&db, &os_pkg(deb(), "perl-base", "5.36.0-7+deb12u1", "perl"))
+        match_package(&db, &q("Debian:12", "libssl3", "3.0.11-1~deb12u1"))
             .unwrap()
             .is_empty()
-    );
-}
-
-#[test]
-fn debian_unfixed_is_reported_as_unfixed() {
-    let (_tmp, db) = debian_db();
-    let m = match_package(
-        &db,
-        &os_pkg(
-            Ecosystem::Debian("12".into()),
-            "zlib1g",
-            "1:1.2.13.dfsg-1",
-            "zlib",
-        ),
-    )
-    .unwrap();
-    let hit = find(&m, "DEBIAN-CVE-2023-45853").unwrap();
-    assert_eq!(hit.status, FixStatus::Unfixed);
-    assert!(hit.fixed_versions.is_empty());
-    // another release's inventory does not see Debian 12's records
-    assert!(
-        match_package(
-            &db,
-            &os_pkg(
-                Ecosystem::Debian("11".into()),
-                "zlib1g",
-                "1:1.2.11.dfsg-2",
-                "zlib"
-            )
-        )
-        .unwrap()
-        .is_empty()
     );
 }
 

@@ -916,3 +916,140 @@ fn sha512_digests_are_checked_others_are_warned_about_and_malformed_ones_refused
         }
     }
 }
+
+// ---- files searched on the way (secrets) ---------------------------------------------------
+
+/// Searches every file for secrets with the scanner's own detectors.
+struct Secrets;
+
+impl moat_scan::image::Inspector for Secrets {
+    fn wants(&self, path: &str, size: u64, _: u32) -> bool {
+        moat_scan::secrets::wants(path, size)
+    }
+    fn inspect(&self, _: &str, data: &[u8]) -> Vec<moat_scan::secrets::SecretHit> {
+        moat_scan::secrets::scan(data)
+    }
+}
+
+const AWS: &str = "AWS_ACCESS_KEY_ID=AKIAYS4VL64KAFD2NASL\n";
+
+fn nothing(_: &str, _: u64, _: u32) -> bool {
+    false
+}
+
+/// `(path, layer, removed_in, lines of the hits)` of what was found.
+fn found(img: &moat_scan::image::ImageFiles) -> Vec<(String, usize, Option<usize>, Vec<usize>)> {
+    img.found
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                f.layer,
+                f.removed_in,
+                f.hits.iter().map(|h| h.line).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn secrets_are_found_in_every_layer_and_deleted_ones_stay_reported() {
+    let base = layer(&[
+        E::Dir("app/"),
+        E::File("app/.env", s(AWS)),
+        E::File("app/config.env", s(&format!("# first\n{AWS}"))),
+        E::File("app/plain.txt", s("nothing here\n")),
+        E::File("etc/os-release", s(&format!("ID=debian\n{AWS}"))),
+        E::File("usr/share/doc/example.conf", s(AWS)),
+    ]);
+    let deletes = layer(&[E::File("app/.wh..env", vec![])]);
+    let replaces = layer(&[E::File("app/config.env", s(&format!("\n\n{AWS}")))]);
+    let tar = legacy_archive(&[(&["s:1"], vec![base, deletes, replaces], "u")]);
+    let os_release = |p: &str, _: u64, _: u32| p == "etc/os-release";
+    for streamed in [false, true] {
+        let mut source = if streamed {
+            ArchiveSource::from_stream(Cursor::new(tar.clone()), "image.tar")
+        } else {
+            ArchiveSource::from_seekable(Cursor::new(tar.clone()), "image.tar")
+        };
+        let img = moat_scan::image::read_image(
+            &mut source,
+            &os_release,
+            Some(&Secrets),
+            &Limits::default(),
+        )
+        .unwrap();
+        // final files first, then the buried ones; the wanted file is kept, not searched here;
+        // documentation is not searched
+        assert_eq!(
+            found(&img),
+            vec![
+                ("app/config.env".into(), 2, None, vec![3]),
+                ("app/.env".into(), 0, Some(1), vec![1]),
+                ("app/config.env".into(), 0, Some(2), vec![2]),
+            ],
+            "streamed: {streamed}"
+        );
+        assert_eq!(summary(&img.files).len(), 1);
+        let evidence = &img.found[0].hits[0].evidence;
+        assert!(!evidence.contains("AKIAYS4VL64KAFD2NASL"), "{evidence}");
+    }
+    // without an inspector nothing is searched
+    let img = final_files(
+        &mut ArchiveSource::from_seekable(Cursor::new(tar), "image.tar"),
+        &nothing,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert!(img.found.is_empty() && img.files.is_empty());
+}
+
+#[test]
+fn searched_bytes_are_bounded_by_the_file_limit() {
+    // the key sits past the first 64 bytes: a 64-byte limit does not see it
+    let text = format!("{}\n{AWS}", "#".repeat(100));
+    let tar = one_layer(layer(&[E::File("app/.env", s(&text))]));
+    let read = |max_file_size| {
+        let limits = Limits {
+            max_file_size,
+            ..Limits::default()
+        };
+        moat_scan::image::read_image(
+            &mut ArchiveSource::from_seekable(Cursor::new(tar.clone()), "image.tar"),
+            &nothing,
+            Some(&Secrets),
+            &limits,
+        )
+        .unwrap()
+    };
+    assert_eq!(found(&read(64)), vec![]);
+    assert_eq!(
+        found(&read(1 << 20)),
+        vec![("app/.env".into(), 0, None, vec![2])]
+    );
+}
+
+#[test]
+fn secrets_in_a_root_filesystem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("srv/api")).unwrap();
+    std::fs::create_dir_all(dir.path().join("usr/share/doc")).unwrap();
+    std::fs::write(
+        dir.path().join("srv/api/settings.py"),
+        format!("x = 1\n{AWS}"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("srv/api/clean.py"), "x = 1\n").unwrap();
+    std::fs::write(dir.path().join("usr/share/doc/README"), AWS).unwrap();
+    let img = moat_scan::image::read_image(
+        &mut RootfsSource::new(dir.path()),
+        &nothing,
+        Some(&Secrets),
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        found(&img),
+        vec![("srv/api/settings.py".into(), 0, None, vec![2])]
+    );
+}

@@ -7,7 +7,8 @@ use std::hash::RandomState;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 use super::path::{clean_into, parent, resolve_link};
-use super::{FileEntry, ImageError, LayerSink, ReadSeek, S_IFLNK, S_IFREG};
+use super::{FileEntry, FoundFile, ImageError, LayerSink, ReadSeek, S_IFLNK, S_IFREG};
+use crate::secrets::SecretHit;
 
 /// Buffer size for reading compressed layers and their decompressed tar streams.
 pub(crate) const BUF_SIZE: usize = 256 * 1024;
@@ -32,6 +33,11 @@ pub(crate) enum Node {
         /// The link's target, as written.
         target: String,
     },
+    /// A file that was searched and dropped ([`Inspector`]): what the search found.
+    Found {
+        /// The secrets found in it.
+        hits: Vec<SecretHit>,
+    },
 }
 
 impl Node {
@@ -39,6 +45,7 @@ impl Node {
         match self {
             Node::File { data, .. } => data.len() as u64,
             Node::Symlink { target } => target.len() as u64,
+            Node::Found { hits } => (hits.len() * std::mem::size_of::<SecretHit>()) as u64,
         }
     }
 }
@@ -71,6 +78,9 @@ pub(crate) struct Fs {
     files: BTreeMap<String, (usize, Node)>,
     /// Bytes held.
     pub(crate) bytes: u64,
+    /// Searched files with findings that a later layer deleted or replaced: still in the image
+    /// (anyone with the image has their layer), not in its final filesystem.
+    buried: Vec<FoundFile>,
 }
 
 impl Fs {
@@ -78,14 +88,24 @@ impl Fs {
     pub(crate) fn apply(&mut self, delta: LayerDelta, layer: usize, hasher: &RandomState) {
         if !(delta.any.is_empty() && delta.subtree.is_empty() && delta.under.is_empty()) {
             let mut freed = 0;
-            self.files.retain(|path, (_, node)| {
+            let mut buried = Vec::new();
+            self.files.retain(|path, (at, node)| {
                 let gone = removed_by(&delta, path, hasher);
                 if gone {
                     freed += node.bytes();
+                    if let Node::Found { hits } = node {
+                        buried.push(FoundFile {
+                            path: path.clone(),
+                            layer: *at,
+                            hits: std::mem::take(hits),
+                            removed_in: Some(layer),
+                        });
+                    }
                 }
                 !gone
             });
             self.bytes -= freed;
+            self.buried.append(&mut buried);
         }
         for (path, node) in delta.kept {
             self.bytes += node.bytes();
@@ -97,7 +117,14 @@ impl Fs {
 
     /// The final files, symbolic links resolved (a link whose target is not a kept file is
     /// skipped with a warning). Files' bytes are moved out, copied only for links.
-    pub(crate) fn into_files(self, warnings: &mut Vec<String>) -> Vec<FileEntry> {
+    ///
+    /// Also returns the searched files with findings: those of the final filesystem, then those
+    /// a later layer removed, by path.
+    pub(crate) fn into_files(
+        mut self,
+        warnings: &mut Vec<String>,
+    ) -> (Vec<FileEntry>, Vec<FoundFile>) {
+        let mut found = std::mem::take(&mut self.buried);
         let mut links = Vec::new();
         for (path, (_, node)) in &self.files {
             if let Node::Symlink { target } = node {
@@ -123,6 +150,15 @@ impl Fs {
                     size,
                     link: None,
                 }),
+                Node::Found { hits } => {
+                    found.push(FoundFile {
+                        path,
+                        layer,
+                        hits,
+                        removed_in: None,
+                    });
+                    None
+                }
                 Node::Symlink { .. } => None,
             })
             .collect();
@@ -136,7 +172,14 @@ impl Fs {
             }
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
-        out
+        found.sort_by(|a, b| {
+            (a.removed_in.is_some(), &a.path, a.layer).cmp(&(
+                b.removed_in.is_some(),
+                &b.path,
+                b.layer,
+            ))
+        });
+        (out, found)
     }
 
     /// Resolves a symbolic link inside the root, following the kept links met on the way.
@@ -382,6 +425,8 @@ fn scan<R: Read>(
     let mut path = String::new();
     let mut link = String::new();
     let mut warnings = Vec::new();
+    // the bytes of a file being searched, reused from one to the next
+    let mut scratch = Vec::new();
     for entry in entries {
         let mut entry = entry?;
         delta.entries += 1;
@@ -458,8 +503,20 @@ fn scan<R: Read>(
                     let mut data = Vec::with_capacity(cap as usize);
                     (&mut entry).take(cap).read_to_end(&mut data)?;
                     delta.keep(path.clone(), Node::File { data, mode, size });
-                } else if let Some(old) = delta.kept.remove(&path) {
-                    delta.kept_bytes -= old.bytes();
+                } else {
+                    if let Some(old) = delta.kept.remove(&path) {
+                        delta.kept_bytes -= old.bytes();
+                    }
+                    if let Some(inspector) = sink.inspector.filter(|i| i.wants(&path, size, mode)) {
+                        scratch.clear();
+                        (&mut entry)
+                            .take(size.min(limits.max_file_size))
+                            .read_to_end(&mut scratch)?;
+                        let hits = inspector.inspect(&path, &scratch);
+                        if !hits.is_empty() {
+                            delta.keep(path.clone(), Node::Found { hits });
+                        }
+                    }
                 }
             }
             tar::EntryType::Symlink => {

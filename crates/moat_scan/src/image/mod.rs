@@ -60,6 +60,8 @@ pub use rootfs::RootfsSource;
 
 use layer::{Fs, LayerDelta};
 
+use crate::secrets::SecretHit;
+
 /// File type bits of a regular file, as in `st_mode`.
 pub const S_IFREG: u32 = 0o100_000;
 /// File type bits of a symbolic link, as in `st_mode`.
@@ -82,6 +84,34 @@ impl<F: Fn(&str, u64, u32) -> bool> FileFilter for F {
     fn wants(&self, path: &str, size: u64, mode: u32) -> bool {
         self(path, size, mode)
     }
+}
+
+/// Files searched as they stream past instead of being kept (secret detection): a file that
+/// the [`FileFilter`] does not want and the inspector does is read (up to
+/// [`Limits::max_file_size`]), handed to [`inspect`](Inspector::inspect) and dropped; only what
+/// the search found is kept, in the file's place. A later layer that deletes or replaces the
+/// file takes it out of the final filesystem, and the finding is reported as buried in its
+/// layer ([`FoundFile::removed_in`]): anyone with the image still has that layer.
+///
+/// Memory stays bounded by one file at a time, whatever the number of files searched.
+pub trait Inspector {
+    /// Whether the file at `path`, of `size` bytes and `mode`, is searched.
+    fn wants(&self, path: &str, size: u64, mode: u32) -> bool;
+    /// What is found in the file at `path`, whose bytes are `data`.
+    fn inspect(&self, path: &str, data: &[u8]) -> Vec<SecretHit>;
+}
+
+/// A searched file in which the [`Inspector`] found something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundFile {
+    /// Path relative to the image root, without a leading `/`.
+    pub path: String,
+    /// Index of the layer that wrote this version of the file.
+    pub layer: usize,
+    /// What was found.
+    pub hits: Vec<SecretHit>,
+    /// The layer that deleted or replaced the file, when it is not in the final filesystem.
+    pub removed_in: Option<usize>,
 }
 
 /// One file of the final filesystem that a filter wanted, with its bytes (bounded) and the layer
@@ -119,6 +149,9 @@ pub struct ImageFiles {
     pub layers: Vec<String>,
     /// The image's name when the source says it (`repo:tag`).
     pub reference: Option<String>,
+    /// The searched files in which the [`Inspector`] found something: those of the final
+    /// filesystem by path, then those a later layer removed.
+    pub found: Vec<FoundFile>,
     /// Entries that were skipped, with why (the walk goes on without them).
     pub warnings: Vec<String>,
 }
@@ -293,6 +326,7 @@ pub trait ImageSource {
 #[derive(Debug)]
 pub struct LayerSink<'a> {
     filter: &'a dyn FileFilter,
+    inspector: Option<&'a dyn Inspector>,
     limits: &'a Limits,
     what: String,
     hasher: RandomState,
@@ -306,6 +340,12 @@ pub struct LayerSink<'a> {
     warnings: Vec<String>,
 }
 
+impl fmt::Debug for dyn Inspector + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Inspector")
+    }
+}
+
 impl fmt::Debug for dyn FileFilter + '_ {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FileFilter")
@@ -313,9 +353,15 @@ impl fmt::Debug for dyn FileFilter + '_ {
 }
 
 impl<'a> LayerSink<'a> {
-    fn new(filter: &'a dyn FileFilter, limits: &'a Limits, what: &str) -> Self {
+    fn new(
+        filter: &'a dyn FileFilter,
+        inspector: Option<&'a dyn Inspector>,
+        limits: &'a Limits,
+        what: &str,
+    ) -> Self {
         Self {
             filter,
+            inspector,
             limits,
             what: what.to_string(),
             hasher: RandomState::new(),
@@ -426,7 +472,11 @@ impl<'a> LayerSink<'a> {
         }
     }
 
-    fn finish(mut self, what: &str) -> Result<(Vec<FileEntry>, Vec<String>), ImageError> {
+    #[allow(clippy::type_complexity)]
+    fn finish(
+        mut self,
+        what: &str,
+    ) -> Result<(Vec<FileEntry>, Vec<FoundFile>, Vec<String>), ImageError> {
         let Some(order) = self.order.take() else {
             return Err(ImageError::Corrupt {
                 what: what.to_string(),
@@ -440,8 +490,8 @@ impl<'a> LayerSink<'a> {
             });
         }
         let mut warnings = self.warnings;
-        let files = self.fs.into_files(&mut warnings);
-        Ok((files, warnings))
+        let (files, found) = self.fs.into_files(&mut warnings);
+        Ok((files, found, warnings))
     }
 }
 
@@ -453,10 +503,21 @@ pub fn final_files(
     filter: &dyn FileFilter,
     limits: &Limits,
 ) -> Result<ImageFiles, ImageError> {
+    read_image(source, filter, None, limits)
+}
+
+/// [`final_files`], with the files `inspector` wants searched on the way, in every layer
+/// ([`ImageFiles::found`]).
+pub fn read_image(
+    source: &mut dyn ImageSource,
+    filter: &dyn FileFilter,
+    inspector: Option<&dyn Inspector>,
+    limits: &Limits,
+) -> Result<ImageFiles, ImageError> {
     let what = source.describe();
-    let mut sink = LayerSink::new(filter, limits, &what);
+    let mut sink = LayerSink::new(filter, inspector, limits, &what);
     let meta = source.read(&mut sink)?;
-    let (files, mut warnings) = sink.finish(&what)?;
+    let (files, found, mut warnings) = sink.finish(&what)?;
     let config = match &meta.config {
         Some(bytes) => match ImageConfig::parse(bytes) {
             Ok(c) => Some(c),
@@ -472,6 +533,7 @@ pub fn final_files(
         config,
         layers: meta.layer_digests,
         reference: meta.reference,
+        found,
         warnings,
     })
 }

@@ -52,6 +52,8 @@ impl ImageSource for RootfsSource {
         let limits = sink.limits().clone();
         let mut delta = LayerDelta::default();
         let mut stack = vec![(self.dir.clone(), String::new())];
+        // the bytes of a file being searched, reused from one to the next
+        let mut scratch = Vec::new();
         while let Some((dir, rel)) = stack.pop() {
             let entries = match fs::read_dir(&dir) {
                 Ok(e) => e,
@@ -111,6 +113,28 @@ impl ImageSource for RootfsSource {
                     let size = meta.len();
                     let mode = S_IFREG | (meta.permissions().mode() & 0o7777);
                     if !sink.filter.wants(&path, size, mode) {
+                        if let Some(inspector) =
+                            sink.inspector.filter(|i| i.wants(&path, size, mode))
+                        {
+                            scratch.clear();
+                            let read = File::open(&full).and_then(|f| {
+                                f.take(size.min(limits.max_file_size))
+                                    .read_to_end(&mut scratch)
+                            });
+                            match read {
+                                Ok(n) => delta.read_bytes += n as u64,
+                                Err(e) => {
+                                    delta
+                                        .warnings
+                                        .push(format!("{}: {e}; skipped", full.display()));
+                                    continue;
+                                }
+                            }
+                            let hits = inspector.inspect(&path, &scratch);
+                            if !hits.is_empty() {
+                                delta.keep(path, Node::Found { hits });
+                            }
+                        }
                         continue;
                     }
                     let cap = size.min(limits.max_file_size);

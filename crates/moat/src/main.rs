@@ -27,6 +27,8 @@ enum Command {
     Gateway(moat_gateway::GatewayArgs),
     /// Build and inspect the local advisory database the scanner matches against (offline).
     Db(cmd::db::DbArgs),
+    /// Find known vulnerabilities and leaked secrets in an image, offline.
+    Scan(Box<cmd::scan::ScanArgs>),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(&args),
         Command::Gateway(args) => moat_gateway::run(args),
         Command::Db(args) => cmd::db::run(&args),
+        Command::Scan(args) => cmd::scan::run(&args),
     }
 }
 

@@ -37,6 +37,9 @@ pub struct RawConfig {
     /// Ignores by path.
     #[serde(default)]
     pub ignore: Vec<RawIgnore>,
+    /// `[scan]`: read and checked by `moat scan` (`moat_scan::policy`), not by the audit.
+    #[serde(default)]
+    pub scan: Option<toml::Table>,
 }
 
 /// `[rules]`.

@@ -7,6 +7,9 @@
 //!   and `analyze` (the analyzers that turn files into packages) fill the inventory.
 //! - [`matching`]: the advisories of the local database ([`moat_vuln`]) that apply to each
 //!   package.
+//! - [`scan`]: one image read once into its inventory and secrets, then matched;
+//!   [`policy`] decides what is shown and when the exit code is 1; [`report`] renders it
+//!   (text, JSON, SARIF, CycloneDX).
 #![deny(missing_docs)]
 
 pub mod analyze;
@@ -14,4 +17,7 @@ pub mod cyclonedx;
 pub mod image;
 pub mod matching;
 pub mod model;
+pub mod policy;
+pub mod report;
+pub mod scan;
 pub mod secrets;

@@ -326,7 +326,8 @@ mod tests {
                 },
                 crate::image::HistoryEntry {
                     created_by: Some(
-                        "RUN /bin/sh -c curl https://deploy:S3cr3tPassw0rd@git.internal.corp/x".into(),
+                        "RUN /bin/sh -c curl https://deploy:S3cr3tPassw0rd@git.internal.corp/x"
+                            .into(),
                     ),
                     ..Default::default()
                 },

@@ -51,8 +51,8 @@ fn json(o: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(o), stderr(o)))
 }
 
-/// The advisory database of the tests: the Debian 12 records written for the fixture image and
-/// the real RustSec and Go data, built once.
+/// The advisory database of the tests: the Debian 12 records written for the fixture image,
+/// the real RustSec and Go data and Alpine 3.11's secfixes, built once.
 fn database() -> &'static Path {
     static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = DB.get_or_init(|| {
@@ -67,6 +67,7 @@ fn database() -> &'static Path {
                 db.to_str().unwrap(),
                 fixtures().join("debian12").to_str().unwrap(),
                 shared().join("advisories/osv/rust").to_str().unwrap(),
+                shared().join("advisories/osv/Go").to_str().unwrap(),
                 shared()
                     .join("advisories/alpine-secdb/v3.11/main.yaml")
                     .to_str()
@@ -672,4 +673,83 @@ fn errors_a_user_meets() {
         "{}",
         stdout(&o)
     );
+}
+
+/// A Go program built here (Debian's Go toolchain, its one dependency vendored in the fixture:
+/// `golang.org/x/text v0.3.5`, a version with known advisories) and scanned in a root
+/// filesystem against the real Go advisories. Skipped without `go`, unless `MOAT_REQUIRE_GO=1`.
+#[test]
+fn a_go_binary_against_the_go_advisories() {
+    let required = std::env::var("MOAT_REQUIRE_GO").is_ok_and(|v| v == "1");
+    let version = Command::new("go").arg("version").output();
+    let Some(version) = version.ok().filter(|o| o.status.success()) else {
+        assert!(!required, "MOAT_REQUIRE_GO=1 but `go version` does not run");
+        eprintln!("skipped: no Go toolchain (`go` not found); set MOAT_REQUIRE_GO=1 to require it");
+        return;
+    };
+    // `go version go1.19.8 linux/amd64` → `v1.19.8`
+    let toolchain = String::from_utf8_lossy(&version.stdout)
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .replacen("go", "v", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("root/usr/local/bin/orders");
+    let built = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(fixtures().join("go-app"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=vendor")
+        .env("GOCACHE", tmp.path().join("cache"))
+        .env("GOPATH", tmp.path().join("gopath"))
+        .env("CGO_ENABLED", "0")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "go build: {}", stderr(&built));
+    let root = tmp.path().join("root");
+    let o = moat(
+        tmp.path(),
+        &[
+            "scan",
+            "--db",
+            database().to_str().unwrap(),
+            "--rootfs",
+            root.to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    let found = findings(&v);
+    let text: BTreeSet<&str> = found
+        .iter()
+        .filter(|(_, p, _)| p == "golang.org/x/text")
+        .map(|(id, _, version)| {
+            assert_eq!(version, "v0.3.5");
+            id.as_str()
+        })
+        .collect();
+    // fixed in 0.3.7, 0.3.8 and 0.39.0; GO-2020-0015 was fixed in 0.3.3, before this version
+    assert_eq!(
+        text,
+        BTreeSet::from(["GO-2021-0113", "GO-2022-1059", "GO-2026-5970"])
+    );
+    // the standard library the toolchain linked in: an old toolchain has advisories fixed
+    // after it, each with the fixed version of a later release
+    let stdlib: Vec<&Value> = v["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["package"] == "stdlib")
+        .collect();
+    assert!(!stdlib.is_empty(), "{toolchain}: no stdlib advisories");
+    for x in stdlib {
+        assert_eq!(x["version"], toolchain.as_str());
+        assert_eq!(x["status"], "fixed");
+        assert_eq!(x["installed"][0]["path"], "usr/local/bin/orders");
+    }
 }

@@ -379,7 +379,7 @@ fn text_sarif_and_cyclonedx_reports() {
         "zlib 1:1.2.13.dfsg-1 (Debian:12, installed as zlib1g, /var/lib/dpkg/status, layer 0)",
         "fixed in 1:1.2.13.dfsg-1+deb12u1",
         "smallvec 0.6.10 (crates.io, /app/Cargo.lock, layer 1)",
-        "RUSTSEC-2021-0003      critical 9.8",
+        "RUSTSEC-2021-0003        critical 9.8  fixed in 0.6.14 ",
         "[S001] /app/config/.env:4:19: an AWS access key id",
         "[S002] config Env GITHUB_TOKEN: a GitHub token",
         "16 vulnerabilities in 12 packages (critical 2, high 1, medium 2, unknown 11), 3 secret(s)",

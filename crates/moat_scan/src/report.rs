@@ -35,7 +35,8 @@ pub const SECRET_BAND: Band = Band::High;
 /// Everything a report shows.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// What was scanned: `docker-archive`, `oci-layout`, `oci-archive`, `engine`, `rootfs`.
+    /// What was scanned: `archive` (a tarball: `docker save` or `oci-archive`, told apart by its
+    /// contents), `docker-archive` or `oci-archive` (named so), `oci-layout`, `engine`, `rootfs`.
     pub kind: String,
     /// The name shown for the target (what the user typed).
     pub name: String,
@@ -152,6 +153,21 @@ pub fn text(report: &Report) -> String {
             .or_default()
             .push(v);
     }
+    // columns as wide as their widest entry
+    let id_width = report
+        .applied
+        .shown
+        .iter()
+        .map(|v| v.advisory.id.len())
+        .max()
+        .unwrap_or(0);
+    let fix_width = report
+        .applied
+        .shown
+        .iter()
+        .map(|v| fix_words(v).len())
+        .max()
+        .unwrap_or(0);
     for ((package, version, ecosystem), vulns) in &groups {
         let first = vulns[0];
         let installed: Vec<&Package> = first
@@ -184,7 +200,7 @@ pub fn text(report: &Report) -> String {
                 .map_or_else(String::new, |i| format!(" [{i}]"));
             let _ = writeln!(
                 out,
-                "  {:<22} {:<13} {:<30} {}{note}",
+                "  {:<id_width$}  {:<12}  {:<fix_width$}  {}{note}",
                 a.id,
                 sev,
                 fix_words(v),

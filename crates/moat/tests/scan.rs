@@ -753,3 +753,81 @@ fn a_go_binary_against_the_go_advisories() {
         assert_eq!(x["installed"][0]["path"], "usr/local/bin/orders");
     }
 }
+
+#[test]
+fn vex_statements_take_advisories_out() {
+    let Some(out) = fixture() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = out.join("debian-api.docker.tar");
+    let vex = tmp.path().join("api.vex.json");
+    std::fs::write(
+        &vex,
+        r#"{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.com/vex/debian-api-1",
+  "author": "API team",
+  "timestamp": "2026-11-30T10:00:00Z",
+  "version": 1,
+  "statements": [
+    {"vulnerability": {"name": "CVE-2026-27171", "aliases": ["DEBIAN-CVE-2026-27171"]},
+     "products": [{"@id": "pkg:oci/debian-api",
+                   "subcomponents": [{"@id": "pkg:deb/debian/zlib1g"}]}],
+     "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+    {"vulnerability": {"name": "RUSTSEC-2022-0013"},
+     "products": [{"@id": "pkg:cargo/regex@1.5.4"}],
+     "status": "fixed"},
+    {"vulnerability": {"name": "RUSTSEC-2021-0003"},
+     "products": [{"@id": "pkg:cargo/smallvec@0.6.9"}],
+     "status": "not_affected", "justification": "component_not_present"},
+    {"vulnerability": {"name": "RUSTSEC-2020-0071"},
+     "products": [{"@id": "pkg:cargo/time@0.1.45"}],
+     "status": "under_investigation"}
+  ]
+}"#,
+    )
+    .unwrap();
+    let o = scan(
+        tmp.path(),
+        tar.to_str().unwrap(),
+        &["-f", "json", "--no-secrets", "--vex", vex.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    let mut want = expected();
+    want.remove(&(
+        "DEBIAN-CVE-2026-27171".into(),
+        "zlib".into(),
+        "1:1.2.13.dfsg-1".into(),
+    ));
+    want.remove(&("RUSTSEC-2022-0013".into(), "regex".into(), "1.5.4".into()));
+    // a statement about another version, or still under investigation, changes nothing
+    assert_eq!(findings(&v), want);
+    let ignored: Vec<(&str, &str)> = v["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["vulnerability"]["id"].as_str().unwrap(),
+                x["vex"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ignored,
+        [
+            ("RUSTSEC-2022-0013", "fixed"),
+            ("DEBIAN-CVE-2026-27171", "not_affected")
+        ]
+    );
+    // a document that is not OpenVEX is an error
+    let o = scan(
+        tmp.path(),
+        tar.to_str().unwrap(),
+        &["--vex", tar.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not JSON"), "{}", stderr(&o));
+}

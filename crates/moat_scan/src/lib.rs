@@ -21,3 +21,4 @@ pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod secrets;
+pub mod vex;

@@ -22,8 +22,10 @@ use moat_vuln::{Band, FixStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::Date;
+use crate::cyclonedx::purl;
 use crate::model::Inventory;
 use crate::scan::Vulnerability;
+use crate::vex::Statement;
 
 /// One ignore entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,6 +85,8 @@ pub struct Policy {
     pub secrets: bool,
     /// Ignore entries.
     pub ignores: Vec<Ignore>,
+    /// OpenVEX statements that take advisories out (`--vex`).
+    pub vex: Vec<Statement>,
 }
 
 impl Default for Policy {
@@ -93,6 +97,7 @@ impl Default for Policy {
             fail_on: Band::Unknown,
             secrets: true,
             ignores: Vec::new(),
+            vex: Vec::new(),
         }
     }
 }
@@ -197,13 +202,22 @@ fn one_line(message: &str) -> String {
     message.trim_end().replace('\n', "\n  ")
 }
 
+/// What took a vulnerability out of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppression {
+    /// An ignore entry (its index in [`Policy::ignores`]).
+    Ignore(usize),
+    /// An OpenVEX statement (its index in [`Policy::vex`]).
+    Vex(usize),
+}
+
 /// The vulnerabilities a policy leaves to report, and what it took out.
 #[derive(Debug, Clone, Default)]
 pub struct Applied {
     /// Reported.
     pub shown: Vec<Vulnerability>,
-    /// Taken out by an ignore entry (the entry's index in [`Policy::ignores`]).
-    pub ignored: Vec<(Vulnerability, usize)>,
+    /// Taken out by an ignore entry or a VEX statement.
+    pub ignored: Vec<(Vulnerability, Suppression)>,
     /// Taken out by `severity` or `ignore-unfixed`.
     pub filtered: usize,
     /// Ignore entries past their expiry day (they applied to nothing).
@@ -211,11 +225,13 @@ pub struct Applied {
 }
 
 impl Policy {
-    /// Sorts `vulnerabilities` into shown, ignored and filtered, on `today`.
+    /// Sorts `vulnerabilities` into shown, ignored and filtered, on `today`, for the image
+    /// known by `names` (what the user typed, the reference its source gave; for VEX products).
     pub fn apply(
         &self,
         vulnerabilities: Vec<Vulnerability>,
         inventory: &Inventory,
+        names: &[&str],
         today: Date,
     ) -> Applied {
         let mut out = Applied {
@@ -235,7 +251,17 @@ impl Policy {
                     })
             });
             if let Some(i) = ignore {
-                out.ignored.push((v, i));
+                out.ignored.push((v, Suppression::Ignore(i)));
+                continue;
+            }
+            let vex = self.vex.iter().position(|s| {
+                s.names_advisory(&a.id, &a.aliases)
+                    && v.packages
+                        .iter()
+                        .any(|&k| s.covers(&purl(&inventory.packages[k]), names))
+            });
+            if let Some(i) = vex {
+                out.ignored.push((v, Suppression::Vex(i)));
                 continue;
             }
             let band_shown = self

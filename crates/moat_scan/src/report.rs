@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cyclonedx;
 use crate::model::Package;
-use crate::policy::{Applied, Policy, format_date};
+use crate::policy::{Applied, Policy, Suppression, format_date};
 use crate::scan::{Scanned, Secret, SecretPlace, Vulnerability};
 
 /// Version of the JSON document ([`json`]); bumped on any incompatible change.
@@ -353,10 +353,16 @@ pub fn json(report: &Report) -> String {
             v["code"] = json!(secret_code(s));
             v
         }).collect::<Vec<_>>(),
-        "ignored": report.applied.ignored.iter().map(|(v, i)| json!({
-            "vulnerability": vulnerability_json(report, v),
-            "ignore": report.policy.ignores[*i],
-        })).collect::<Vec<_>>(),
+        "ignored": report.applied.ignored.iter().map(|(v, why)| match why {
+            Suppression::Ignore(i) => json!({
+                "vulnerability": vulnerability_json(report, v),
+                "ignore": report.policy.ignores[*i],
+            }),
+            Suppression::Vex(i) => json!({
+                "vulnerability": vulnerability_json(report, v),
+                "vex": report.policy.vex[*i],
+            }),
+        }).collect::<Vec<_>>(),
         "expired_ignores": report.applied.expired.iter().map(|&i| &report.policy.ignores[i]).collect::<Vec<_>>(),
         "warnings": report.scanned.warnings,
         "summary": {

@@ -68,6 +68,10 @@ pub struct ScanArgs {
     /// Do not search for secrets.
     #[arg(long)]
     no_secrets: bool,
+    /// OpenVEX document whose `not_affected` and `fixed` statements take advisories out
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    vex: Vec<PathBuf>,
     /// Config file with a `[scan]` table (default: ./.moat.toml when it exists).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -169,6 +173,9 @@ fn policy(args: &ScanArgs) -> Result<Policy, String> {
     }
     policy.ignore_unfixed |= args.ignore_unfixed;
     policy.secrets &= !args.no_secrets;
+    for path in &args.vex {
+        policy.vex.extend(moat_scan::vex::read(path)?);
+    }
     Ok(policy)
 }
 
@@ -237,7 +244,9 @@ fn run_inner(args: &ScanArgs) -> Result<bool, String> {
         }
     };
     let vulns = vulnerabilities(&db, &scanned.inventory).map_err(|e| e.to_string())?;
-    let applied = policy.apply(vulns, &scanned.inventory, Date::today());
+    let mut names = vec![name.as_str()];
+    names.extend(scanned.reference.as_deref());
+    let applied = policy.apply(vulns, &scanned.inventory, &names, Date::today());
     let report = Report {
         kind: kind.to_string(),
         name,

@@ -15,3 +15,11 @@ if ! command -v sslyze >/dev/null 2>&1; then
   pip install --quiet sslyze >/dev/null 2>&1 || python3 -m pip install --quiet sslyze
   command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1 || true
 fi
+# JWT tests mint their tokens with another implementation: PyJWT on `cryptography`
+if ! python3 -c 'import jwt, cryptography' >/dev/null 2>&1; then
+  pip install --quiet pyjwt cryptography >/dev/null 2>&1 \
+    || python3 -m pip install --quiet pyjwt cryptography
+fi
+if python3 -c 'import jwt, cryptography' >/dev/null 2>&1; then
+  export MOAT_REQUIRE_PYJWT=1
+fi

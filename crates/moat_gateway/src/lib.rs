@@ -22,6 +22,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod guard;
 pub mod h1client;
+pub mod jwt;
 pub mod metrics;
 pub mod plan;
 pub mod proxy;

@@ -5,7 +5,13 @@
 use libfuzzer_sys::fuzz_target;
 use moat_vuln::Scheme;
 
-const SCHEMES: [Scheme; 4] = [Scheme::Dpkg, Scheme::Apk, Scheme::Semver, Scheme::Pep440];
+const SCHEMES: [Scheme; 5] = [
+    Scheme::Dpkg,
+    Scheme::Apk,
+    Scheme::Semver,
+    Scheme::Pep440,
+    Scheme::Rpm,
+];
 
 fuzz_target!(|input: (&str, &str)| {
     let (a, b) = input;

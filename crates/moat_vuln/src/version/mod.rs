@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 pub mod apk;
 pub mod dpkg;
 pub mod pep440;
+pub mod rpm;
 pub mod semver;
 
 /// How an ecosystem orders its versions.
@@ -21,12 +22,17 @@ pub enum Scheme {
     Semver,
     /// Python distributions (PEP 440).
     Pep440,
+    /// RPM packages (`rpmverCmp`): Red Hat, AlmaLinux, Rocky Linux, SUSE, openSUSE, Mageia,
+    /// openEuler, Photon OS, Azure Linux.
+    Rpm,
 }
 
 impl Scheme {
     /// The ordering of an OSV ecosystem name (`Debian:12`, `Alpine:v3.19`, `crates.io`, `Go`,
-    /// `npm`, `PyPI`, …); `None` when moat does not know how that ecosystem orders versions
-    /// (then only explicit `versions` lists can match).
+    /// `npm`, `PyPI`, `Rocky Linux:9`, …); `None` when moat does not know how that ecosystem
+    /// orders versions (then only explicit `versions` lists can match). The RPM ecosystems are
+    /// those the OSV schema's ecosystem list describes as RPM-based
+    /// (<https://ossf.github.io/osv-schema/#affectedpackage-field>).
     pub fn for_ecosystem(osv_ecosystem: &str) -> Option<Scheme> {
         let base = osv_ecosystem.split(':').next().unwrap_or_default();
         match base {
@@ -34,6 +40,8 @@ impl Scheme {
             "Alpine" => Some(Scheme::Apk),
             "crates.io" | "npm" | "Go" | "Hex" | "Pub" => Some(Scheme::Semver),
             "PyPI" => Some(Scheme::Pep440),
+            "Red Hat" | "AlmaLinux" | "Rocky Linux" | "openSUSE" | "SUSE" | "Mageia"
+            | "openEuler" | "Photon OS" | "Azure Linux" => Some(Scheme::Rpm),
             _ => None,
         }
     }
@@ -45,6 +53,7 @@ impl Scheme {
             Scheme::Apk => apk::compare(a, b),
             Scheme::Semver => semver::compare(a, b),
             Scheme::Pep440 => pep440::compare(a, b),
+            Scheme::Rpm => rpm::compare(a, b),
         }
     }
 }

@@ -5,12 +5,22 @@ _moat_gw_apt=()
 command -v curl >/dev/null 2>&1 || _moat_gw_apt+=(curl)
 command -v openssl >/dev/null 2>&1 || _moat_gw_apt+=(openssl)
 command -v prometheus >/dev/null 2>&1 || _moat_gw_apt+=(prometheus)
+# the shared rate-limit store's tests start their own redis-server processes (and a Cluster)
+command -v redis-server >/dev/null 2>&1 || _moat_gw_apt+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || _moat_gw_apt+=(redis-tools)
 if [ ${#_moat_gw_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${_moat_gw_apt[@]}" >/dev/null
 fi
 unset _moat_gw_apt
+# the distribution's own instance is not used: tests start theirs on free ports
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+if command -v redis-server >/dev/null 2>&1; then
+  export MOAT_REQUIRE_REDIS=1
+fi
 if ! command -v sslyze >/dev/null 2>&1; then
   pip install --quiet sslyze >/dev/null 2>&1 || python3 -m pip install --quiet sslyze
   command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1 || true

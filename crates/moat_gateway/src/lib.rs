@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod plan;
 pub mod proxy;
 pub mod ratelimit;
+pub mod redis_store;
 pub mod server;
 pub mod tls;
 pub mod upstream;

@@ -1,0 +1,450 @@
+//! The Redis rate-limit store against real `redis-server` processes started here, each on a
+//! free port and killed when its test ends: the GCRA decisions, the limit shared exactly by
+//! two replicas (and the N× over-admission of separate in-memory limiters, to show the test
+//! can fail), the deadline under a paused Redis, the breaker when Redis dies and comes back,
+//! `NOSCRIPT` after a flush, key expiry, and a three-master Redis Cluster.
+//!
+//! Skipped without `redis-server` (a line on stderr), unless `MOAT_REQUIRE_REDIS=1` (CI).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use moat_gateway::ratelimit::{KeyKind, LimitSpec, Limiter};
+use moat_gateway::redis_store::{BreakerState, RedisSettings, RedisStore, StoreError};
+
+fn have_redis() -> bool {
+    let ok = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !std::env::var("MOAT_REQUIRE_REDIS").is_ok_and(|v| v == "1"),
+            "MOAT_REQUIRE_REDIS=1 but redis-server is missing"
+        );
+        eprintln!("skipped: redis-server not found (apt-get install redis-server)");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `redis-server` on its own port and folder, killed when dropped.
+struct Server {
+    port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(free_port(), dir, extra)
+    }
+
+    fn start_in(port: u16, dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let s = Server { port, child, dir };
+        let start = Instant::now();
+        while s.cli(&["ping"]).trim() != "PONG" {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Kills it and returns its port and folder, to start it again there.
+    fn kill(mut self) -> (u16, tempfile::TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (self.port, dir)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn settings(nodes: Vec<String>) -> RedisSettings {
+    RedisSettings {
+        nodes,
+        deadline: Duration::from_millis(50),
+        breaker_failures: 3,
+        breaker_cool_down: Duration::from_millis(300),
+        ..RedisSettings::default()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Decides until the first call that Redis answers (the connection is made lazily).
+async fn first_answer(store: &RedisStore, key: &str, emission: Duration, tolerance: Duration) {
+    let start = Instant::now();
+    while store.decide(key, emission, tolerance).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no answer from Redis"
+        );
+        tokio::time::sleep(10 * MS).await;
+    }
+}
+
+#[test]
+fn gcra_decisions_like_the_in_memory_limiter() {
+    if !have_redis() {
+        return;
+    }
+    let server = Server::start(&[]);
+    runtime().block_on(async {
+        let store = RedisStore::new(&settings(vec![server.url()])).unwrap();
+        // 5 per second, burst 5: emission 200 ms, tolerance 1 s
+        let (emission, tolerance) = (200 * MS, 1000 * MS);
+        first_answer(&store, "warm-up", emission, tolerance).await;
+        let mut remaining = Vec::new();
+        for _ in 0..5 {
+            let d = store.decide("k", emission, tolerance).await.unwrap();
+            assert!(d.allowed);
+            assert_eq!(d.retry_after, Duration::ZERO);
+            remaining.push(d.remaining);
+        }
+        assert_eq!(remaining, [4, 3, 2, 1, 0]);
+        let d = store.decide("k", emission, tolerance).await.unwrap();
+        assert!(!d.allowed);
+        assert!(
+            d.retry_after > 150 * MS && d.retry_after <= 200 * MS,
+            "{d:?}"
+        );
+        assert!(
+            d.reset_after > 900 * MS && d.reset_after <= 1000 * MS,
+            "{d:?}"
+        );
+        // a refund gives one back
+        store.refund("k", emission).await.unwrap();
+        assert!(
+            store
+                .decide("k", emission, tolerance)
+                .await
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !store
+                .decide("k", emission, tolerance)
+                .await
+                .unwrap()
+                .allowed
+        );
+        // another key has its own budget
+        assert_eq!(
+            store
+                .decide("other", emission, tolerance)
+                .await
+                .unwrap()
+                .remaining,
+            4
+        );
+        // keys expire when their state carries nothing
+        let ttl: i64 = server.cli(&["pttl", "other"]).trim().parse().unwrap();
+        assert!(ttl > 0 && ttl <= 202, "pttl {ttl}");
+        tokio::time::sleep(250 * MS).await;
+        assert_eq!(server.cli(&["exists", "other"]).trim(), "0");
+        // the script is loaded again after a flush (NOSCRIPT)
+        assert_eq!(server.cli(&["script", "flush"]).trim(), "OK");
+        assert!(
+            store
+                .decide("after-flush", emission, tolerance)
+                .await
+                .unwrap()
+                .allowed
+        );
+        assert_eq!(store.breaker_state(), BreakerState::Closed);
+    });
+}
+
+/// Two replicas hammer one key from 8 tasks each: the total admitted is the limit.
+#[test]
+fn two_replicas_share_one_limit() {
+    if !have_redis() {
+        return;
+    }
+    let server = Server::start(&[]);
+    // 100 per 1000 s, burst 100: nothing refills during the test, so exactly 100 pass
+    let (emission, tolerance) = (Duration::from_secs(10), Duration::from_secs(1000));
+    let admitted = runtime().block_on(async {
+        let replica_a = Arc::new(RedisStore::new(&settings(vec![server.url()])).unwrap());
+        let replica_b = Arc::new(RedisStore::new(&settings(vec![server.url()])).unwrap());
+        first_answer(&replica_a, "warm-a", emission, tolerance).await;
+        first_answer(&replica_b, "warm-b", emission, tolerance).await;
+        let admitted = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = Arc::clone(if i % 2 == 0 { &replica_a } else { &replica_b });
+            let admitted = Arc::clone(&admitted);
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..40 {
+                    match store
+                        .decide("route:orders:limit:per-key:partner-a", emission, tolerance)
+                        .await
+                    {
+                        Ok(d) if d.allowed => {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(err) => panic!("{err}"),
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        admitted.load(Ordering::Relaxed)
+    });
+    eprintln!("two replicas, 640 requests, limit 100: {admitted} admitted");
+    assert_eq!(admitted, 100);
+
+    // the same load on two separate in-memory limiters admits twice the limit
+    let spec = LimitSpec {
+        name: "per-key".into(),
+        key: KeyKind::ApiKey,
+        count: 100,
+        period: Duration::from_secs(1000),
+        burst: 100,
+        dry_run: false,
+        consumers: None,
+        except_consumers: Vec::new(),
+        max_keys: 1000,
+    };
+    let replicas = [Limiter::new(spec.clone()), Limiter::new(spec)];
+    let local: u32 = (0..640)
+        .map(|i| u32::from(replicas[i % 2].check("partner-a", Instant::now()).allowed))
+        .sum();
+    eprintln!("two in-memory limiters, same load: {local} admitted");
+    assert_eq!(local, 200);
+}
+
+#[test]
+fn a_paused_redis_costs_no_more_than_the_deadline() {
+    if !have_redis() {
+        return;
+    }
+    let server = Server::start(&[]);
+    runtime().block_on(async {
+        let store = RedisStore::new(&settings(vec![server.url()])).unwrap();
+        let (emission, tolerance) = (10 * MS, 1000 * MS);
+        first_answer(&store, "warm", emission, tolerance).await;
+        // every client is held for a second
+        assert_eq!(server.cli(&["client", "pause", "1000", "all"]).trim(), "OK");
+        let mut worst = Duration::ZERO;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let r = store.decide("k", emission, tolerance).await;
+            worst = worst.max(start.elapsed());
+            assert!(
+                matches!(r, Err(StoreError::Timeout | StoreError::Unavailable)),
+                "{r:?}"
+            );
+        }
+        eprintln!("slowest call while Redis is paused: {worst:?} (deadline 50 ms)");
+        assert!(worst < 80 * MS, "{worst:?}");
+        // three timeouts in a row opened the breaker: the next call does not wait at all
+        assert_eq!(store.breaker_state(), BreakerState::Open);
+        let start = Instant::now();
+        assert_eq!(
+            store.decide("k", emission, tolerance).await,
+            Err(StoreError::Unavailable)
+        );
+        assert!(start.elapsed() < 5 * MS);
+        // once Redis answers again, a probe closes the breaker
+        let start = Instant::now();
+        loop {
+            tokio::time::sleep(50 * MS).await;
+            if store.decide("k", emission, tolerance).await.is_ok() {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "never closed");
+        }
+        assert_eq!(store.breaker_state(), BreakerState::Closed);
+    });
+}
+
+#[test]
+fn redis_killed_and_restarted() {
+    if !have_redis() {
+        return;
+    }
+    let server = Server::start(&[]);
+    let url = server.url();
+    runtime().block_on(async {
+        let store = RedisStore::new(&settings(vec![url.clone()])).unwrap();
+        let (emission, tolerance) = (10 * MS, 1000 * MS);
+        first_answer(&store, "warm", emission, tolerance).await;
+        let (port, dir) = server.kill();
+        let mut worst = Duration::ZERO;
+        for _ in 0..10 {
+            let start = Instant::now();
+            assert!(store.decide("k", emission, tolerance).await.is_err());
+            worst = worst.max(start.elapsed());
+        }
+        eprintln!("slowest call with Redis dead: {worst:?}");
+        assert!(worst < 80 * MS, "{worst:?}");
+        assert_eq!(store.breaker_state(), BreakerState::Open);
+        // back on the same port: shared limiting resumes without a new store
+        let again = Server::start_in(port, dir, &[]);
+        let start = Instant::now();
+        loop {
+            tokio::time::sleep(100 * MS).await;
+            if store.decide("k", emission, tolerance).await.is_ok() {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "never came back");
+        }
+        assert_eq!(store.breaker_state(), BreakerState::Closed);
+        assert_eq!(again.cli(&["exists", "k"]).trim(), "1");
+    });
+}
+
+#[test]
+fn a_store_made_while_redis_is_down_starts_and_waits() {
+    if !have_redis() {
+        return;
+    }
+    let port = free_port();
+    runtime().block_on(async {
+        let store = RedisStore::new(&settings(vec![format!("redis://127.0.0.1:{port}")])).unwrap();
+        assert!(store.decide("k", MS, MS).await.is_err());
+    });
+    let bad = RedisStore::new(&settings(vec!["http://nope".into()]));
+    assert!(bad.is_err());
+}
+
+/// Three masters joined into a Cluster by `redis-cli --cluster create`: keys spread over the
+/// slots, and the limit still holds exactly across two replicas.
+#[test]
+fn a_redis_cluster() {
+    if !have_redis() {
+        return;
+    }
+    let nodes: Vec<Server> = (0..3)
+        .map(|_| Server::start(&["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]))
+        .collect();
+    let mut create = Command::new("redis-cli");
+    create.args(["--cluster", "create"]);
+    for n in &nodes {
+        create.arg(format!("127.0.0.1:{}", n.port));
+    }
+    let created = create.args(["--cluster-yes"]).output().unwrap();
+    assert!(
+        created.status.success(),
+        "redis-cli --cluster create: {}",
+        String::from_utf8_lossy(&created.stdout)
+    );
+    let start = Instant::now();
+    while !nodes[0]
+        .cli(&["cluster", "info"])
+        .contains("cluster_state:ok")
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "cluster not ok");
+        std::thread::sleep(100 * MS);
+    }
+    let urls: Vec<String> = nodes.iter().map(Server::url).collect();
+    let (emission, tolerance) = (Duration::from_secs(10), Duration::from_secs(1000));
+    runtime().block_on(async {
+        let mut s = settings(urls);
+        s.cluster = true;
+        s.deadline = Duration::from_millis(500);
+        let replica_a = Arc::new(RedisStore::new(&s).unwrap());
+        let replica_b = Arc::new(RedisStore::new(&s).unwrap());
+        first_answer(&replica_a, "warm-a", emission, tolerance).await;
+        first_answer(&replica_b, "warm-b", emission, tolerance).await;
+        // 20 keys land on all three masters; each admits exactly 100 of 150
+        let mut tasks = Vec::new();
+        for k in 0..20 {
+            for store in [&replica_a, &replica_b] {
+                let store = Arc::clone(store);
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0;
+                    for _ in 0..75 {
+                        if store
+                            .decide(&format!("key-{k}"), emission, tolerance)
+                            .await
+                            .unwrap()
+                            .allowed
+                        {
+                            n += 1;
+                        }
+                    }
+                    (k, n)
+                }));
+            }
+        }
+        let mut per_key = [0u32; 20];
+        for task in tasks {
+            let (k, n) = task.await.unwrap();
+            per_key[k] += n;
+        }
+        assert!(per_key.iter().all(|&n| n == 100), "{per_key:?}");
+    });
+    let spread: Vec<usize> = nodes
+        .iter()
+        .map(|n| n.cli(&["dbsize"]).trim().parse().unwrap_or(0))
+        .collect();
+    assert!(
+        spread.iter().all(|&n| n > 0),
+        "keys on every master: {spread:?}"
+    );
+}

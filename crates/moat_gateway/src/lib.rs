@@ -12,6 +12,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod bans;
 pub mod body;
 pub mod canonical;
 pub mod check;

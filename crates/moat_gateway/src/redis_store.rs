@@ -340,14 +340,37 @@ impl RedisStore {
         tolerance: Duration,
         cost: i64,
     ) -> Result<[i64; 4], StoreError> {
+        let emission_us = emission.as_micros().max(1) as i64;
+        let tau_us = tolerance.as_micros() as i64;
+        let reply = self
+            .run(&self.script, key, &[emission_us, tau_us, cost])
+            .await?;
+        match reply.as_slice() {
+            [a, b, c, d] => Ok([*a, *b, *c, *d]),
+            _ => Err(StoreError::Redis(format!(
+                "unexpected reply of {} values",
+                reply.len()
+            ))),
+        }
+    }
+
+    /// Runs `script` on the one key `key` with integer `args`, under the deadline and the
+    /// breaker, and returns its integer list. Other features that share state through Redis
+    /// (abuse bans) use the store's connection this way.
+    pub async fn run(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
         if !self.breaker.admit() {
             self.stats.short_circuited.fetch_add(1, Ordering::Relaxed);
             return Err(StoreError::Unavailable);
         }
-        let emission_us = emission.as_micros().max(1) as u64;
-        let tau_us = tolerance.as_micros() as u64;
-        let mut invocation = self.script.key(key);
-        invocation.arg(emission_us).arg(tau_us).arg(cost);
+        let mut invocation = script.key(key);
+        for a in args {
+            invocation.arg(*a);
+        }
         let run = async {
             match &self.conn {
                 Conn::Single(m) => {
@@ -366,29 +389,23 @@ impl RedisStore {
                 },
             }
         };
-        let result = tokio::time::timeout(self.deadline, run).await;
-        let reply = match result {
+        match tokio::time::timeout(self.deadline, run).await {
             Err(_) => {
                 self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 self.breaker.failure();
-                return Err(StoreError::Timeout);
+                Err(StoreError::Timeout)
             }
             Ok(Err(e)) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 self.breaker.failure();
-                return Err(StoreError::Redis(e.to_string()));
+                Err(StoreError::Redis(e.to_string()))
             }
-            Ok(Ok(v)) => v,
-        };
-        self.breaker.success();
-        self.stats.decisions.fetch_add(1, Ordering::Relaxed);
-        match reply.as_slice() {
-            [a, b, c, d] => Ok([*a, *b, *c, *d]),
-            _ => Err(StoreError::Redis(format!(
-                "unexpected reply of {} values",
-                reply.len()
-            ))),
+            Ok(Ok(v)) => {
+                self.breaker.success();
+                self.stats.decisions.fetch_add(1, Ordering::Relaxed);
+                Ok(v)
+            }
         }
     }
 }

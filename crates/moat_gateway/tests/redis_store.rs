@@ -448,3 +448,83 @@ fn a_redis_cluster() {
         "keys on every master: {spread:?}"
     );
 }
+
+/// A client that fails authentication three times on either replica is banned on both; an
+/// unban on one lifts it on both; with Redis gone, bans fail open and strikes count locally.
+#[test]
+fn bans_shared_by_two_replicas() {
+    use moat_gateway::bans::{BanRule, Bans, Offence};
+    if !have_redis() {
+        return;
+    }
+    let server = Server::start(&[]);
+    let rules = || {
+        vec![BanRule {
+            name: "auth".into(),
+            offences: vec![Offence::AuthFailure],
+            threshold: 3,
+            window: Duration::from_mins(1),
+            ban_for: Duration::from_mins(10),
+        }]
+    };
+    runtime().block_on(async {
+        let store_a = Arc::new(RedisStore::new(&settings(vec![server.url()])).unwrap());
+        let store_b = Arc::new(RedisStore::new(&settings(vec![server.url()])).unwrap());
+        first_answer(&store_a, "warm-a", MS, MS).await;
+        first_answer(&store_b, "warm-b", MS, MS).await;
+        let replica_a = Bans::new(rules(), Some(Arc::clone(&store_a)), "moat:");
+        let replica_b = Bans::new(rules(), Some(Arc::clone(&store_b)), "moat:");
+        let client: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+        assert!(
+            replica_a
+                .record(client, &Offence::AuthFailure)
+                .await
+                .is_none()
+        );
+        assert!(
+            replica_b
+                .record(client, &Offence::AuthFailure)
+                .await
+                .is_none()
+        );
+        assert!(replica_a.check(client).await.is_none());
+        let ban = replica_b
+            .record(client, &Offence::AuthFailure)
+            .await
+            .unwrap();
+        assert_eq!(ban.rule, "auth");
+        let seen = replica_a
+            .check(client)
+            .await
+            .expect("banned on the other replica");
+        assert_eq!(seen.rule, "auth");
+        assert!(seen.remaining > Duration::from_secs(590));
+        let ttl: i64 = server
+            .cli(&["pttl", "moat:ban:198.51.100.9"])
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(ttl > 590_000 && ttl <= 601_000, "{ttl}");
+        assert!(replica_a.unban(client).await);
+        assert!(replica_b.check(client).await.is_none());
+        // Redis gone: nobody is banned by it, and strikes count on each replica alone
+        drop(server);
+        let other: std::net::IpAddr = "198.51.100.10".parse().unwrap();
+        for _ in 0..2 {
+            assert!(
+                replica_a
+                    .record(other, &Offence::AuthFailure)
+                    .await
+                    .is_none()
+            );
+        }
+        assert!(
+            replica_a
+                .record(other, &Offence::AuthFailure)
+                .await
+                .is_some()
+        );
+        assert!(replica_a.check(other).await.is_some());
+        assert!(replica_b.check(other).await.is_none());
+    });
+}

@@ -33,7 +33,9 @@ pub struct Vulnerability {
 
 /// The package URL of a package (<https://github.com/package-url/purl-spec>):
 /// `pkg:deb/debian/openssl@3.0.11-1~deb12u2?distro=debian-12`, `pkg:cargo/serde@1.0.197`,
-/// `pkg:golang/golang.org/x/net@v0.17.0`.
+/// `pkg:golang/golang.org/x/net@v0.17.0`,
+/// `pkg:rpm/rocky/openssl-libs@3.0.7-25.el9_3?distro=rocky-9.3&epoch=1` (the epoch a
+/// qualifier, as the purl spec's `rpm` type has it; qualifiers in key order).
 pub fn purl(p: &Package) -> String {
     let enc = |s: &str| percent_encode(s);
     match &p.ecosystem {
@@ -55,12 +57,7 @@ pub fn purl(p: &Package) -> String {
             enc(&p.version),
             enc(release.trim_start_matches('v'))
         ),
-        Ecosystem::Rpm(distro) => format!(
-            "pkg:rpm/{}/{}@{}",
-            enc(&distro.to_ascii_lowercase()),
-            enc(&p.name),
-            enc(&p.version)
-        ),
+        Ecosystem::Rpm(distro) => rpm_purl(distro, &p.name, &p.version),
         Ecosystem::CratesIo => format!("pkg:cargo/{}@{}", enc(&p.name), enc(&p.version)),
         // Go module paths keep their slashes as namespace segments
         Ecosystem::Go => format!(
@@ -83,6 +80,41 @@ pub fn purl(p: &Package) -> String {
             enc(&p.version)
         ),
     }
+}
+
+/// An RPM package's purl from its distribution (`rocky:9.3`, see [`Ecosystem::Rpm`]), name
+/// and `[epoch:]version-release`. The namespace is the vendor (`rhel` → `redhat`, openSUSE's
+/// `opensuse-*` → `opensuse`, `sles` → `suse`, else the os-release `ID`), the `distro`
+/// qualifier `<ID>-<release>`; without a distribution, neither.
+fn rpm_purl(distro: &str, name: &str, version: &str) -> String {
+    let enc = |s: &str| percent_encode(s);
+    let (epoch, version) = match version.split_once(':') {
+        Some((e, v)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => (Some(e), v),
+        _ => (None, version),
+    };
+    let mut qualifiers = Vec::new();
+    let namespace = match distro.split_once(':') {
+        Some((id, release)) if !id.is_empty() => {
+            let id = id.to_ascii_lowercase();
+            qualifiers.push(format!("distro={}", enc(&format!("{id}-{release}"))));
+            match id.as_str() {
+                "rhel" => "redhat/".to_owned(),
+                "sles" => "suse/".to_owned(),
+                i if i.starts_with("opensuse") => "opensuse/".to_owned(),
+                _ => format!("{}/", enc(&id)),
+            }
+        }
+        _ => String::new(),
+    };
+    if let Some(e) = epoch {
+        qualifiers.push(format!("epoch={e}"));
+    }
+    let mut purl = format!("pkg:rpm/{namespace}{}@{}", enc(name), enc(version));
+    if !qualifiers.is_empty() {
+        purl.push('?');
+        purl.push_str(&qualifiers.join("&"));
+    }
+    purl
 }
 
 /// Percent-encodes what a purl segment may not hold as is (RFC 3986 unreserved characters
@@ -242,5 +274,38 @@ mod tests {
             "pkg:apk/alpine/musl@1.1.24-r2?distro=3.11"
         );
         assert_eq!(percent_encode("a b:c"), "a%20b%3Ac");
+    }
+
+    #[test]
+    fn rpm_package_urls() {
+        let rocky = || Ecosystem::Rpm("rocky:9.3".into());
+        assert_eq!(
+            purl(&pkg(rocky(), "openssl-libs", "1:3.0.7-25.el9_3")),
+            "pkg:rpm/rocky/openssl-libs@3.0.7-25.el9_3?distro=rocky-9.3&epoch=1"
+        );
+        assert_eq!(
+            purl(&pkg(rocky(), "moat-tools", "2.0~rc1-1.el9")),
+            "pkg:rpm/rocky/moat-tools@2.0~rc1-1.el9?distro=rocky-9.3"
+        );
+        assert_eq!(
+            purl(&pkg(
+                Ecosystem::Rpm("rhel:9.4".into()),
+                "bash",
+                "5.1.8-9.el9"
+            )),
+            "pkg:rpm/redhat/bash@5.1.8-9.el9?distro=rhel-9.4"
+        );
+        assert_eq!(
+            purl(&pkg(
+                Ecosystem::Rpm("opensuse-leap:15.5".into()),
+                "libz1",
+                "1.2.13-150500.4.3.1"
+            )),
+            "pkg:rpm/opensuse/libz1@1.2.13-150500.4.3.1?distro=opensuse-leap-15.5"
+        );
+        assert_eq!(
+            purl(&pkg(Ecosystem::Rpm(String::new()), "bash", "2:5.1-1")),
+            "pkg:rpm/bash@5.1-1?epoch=2"
+        );
     }
 }

@@ -13,7 +13,9 @@ pub enum Ecosystem {
     Ubuntu(String),
     /// An Alpine package (`lib/apk/db/installed`), with the release branch (`v3.19`).
     Alpine(String),
-    /// An RPM package, with the distribution and release (`rhel:9`).
+    /// An RPM package (`rpmdb.sqlite`), with the distribution's os-release `ID` and release
+    /// (`rocky:9.3`, `rhel:9.4`, `opensuse-leap:15.5`); [`Ecosystem::osv_name`] gives the OSV
+    /// ecosystem its advisories use. Empty when the image has no os-release.
     Rpm(String),
     /// A Rust crate (`Cargo.lock`, `cargo auditable` binaries): OSV `crates.io`.
     CratesIo,
@@ -26,13 +28,14 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
-    /// The OSV ecosystem name (`Debian:12`, `Alpine:v3.19`, `crates.io`, `Go`, `npm`, `PyPI`).
+    /// The OSV ecosystem name (`Debian:12`, `Alpine:v3.19`, `crates.io`, `Go`, `npm`, `PyPI`;
+    /// for RPM distributions, see [`rpm_osv_name`]).
     pub fn osv_name(&self) -> String {
         match self {
             Ecosystem::Debian(r) => format!("Debian:{r}"),
             Ecosystem::Ubuntu(r) => format!("Ubuntu:{r}"),
             Ecosystem::Alpine(r) => format!("Alpine:{r}"),
-            Ecosystem::Rpm(r) => r.clone(),
+            Ecosystem::Rpm(distro) => rpm_osv_name(distro),
             Ecosystem::CratesIo => "crates.io".into(),
             Ecosystem::Go => "Go".into(),
             Ecosystem::Npm => "npm".into(),
@@ -51,6 +54,48 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPi => "pypi",
         }
+    }
+}
+
+/// The OSV ecosystem of an RPM distribution's advisories, from `<os-release ID>:<release>`
+/// (the ecosystems and their release suffixes as the OSV schema lists them,
+/// <https://ossf.github.io/osv-schema/#affectedpackage-field>):
+///
+/// | `ID` | OSV | example |
+/// |---|---|---|
+/// | `rocky` | `Rocky Linux:<major>` | `rocky:9.3` → `Rocky Linux:9` |
+/// | `almalinux` | `AlmaLinux:<major>` | `almalinux:9.4` → `AlmaLinux:9` |
+/// | `rhel` | `Red Hat:enterprise_linux:<major>::baseos` | `rhel:9.4` → `Red Hat:enterprise_linux:9::baseos` |
+/// | `opensuse-leap` | `openSUSE:Leap <release>` | `opensuse-leap:15.5` → `openSUSE:Leap 15.5` |
+/// | `opensuse-tumbleweed` | `openSUSE:Tumbleweed` | |
+/// | `sles` | `SUSE:Linux Enterprise Server <major>[ SP<minor>]` | `sles:15.5` → `SUSE:Linux Enterprise Server 15 SP5` |
+/// | `mageia` | `Mageia:<release>` | `mageia:9` → `Mageia:9` |
+/// | `openEuler` | `openEuler:<release>` | `openEuler:22.03-LTS-SP3` |
+/// | `photon` | `Photon OS:<release>` | `photon:5.0` → `Photon OS:5.0` |
+///
+/// Red Hat scopes each advisory to one repository stream (`…::baseos`, `…::appstream`) and the
+/// rpm database does not record which one a package came from: only BaseOS advisories are
+/// looked up. Other distributions (Fedora, CentOS, Oracle Linux, Amazon Linux) have no OSV
+/// ecosystem; their name stays `<ID>:<release>`, which no advisory uses.
+pub fn rpm_osv_name(distro: &str) -> String {
+    let (id, release) = distro.split_once(':').unwrap_or((distro, ""));
+    let mut numbers = release.split('.');
+    let major = numbers.next().unwrap_or_default();
+    let minor = numbers.next().filter(|m| !m.is_empty() && *m != "0");
+    match id {
+        "rocky" => format!("Rocky Linux:{major}"),
+        "almalinux" => format!("AlmaLinux:{major}"),
+        "rhel" => format!("Red Hat:enterprise_linux:{major}::baseos"),
+        "opensuse-leap" => format!("openSUSE:Leap {release}"),
+        "opensuse-tumbleweed" => "openSUSE:Tumbleweed".into(),
+        "sles" => match minor {
+            Some(sp) => format!("SUSE:Linux Enterprise Server {major} SP{sp}"),
+            None => format!("SUSE:Linux Enterprise Server {major}"),
+        },
+        "mageia" => format!("Mageia:{release}"),
+        "openEuler" => format!("openEuler:{release}"),
+        "photon" => format!("Photon OS:{release}"),
+        _ => distro.to_owned(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! | os-release | `etc/os-release`, `usr/lib/os-release` | (the distribution) |
 //! | dpkg | `var/lib/dpkg/status`, `var/lib/dpkg/status.d/*` | `Debian:12`, `Ubuntu:22.04` |
 //! | apk | `lib/apk/db/installed` | `Alpine:v3.19` |
+//! | rpm (SQLite) | `var/lib/rpm/rpmdb.sqlite`, `usr/lib/sysimage/rpm/rpmdb.sqlite` | `Rocky Linux:9`, `AlmaLinux:9`, … ([`Ecosystem::osv_name`]) |
 //! | Cargo | `**/Cargo.lock`, ELF binaries with `cargo auditable`'s `.dep-v0` | `crates.io` |
 //! | Go | executables with Go build info (modules and the `stdlib`) | `Go` |
 //! | npm | `**/package-lock.json`, `**/node_modules/*/package.json` | `npm` |
@@ -30,6 +31,8 @@ mod go;
 mod npm;
 pub mod os_release;
 mod python;
+mod rpm;
+mod sqlite;
 mod stanza;
 
 use std::collections::HashSet;
@@ -90,6 +93,12 @@ pub const ANALYZERS: &[Analyzer] = &[
         selector: Selector::Path(apk::wants),
         needs_os: true,
         analyze: apk::analyze,
+    },
+    Analyzer {
+        name: "rpm",
+        selector: Selector::Path(rpm::wants),
+        needs_os: true,
+        analyze: rpm::analyze,
     },
     Analyzer {
         name: "cargo-lock",

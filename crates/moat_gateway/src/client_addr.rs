@@ -1,6 +1,7 @@
 //! The client address: the peer, or `X-Forwarded-For` walked right to left through trusted
 //! proxies only. Anything that cannot be decided is an error (the request fails closed).
 
+use crate::headers::X_FORWARDED_FOR;
 use http::HeaderMap;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -16,7 +17,7 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> Result<I
         return Ok(peer);
     }
     let mut hops: Vec<&str> = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
+    for value in headers.get_all(&X_FORWARDED_FOR) {
         let s = value
             .to_str()
             .map_err(|_| "X-Forwarded-For is not ASCII".to_string())?;

@@ -15,10 +15,10 @@
 //! the connection closes. HEAD responses and 1xx/204/304 have no body; interim 1xx responses are
 //! skipped; `101 Switching Protocols` is refused (the gateway does not tunnel upgrades).
 //! A connection is reused only when both sides allow keep-alive and the body was read to its end.
-//! Hop-by-hop response fields (`Connection` and the fields it names, `Keep-Alive`,
-//! `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Proxy-*`) are consumed here and never reach
-//! the response handed on.
+//! Hop-by-hop response fields (`Connection` and the fields it names, and the rest of
+//! [`crate::headers::HOP_BY_HOP`]) are consumed here and never reach the response handed on.
 
+use crate::headers::is_hop_by_hop;
 use crate::util::{Body, BoxError};
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -587,23 +587,6 @@ impl Decoder {
             Err("connection closed inside the body")
         }
     }
-}
-
-/// Whether `name` is a hop-by-hop field (RFC 9110 7.6.1 and the usual non-standard ones),
-/// compared without building a `HeaderName`. The proxy's request side uses it too.
-pub fn is_hop_by_hop(name: &[u8]) -> bool {
-    const HOP: [&[u8]; 9] = [
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-    ];
-    HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// Gives a connection back once its response was read to the end.

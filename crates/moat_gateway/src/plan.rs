@@ -6,6 +6,7 @@ use crate::access_log;
 use crate::auth::ApiKeys;
 use crate::canonical::{PathRules, Treatment, canonical_path, prefix_matches};
 use crate::config::{ParsedConfig, RawPolicy, SpannedString, error_at};
+use crate::headers::OWNED_HEADERS;
 use crate::ratelimit::{KeyKind, LimitSpec, Limiter};
 use crate::tls::{self, LoadedCert};
 use crate::upstream::{Balance, GroupSpec, HealthCheck, UpstreamGroup};
@@ -844,22 +845,6 @@ pub fn build(
         owned,
     })
 }
-
-/// Request headers the gateway always owns: it sets them itself (or they carry identity or
-/// client-address claims an upstream may trust), so a client's copies never reach upstreams.
-pub const OWNED_HEADERS: [&str; 11] = [
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-    "x-forwarded-port",
-    "x-forwarded-prefix",
-    "x-forwarded-server",
-    "forwarded",
-    "x-real-ip",
-    "x-client-ip",
-    "x-request-id",
-    "x-consumer-id",
-];
 
 fn build_paths(cx: &mut Ctx<'_>, raw: &crate::config::RawPaths) -> PathRules {
     let mut treatment =

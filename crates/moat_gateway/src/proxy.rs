@@ -7,62 +7,25 @@ use crate::access_log::Record;
 use crate::body::{ActiveGuard, BODY_STALLED, BODY_TOO_LARGE, LimitedBody, ResponseBody};
 use crate::canonical::{self, Host};
 use crate::client_addr;
+use crate::headers::{
+    RATELIMIT, RATELIMIT_POLICY, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO,
+    X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET, X_REQUEST_ID, forwarded_prefix,
+    strip_hop_by_hop, strip_upstream_identity,
+};
 use crate::metrics::method_label;
 use crate::plan::{Plan, RoutePlan, Underscores};
 use crate::ratelimit::{Decision, KeyKind, Limiter};
-use crate::server::Shared;
+use crate::state::{ConnInfo, Shared};
+use crate::upstream::{InFlight, idempotent};
 use crate::util::{Body, json_error, request_id_header, since_epoch, valid_request_id};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
-
-/// Facts about the client connection a request arrived on.
-#[derive(Debug)]
-pub struct ConnInfo {
-    /// Peer address.
-    pub peer: SocketAddr,
-    /// TLS version, when TLS.
-    pub tls: Option<&'static str>,
-    /// Requests in flight on this connection.
-    pub active: Arc<AtomicUsize>,
-    /// Requests started on this connection.
-    pub started: std::sync::atomic::AtomicU64,
-    /// `X-Forwarded-For` and `Forwarded` (without host) for a request whose client is the
-    /// peer itself, rendered once per connection.
-    fwd: (HeaderValue, String),
-}
-
-impl ConnInfo {
-    /// Connection facts; renders the per-connection forwarding headers once.
-    pub fn new(peer: SocketAddr, tls: Option<&'static str>, active: Arc<AtomicUsize>) -> Self {
-        let client = client_addr::canonical(peer.ip());
-        let proto = if tls.is_some() { "https" } else { "http" };
-        let xff = HeaderValue::from_maybe_shared(Bytes::from(client.to_string()))
-            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
-        Self {
-            peer,
-            tls,
-            active,
-            started: std::sync::atomic::AtomicU64::new(0),
-            fwd: (xff, forwarded_prefix(client, proto)),
-        }
-    }
-}
-
-fn forwarded_prefix(client: IpAddr, proto: &str) -> String {
-    let mut fwd = String::with_capacity(64);
-    let _ = match client {
-        IpAddr::V4(v4) => write!(fwd, "for={v4};proto={proto}"),
-        IpAddr::V6(v6) => write!(fwd, "for=\"[{v6}]\";proto={proto}"),
-    };
-    fwd
-}
 
 /// Per limit: (limit, decision).
 type LimitReport<'p> = Vec<(&'p Limiter, Decision)>;
@@ -87,72 +50,6 @@ struct Ctx<'p> {
     canonical: Option<http::uri::PathAndQuery>,
     /// The peer is a trusted proxy (its `X-Forwarded-For` chain is kept and extended).
     peer_trusted: bool,
-}
-
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-];
-
-const UPSTREAM_IDENTITY: [HeaderName; 4] = [
-    header::SERVER,
-    HeaderName::from_static("x-powered-by"),
-    HeaderName::from_static("x-aspnet-version"),
-    HeaderName::from_static("x-aspnetmvc-version"),
-];
-
-/// Whether `name` is one of [`HOP_BY_HOP`] (the upstream client's byte match, cheaper than
-/// comparing names).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    crate::h1client::is_hop_by_hop(name.as_str().as_bytes())
-}
-
-/// Whether `name` is one of [`UPSTREAM_IDENTITY`].
-fn is_upstream_identity(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "server" | "x-powered-by" | "x-aspnet-version" | "x-aspnetmvc-version"
-    )
-}
-
-/// Removes hop-by-hop headers, including those named in `Connection`. One pass over the names
-/// first: most messages carry none, and each removal is a hash lookup.
-pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if !h.keys().any(is_hop_by_hop) {
-        return;
-    }
-    if h.contains_key(header::CONNECTION) {
-        let named: Vec<HeaderName> = h
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-            .collect();
-        for n in named {
-            h.remove(n);
-        }
-    }
-    for n in &HOP_BY_HOP {
-        h.remove(n);
-    }
 }
 
 /// The client's `X-Request-Id` when it is safe to propagate, a fresh one otherwise.
@@ -268,11 +165,7 @@ fn truncate_for_log(s: &str) -> &str {
 fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<Body>) {
     let h = resp.headers_mut();
     strip_hop_by_hop(h);
-    if h.keys().any(is_upstream_identity) {
-        for n in &UPSTREAM_IDENTITY {
-            h.remove(n);
-        }
-    }
+    strip_upstream_identity(h);
     if conn.tls.is_some()
         && let Some(v) = &plan.security.hsts
     {
@@ -351,11 +244,7 @@ fn ceil_secs(d: Duration) -> u64 {
     if d.subsec_nanos() > 0 { s + 1 } else { s }
 }
 
-type Proxied = (
-    Response<Body>,
-    crate::upstream::InFlight,
-    Option<tokio::time::Instant>,
-);
+type Proxied = (Response<Body>, InFlight, Option<tokio::time::Instant>);
 
 async fn filters_and_proxy<'p, B>(
     shared: &Shared,
@@ -857,7 +746,7 @@ fn forwarded_headers(
     // room for the headers set below, so the map grows once at most
     h.reserve(6);
     let peer = client_addr::canonical(conn.peer.ip());
-    let proto = if conn.tls.is_some() { "https" } else { "http" };
+    let proto = conn.proto();
     let xff = if trusted_peer {
         let prior: Vec<String> = h
             .get_all(&X_FORWARDED_FOR)
@@ -873,7 +762,7 @@ fn forwarded_headers(
         HeaderValue::from_str(&v).ok()
     } else if client == peer {
         // the usual case: rendered once per connection
-        Some(conn.fwd.0.clone())
+        Some(conn.peer_xff().clone())
     } else {
         HeaderValue::from_str(&client.to_string()).ok()
     };
@@ -885,8 +774,9 @@ fn forwarded_headers(
     }
     h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     let mut fwd = if client == peer {
-        let mut s = String::with_capacity(conn.fwd.1.len() + 64);
-        s.push_str(&conn.fwd.1);
+        let peer_fwd = conn.peer_forwarded();
+        let mut s = String::with_capacity(peer_fwd.len() + 64);
+        s.push_str(peer_fwd);
         s
     } else {
         forwarded_prefix(client, proto)
@@ -902,14 +792,6 @@ fn forwarded_headers(
         h.insert(header::FORWARDED, v);
     }
     h.insert(X_REQUEST_ID, request_id.clone());
-}
-
-/// Whether a request with method `m` may be sent again (RFC 9110 9.2.2).
-pub(crate) fn idempotent(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
-    )
 }
 
 async fn proxy<'p, B>(
@@ -1161,20 +1043,5 @@ mod tests {
         for n in [0_u64, 7, 1023, 1024, 1 << 40] {
             assert_eq!(number_value(n).to_str().unwrap(), n.to_string());
         }
-    }
-
-    #[test]
-    fn hop_by_hop_and_connection_named_headers_are_removed() {
-        let mut h = HeaderMap::new();
-        h.insert("connection", "close, x-secret-hop".parse().unwrap());
-        h.insert("x-secret-hop", "1".parse().unwrap());
-        h.insert("keep-alive", "timeout=5".parse().unwrap());
-        h.insert("x-kept", "1".parse().unwrap());
-        assert!(HOP_BY_HOP.iter().all(is_hop_by_hop));
-        assert!(UPSTREAM_IDENTITY.iter().all(is_upstream_identity));
-        assert!(!is_hop_by_hop(&HeaderName::from_static("x-kept")));
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 1);
-        assert!(h.contains_key("x-kept"));
     }
 }

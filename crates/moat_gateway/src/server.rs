@@ -5,9 +5,9 @@ use crate::access_log::Record;
 use crate::body::{ActiveGuard, ResponseBody};
 use crate::config;
 use crate::guard::{GuardedIo, RejectHook};
-use crate::metrics::Metrics;
 use crate::plan::{self, BuildOptions, ListenerKind, Plan};
-use crate::proxy::{self, ConnInfo};
+use crate::proxy;
+use crate::state::{ConnInfo, LiveGuard, Shared};
 use crate::util::{Body, full};
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -15,104 +15,15 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use moat_diagnostics::InputError;
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
-
-/// State shared by every connection.
-#[derive(Debug)]
-pub struct Shared {
-    plan: RwLock<Arc<Plan>>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Access log.
-    pub log: AccessLog,
-    draining: AtomicBool,
-    per_ip: Mutex<HashMap<IpAddr, u32>>,
-    total: AtomicU32,
-    live: AtomicUsize,
-    idle: Notify,
-}
-
-impl Shared {
-    /// The plan in force.
-    pub fn current_plan(&self) -> Arc<Plan> {
-        match self.plan.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    fn swap(&self, new: Arc<Plan>) {
-        let mut g = match self.plan.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *g = new;
-    }
-}
-
-/// Counts a live connection (drain, metrics, per-IP limit) until dropped.
-struct LiveGuard {
-    shared: Arc<Shared>,
-    ip: IpAddr,
-}
-
-impl LiveGuard {
-    fn new(shared: &Arc<Shared>, ip: IpAddr, per_ip_max: u32, total_max: u32) -> Option<Self> {
-        let total = shared.total.fetch_add(1, Ordering::AcqRel) + 1;
-        let mut map = match shared.per_ip.lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        let n = map.entry(ip).or_insert(0);
-        *n += 1;
-        let over = (per_ip_max > 0 && *n > per_ip_max) || (total_max > 0 && total > total_max);
-        drop(map);
-        shared.live.fetch_add(1, Ordering::AcqRel);
-        shared
-            .metrics
-            .open_connections
-            .fetch_add(1, Ordering::Relaxed);
-        let g = Self {
-            shared: shared.clone(),
-            ip,
-        };
-        if over {
-            shared.metrics.rejected("connection_limit");
-            return None;
-        }
-        Some(g)
-    }
-}
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.shared.total.fetch_sub(1, Ordering::AcqRel);
-        if let Ok(mut m) = self.shared.per_ip.lock()
-            && let Some(n) = m.get_mut(&self.ip)
-        {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.ip);
-            }
-        }
-        self.shared
-            .metrics
-            .open_connections
-            .fetch_sub(1, Ordering::Relaxed);
-        if self.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.idle.notify_waiters();
-        }
-    }
-}
+use tokio::sync::watch;
 
 /// A running gateway.
 #[derive(Debug)]
@@ -185,16 +96,7 @@ impl Gateway {
             .map(|l| (l.name.clone(), l.addr))
             .collect();
         let admin_spec = plan.admin;
-        let shared = Arc::new(Shared {
-            plan: RwLock::new(Arc::new(plan)),
-            metrics: Arc::new(Metrics::default()),
-            log,
-            draining: AtomicBool::new(false),
-            per_ip: Mutex::new(HashMap::new()),
-            total: AtomicU32::new(0),
-            live: AtomicUsize::new(0),
-            idle: Notify::new(),
-        });
+        let shared = Arc::new(Shared::new(plan, log));
         let (tx, rx) = watch::channel(false);
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
@@ -303,23 +205,15 @@ impl Gateway {
 
     /// As [`Gateway::shutdown`] with an explicit deadline.
     pub async fn shutdown_within(self, grace: Duration) -> usize {
-        self.shared.draining.store(true, Ordering::Release);
+        self.shared.start_draining();
         let _ = self.shutdown.send(true);
         let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            let notified = self.shared.idle.notified();
-            if self.shared.live.load(Ordering::Acquire) == 0 {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                break;
-            }
-        }
+        self.shared.idle_by(deadline).await;
         for t in &self.tasks {
             t.abort();
         }
         self.shared.log.close();
-        self.shared.live.load(Ordering::Acquire)
+        self.shared.live_connections()
     }
 }
 
@@ -571,7 +465,7 @@ fn render_metrics(shared: &Shared) -> String {
 }
 
 fn ready(shared: &Shared) -> bool {
-    if shared.draining.load(Ordering::Acquire) {
+    if shared.is_draining() {
         return false;
     }
     let plan = shared.current_plan();

@@ -19,6 +19,16 @@ const MAX_IDLE_PER_TARGET: usize = 512;
 /// Idle connections older than this are closed.
 const IDLE_TIMEOUT: Duration = Duration::from_mins(1);
 
+/// Whether a request with method `m` may be sent again (RFC 9110 9.2.2): on a stale pooled
+/// connection here, and to another target by the proxy's retries.
+pub(crate) fn idempotent(m: &http::Method) -> bool {
+    use http::Method;
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
 /// How a group picks a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Balance {
@@ -292,7 +302,7 @@ impl UpstreamGroup {
             parts.headers.insert(header::HOST, h.clone());
         }
         let head = RequestHead::new(&parts, &body);
-        let resend = head.replayable() && crate::proxy::idempotent(&parts.method);
+        let resend = head.replayable() && idempotent(&parts.method);
         let mut body = Some(body);
         loop {
             let (mut conn, reused) = match target.take_idle() {

@@ -46,7 +46,7 @@ pub fn request_policy(data: &[u8]) {
         ) {
             let _ = client_addr::key(ip, split as u8);
         }
-        let _ = crate::proxy::take_query_param(Some(head), "api_key");
+        let _ = crate::phase::auth::take_query_param(Some(head), "api_key");
         let _ = crate::plan::parse_cidr(head);
         let _ = crate::util::parse_duration(head);
         let _ = crate::util::parse_rate(head);

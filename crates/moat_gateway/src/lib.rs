@@ -26,6 +26,7 @@ pub mod h1client;
 pub mod headers;
 pub mod jwt;
 pub mod metrics;
+pub mod phase;
 pub mod plan;
 pub mod proxy;
 pub mod ratelimit;

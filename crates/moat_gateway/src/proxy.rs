@@ -1,7 +1,7 @@
-//! The request path: request filters (size limits → one canonical host and path → client
-//! address → route → method → header ownership → IP allow/deny → auth → rate limit → body size),
-//! the upstream exchange, response hardening, and the logging phase (access log + metrics
-//! written in one place).
+//! The request handler: the request phases in order ([`crate::phase`]), the upstream
+//! exchange, response hardening, and the logging phase. A refused request ([`Reject`]) becomes
+//! its response, its access-log entry and its metric in one place ([`refuse`]); the access log
+//! and the request metrics are written in one place for every request.
 
 use crate::access_log::Record;
 use crate::body::{ActiveGuard, BODY_STALLED, BODY_TOO_LARGE, LimitedBody, ResponseBody};
@@ -12,38 +12,36 @@ use crate::headers::{
     X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET, X_REQUEST_ID, forwarded_prefix,
     strip_hop_by_hop, strip_upstream_identity,
 };
-use crate::metrics::method_label;
-use crate::plan::{Plan, RoutePlan, Underscores};
-use crate::ratelimit::{Decision, KeyKind, Limiter};
+use crate::metrics::{Metrics, method_label};
+use crate::phase::rate_limit::{Limits, Subject};
+use crate::phase::{
+    Metric, Reject, auth, client_address, ip_rules, ownership, rate_limit, route, size, target,
+};
+use crate::plan::{Plan, RoutePlan};
 use crate::state::{ConnInfo, Shared};
 use crate::upstream::{InFlight, idempotent};
 use crate::util::{Body, json_error, request_id_header, since_epoch, valid_request_id};
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-/// Per limit: (limit, decision).
-type LimitReport<'p> = Vec<(&'p Limiter, Decision)>;
-/// All limits, the most restrictive decision and its burst.
-type LimitHeaders<'p> = (LimitReport<'p>, Decision, u32);
-
-/// What the logging phase needs to know about a request; borrows from the plan in force.
+/// What the response and logging phases need to know about a request; borrows from the plan
+/// in force.
 #[derive(Debug)]
 struct Ctx<'p> {
     request_id: HeaderValue,
     client: Option<IpAddr>,
-    route: Option<&'p str>,
+    route: Option<&'p RoutePlan>,
     user: Option<&'p str>,
-    rate_limit: Option<&'static str>,
+    limits: Limits<'p>,
     upstream_addr: Option<&'p str>,
     upstream_took: Option<Duration>,
     error: Option<&'static str>,
-    limit_headers: Option<LimitHeaders<'p>>,
     /// The request's one host, once validated.
     host: Option<Host>,
     /// The canonical path and query, when it differs from what the client sent.
@@ -61,9 +59,12 @@ fn request_id_for(headers: &HeaderMap) -> HeaderValue {
         .unwrap_or_else(request_id_header)
 }
 
-fn err(ctx: &mut Ctx<'_>, status: StatusCode, code: &'static str, msg: &str) -> Response<Body> {
-    ctx.error = Some(code);
-    json_error(status, code, msg)
+/// The one place a rejection becomes an answer: its counter, the access log's error code, and
+/// the JSON error response (hardened afterwards like every response).
+fn refuse(metrics: &Metrics, ctx: &mut Ctx<'_>, reject: Reject) -> Response<Body> {
+    reject.count(metrics, ctx.route.map(|r| r.group.spec.name.as_str()));
+    ctx.error = Some(reject.code);
+    reject.into_response()
 }
 
 /// Handles one request on a public listener.
@@ -89,11 +90,10 @@ where
         client: None,
         route: None,
         user: None,
-        rate_limit: None,
+        limits: Limits::default(),
         upstream_addr: None,
         upstream_took: None,
         error: None,
-        limit_headers: None,
         host: None,
         canonical: None,
         peer_trusted: false,
@@ -102,7 +102,7 @@ where
     let (resp, in_flight, deadline) =
         match filters_and_proxy(&shared, &plan, &conn, req, &mut ctx).await {
             Ok((r, f, d)) => (r, Some(f), d),
-            Err(r) => (r, None, None),
+            Err(reject) => (refuse(&shared.metrics, &mut ctx, reject), None, None),
         };
     let mut resp = resp;
     harden(&plan, &conn, &mut ctx, &mut resp);
@@ -110,9 +110,10 @@ where
     // logging phase
     let took = started.elapsed();
     let status = resp.status().as_u16();
+    let route_name = ctx.route.map(|r| r.name.as_str());
     shared
         .metrics
-        .request(ctx.route.unwrap_or("-"), status, method, took);
+        .request(route_name.unwrap_or("-"), status, method, took);
     let original = path_and_query.as_ref().map_or("", |pq| pq.path());
     // the path decided on; the client's spelling beside it when it was different
     let (path, original_path) = match &ctx.canonical {
@@ -136,8 +137,8 @@ where
         status,
         duration_ns: took.as_nanos() as u64,
         user_id: ctx.user,
-        rate_limit: ctx.rate_limit,
-        route: ctx.route,
+        rate_limit: ctx.limits.outcome,
+        route: route_name,
         error: ctx.error,
         upstream_address: ctx.upstream_addr,
         upstream_duration_ns: ctx.upstream_took.map(|d| d.as_nanos() as u64),
@@ -181,7 +182,7 @@ fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<B
         plan.security.referrer_policy.clone(),
     );
     h.insert(X_REQUEST_ID, ctx.request_id.clone());
-    if let Some((all, worst, limit)) = ctx.limit_headers.take() {
+    if let Some((all, worst, limit)) = ctx.limits.headers.take() {
         let reset = ceil_secs(worst.reset_after);
         h.insert(X_RATELIMIT_LIMIT, number_value(u64::from(limit)));
         h.insert(
@@ -246,491 +247,44 @@ fn ceil_secs(d: Duration) -> u64 {
 
 type Proxied = (Response<Body>, InFlight, Option<tokio::time::Instant>);
 
+/// The request phases in their order (see [`crate::phase`]), then the upstream exchange.
 async fn filters_and_proxy<'p, B>(
     shared: &Shared,
     plan: &'p Plan,
     conn: &ConnInfo,
     mut req: Request<B>,
     ctx: &mut Ctx<'p>,
-) -> Result<Proxied, Response<Body>>
+) -> Result<Proxied, Reject>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<crate::util::BoxError>,
 {
-    let limits = &plan.conn;
-    // limits that do not depend on the route
-    let target_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if target_len > limits.max_uri_bytes {
-        return Err(err(
-            ctx,
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            "request target too long",
-        ));
-    }
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
-    if req.headers().len() > limits.max_header_count || header_bytes > limits.max_header_bytes {
-        return Err(err(
-            ctx,
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
-            "request headers too large",
-        ));
-    }
-
-    // one host and one path, before anything decides on them
-    match canonical::request_host(&req) {
-        Ok(h) => ctx.host = h,
-        Err(e) => {
-            shared.metrics.rejected("bad_host");
-            return Err(err(ctx, StatusCode::BAD_REQUEST, "bad_host", e.message()));
-        }
-    }
-    if let Err(msg) = canonicalize_path(plan, &mut req, ctx) {
-        shared.metrics.rejected("bad_path");
-        return Err(err(ctx, StatusCode::BAD_REQUEST, "bad_path", msg));
-    }
-
-    // client address (fails closed)
-    let Ok(client) = client_addr::resolve(conn.peer.ip(), req.headers(), &plan.trusted) else {
-        shared.metrics.rejected("client_address");
-        return Err(err(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "bad_forwarded_for",
-            "the client address cannot be determined",
-        ));
-    };
+    size::head(req.uri(), req.headers(), &plan.conn)?;
+    ctx.host = target::host(&req)?;
+    ctx.canonical = target::canonical_path(&mut req, &plan.paths)?;
+    let client = client_address::resolve(conn.peer.ip(), req.headers(), &plan.trusted)?;
     ctx.client = Some(client);
-
-    // route
     let host = ctx.host.as_ref().map(|h| h.name.as_str());
-    let Some(route) = plan.route(host, req.uri().path()) else {
-        return Err(err(
-            ctx,
-            StatusCode::NOT_FOUND,
-            "no_route",
-            "no route for this request",
-        ));
-    };
-    ctx.route = Some(&route.name);
-
-    // method
-    if !route.methods.contains(req.method()) {
-        let mut r = err(
-            ctx,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "method not allowed",
-        );
-        let allow: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
-        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
-            r.headers_mut().insert(header::ALLOW, v);
-        }
-        return Err(r);
-    }
-
-    // IP allow/deny: deny wins
-    if client_addr::is_trusted(client, &route.deny)
-        || (!route.allow.is_empty() && !client_addr::is_trusted(client, &route.allow))
-    {
-        shared.metrics.rejected("ip_policy");
-        return Err(err(
-            ctx,
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "access denied",
-        ));
-    }
-
+    let route = route::select(plan, host, req.uri().path())?;
+    ctx.route = Some(route);
+    route::method(route, req.method())?;
+    ip_rules::check(route, client)?;
     let (mut parts, body) = req.into_parts();
-
-    // headers the upstream can trust: no underscore spellings, no client copies of the
-    // gateway's own headers (set again in `proxy`, after hop-by-hop processing)
     ctx.peer_trusted =
         client_addr::is_trusted(client_addr::canonical(conn.peer.ip()), &plan.trusted);
-    if own_headers(plan, route, &mut parts.headers, ctx.peer_trusted).is_err() {
-        shared.metrics.rejected("bad_header");
-        return Err(err(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "bad_header",
-            "header names with `_` are not accepted",
-        ));
-    }
-
-    // auth
-    if route.auth {
-        let Some(ka) = &plan.keys else {
-            return Err(err(
-                ctx,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "auth_unavailable",
-                "authentication is not configured",
-            ));
-        };
-        let mut presented: Option<Vec<u8>> = None;
-        if let Some(v) = parts.headers.get(&ka.header) {
-            let b = v.as_bytes();
-            presented = if ka.bearer {
-                bearer_token(b).map(<[u8]>::to_vec)
-            } else {
-                Some(b.to_vec())
-            };
-        }
-        parts.headers.remove(&ka.header);
-        if let Some(q) = &ka.query {
-            let (found, rest) = take_query_param(parts.uri.query(), q);
-            if presented.is_none() {
-                presented = found;
-            }
-            parts.uri = with_query(&parts.uri, rest.as_deref());
-        }
-        let id = match presented {
-            None => {
-                shared.metrics.auth_failure("missing");
-                None
-            }
-            Some(k) => {
-                let id = ka.keys.lookup(&k);
-                if id.is_none() {
-                    shared.metrics.auth_failure("invalid");
-                }
-                id
-            }
-        };
-        let Some(id) = id else {
-            let mut r = err(
-                ctx,
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid API key is required",
-            );
-            let challenge = if ka.bearer {
-                "Bearer realm=\"moat\"".to_string()
-            } else {
-                format!("ApiKey realm=\"moat\", header=\"{}\"", ka.header)
-            };
-            if let Ok(v) = HeaderValue::from_str(&challenge) {
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
-            return Err(r);
-        };
-        ctx.user = Some(id);
-    } else if let Some(ka) = &plan.keys {
-        // never forward a credential even where it is not checked; a bearer token is removed
-        // only when it is one of the gateway's keys (it may be the upstream's own credential)
-        if let Some(v) = parts.headers.get(&ka.header) {
-            let own = !ka.bearer
-                || bearer_token(v.as_bytes()).is_some_and(|k| ka.keys.lookup(k).is_some());
-            if own {
-                parts.headers.remove(&ka.header);
-            }
-        }
-        if let Some(q) = &ka.query {
-            let (_, rest) = take_query_param(parts.uri.query(), q);
-            parts.uri = with_query(&parts.uri, rest.as_deref());
-        }
-    }
-
-    // rate limits
-    if let Some(rejected) = rate_limit(shared, plan, route, &parts.headers, client, ctx) {
-        return Err(rejected);
-    }
-
-    // body size
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > route.max_body) || body.size_hint().lower() > route.max_body {
-        return Err(err(
-            ctx,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "request body too large",
-        ));
-    }
-
+    ownership::strip(plan, route, &mut parts.headers, ctx.peer_trusted)?;
+    ctx.user = auth::authenticate(plan.keys.as_ref(), route.auth, &mut parts)?;
+    // (bans: here, see `crate::phase`)
+    let who = Subject {
+        route,
+        headers: &parts.headers,
+        client,
+        v6_prefix: plan.v6_prefix,
+        user: ctx.user,
+    };
+    rate_limit::check(&shared.metrics, route, &who, &mut ctx.limits)?;
+    size::body(&parts.headers, body.size_hint().lower(), route.max_body)?;
     proxy(shared, plan, conn, route, parts, body, ctx).await
-}
-
-/// The token of an `Authorization: Bearer TOKEN` value.
-fn bearer_token(v: &[u8]) -> Option<&[u8]> {
-    v.strip_prefix(b"Bearer ")
-        .or_else(|| v.strip_prefix(b"bearer "))
-}
-
-/// Replaces the request's path with its canonical form (the query is kept as sent); remembers
-/// the canonical target for the log when it differs.
-fn canonicalize_path<B>(
-    plan: &Plan,
-    req: &mut Request<B>,
-    ctx: &mut Ctx<'_>,
-) -> Result<(), &'static str> {
-    let canonical = match canonical::canonical_path(req.uri().path(), &plan.paths) {
-        Ok(std::borrow::Cow::Borrowed(_)) => return Ok(()),
-        Ok(std::borrow::Cow::Owned(p)) => p,
-        Err(e) => return Err(e.message()),
-    };
-    let target = match req.uri().query() {
-        Some(q) => format!("{canonical}?{q}"),
-        None => canonical,
-    };
-    let pq = http::uri::PathAndQuery::try_from(target).map_err(|_| "invalid request target")?;
-    let mut parts = req.uri().clone().into_parts();
-    parts.path_and_query = Some(pq.clone());
-    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| "invalid request target")?;
-    ctx.canonical = Some(pq);
-    Ok(())
-}
-
-/// Removes what the upstream must not take from the client: header names with `_` (per the
-/// route's policy; `Err` when it rejects them) and the client's copies of the headers the
-/// gateway owns, in every spelling. `keep_xff`: the peer is a trusted proxy whose
-/// `X-Forwarded-For` chain is extended. One pass over the names first: most requests carry none.
-fn own_headers(
-    plan: &Plan,
-    route: &RoutePlan,
-    h: &mut HeaderMap,
-    keep_xff: bool,
-) -> Result<(), ()> {
-    let key_header = plan.keys.as_ref().map(|k| &k.header);
-    let remove = |name: &HeaderName| -> Result<bool, ()> {
-        let n = name.as_str();
-        if n.contains('_') {
-            return match route.underscores {
-                Underscores::Reject => Err(()),
-                Underscores::Drop => Ok(true),
-                Underscores::Allow => Ok(plan
-                    .owned
-                    .iter()
-                    .chain(key_header)
-                    .any(|o| canonical::same_field(n, o.as_str()))),
-            };
-        }
-        Ok(plan.owned.iter().any(|o| o == name) && !(keep_xff && name == X_FORWARDED_FOR))
-    };
-    let mut found = false;
-    for name in h.keys() {
-        found |= remove(name)?;
-    }
-    if found {
-        let names: Vec<HeaderName> = h
-            .keys()
-            .filter(|n| remove(n).unwrap_or(true))
-            .cloned()
-            .collect();
-        for n in names {
-            h.remove(n);
-        }
-    }
-    Ok(())
-}
-
-fn rate_limit<'p>(
-    shared: &Shared,
-    plan: &Plan,
-    route: &'p RoutePlan,
-    headers: &HeaderMap,
-    client: IpAddr,
-    ctx: &mut Ctx<'p>,
-) -> Option<Response<Body>> {
-    if route.limits.is_empty() {
-        return None;
-    }
-    let now = Instant::now();
-    // one key buffer for every limit: `route NUL key`
-    let mut key = String::with_capacity(route.name.len() + 48);
-    // admitted limits (refunded when a later one rejects): a bit per index, a list past 64
-    let mut taken_bits: u64 = 0;
-    let mut taken_more: Vec<usize> = Vec::new();
-    let mut reported: LimitReport<'p> = Vec::new();
-    let mut worst: Option<(Decision, u32)> = None;
-    let mut outcome = "passed";
-    let mut rejected = false;
-    for (i, l) in route.limits.iter().enumerate() {
-        if !l.applies_to(ctx.user) {
-            continue;
-        }
-        limit_key(
-            &mut key,
-            route,
-            l,
-            headers,
-            client,
-            plan.v6_prefix,
-            ctx.user,
-        );
-        let d = l.check(&key, now);
-        let label = if !d.would_reject {
-            "passed"
-        } else if l.spec.dry_run {
-            outcome = if outcome == "passed" {
-                "dry-run"
-            } else {
-                outcome
-            };
-            "dry_run"
-        } else {
-            "rejected"
-        };
-        shared.metrics.rate_limit(&l.spec.name, label);
-        if !d.would_reject {
-            if i < 64 {
-                taken_bits |= 1 << i;
-            } else {
-                taken_more.push(i);
-            }
-        }
-        if !l.spec.dry_run {
-            reported.push((&**l, d));
-            let worse = match worst {
-                None => true,
-                Some((w, _)) => {
-                    (d.would_reject && !w.would_reject)
-                        || (d.would_reject == w.would_reject && d.remaining < w.remaining)
-                }
-            };
-            if worse {
-                worst = Some((d, l.spec.burst));
-            }
-        }
-        if d.would_reject && !l.spec.dry_run {
-            rejected = true;
-            break;
-        }
-    }
-    let any_taken = taken_bits != 0 || !taken_more.is_empty();
-    if rejected {
-        let taken = (0..64)
-            .filter(|i| taken_bits & (1 << i) != 0)
-            .chain(taken_more.iter().copied());
-        for i in taken {
-            let l = &route.limits[i];
-            limit_key(
-                &mut key,
-                route,
-                l,
-                headers,
-                client,
-                plan.v6_prefix,
-                ctx.user,
-            );
-            l.refund(&key);
-        }
-        outcome = "rejected";
-    }
-    if any_taken || rejected || outcome != "passed" {
-        ctx.rate_limit = Some(outcome);
-    }
-    if let Some((w, burst)) = worst {
-        ctx.limit_headers = Some((reported, w, burst));
-    }
-    rejected.then(|| {
-        err(
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "rate limit exceeded",
-        )
-    })
-}
-
-/// Writes the state key of limit `l` for this request into `out`: `route NUL key`.
-fn limit_key(
-    out: &mut String,
-    route: &RoutePlan,
-    l: &Limiter,
-    headers: &HeaderMap,
-    client: IpAddr,
-    v6_prefix: u8,
-    user: Option<&str>,
-) {
-    out.clear();
-    out.push_str(&route.name);
-    out.push('\0');
-    match &l.spec.key {
-        KeyKind::Ip => client_addr::write_key(out, client, v6_prefix),
-        KeyKind::ApiKey => {
-            if let Some(u) = user {
-                out.push_str("id:");
-                out.push_str(u);
-            } else {
-                out.push_str("ip:");
-                client_addr::write_key(out, client, v6_prefix);
-            }
-        }
-        KeyKind::Route => out.push_str(&route.name),
-        KeyKind::Header(h) => {
-            if let Some(v) = headers.get(h) {
-                out.push_str(&String::from_utf8_lossy(v.as_bytes()));
-            }
-        }
-    }
-}
-
-/// Removes `name` from a query string, returning its first value and the rest.
-pub fn take_query_param(query: Option<&str>, name: &str) -> (Option<Vec<u8>>, Option<String>) {
-    let Some(q) = query else { return (None, None) };
-    let mut found = None;
-    let mut kept = Vec::new();
-    for pair in q.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if percent_decode(k) == name.as_bytes() {
-            if found.is_none() {
-                found = Some(percent_decode(v));
-            }
-        } else if !pair.is_empty() {
-            kept.push(pair);
-        }
-    }
-    let rest = (!kept.is_empty()).then(|| kept.join("&"));
-    (found, rest)
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                } else {
-                    out.push(b'%');
-                    i += 1;
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn with_query(uri: &Uri, query: Option<&str>) -> Uri {
-    let pq = match query {
-        Some(q) => format!("{}?{q}", uri.path()),
-        None => uri.path().to_string(),
-    };
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = pq.parse().ok();
-    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
 }
 
 /// Sets `X-Forwarded-*`, `Forwarded` and `X-Request-Id`; `trusted_peer`: the peer is a
@@ -794,6 +348,57 @@ fn forwarded_headers(
     h.insert(X_REQUEST_ID, request_id.clone());
 }
 
+/// No target of the route's group is healthy (or every one was tried).
+const NO_HEALTHY_UPSTREAM: Reject = Reject::new(
+    StatusCode::SERVICE_UNAVAILABLE,
+    "no_healthy_upstream",
+    "no upstream is available",
+)
+.counted(Metric::UpstreamError("unavailable"));
+
+/// The request target cannot be sent upstream.
+const BAD_TARGET: Reject = Reject::new(
+    StatusCode::BAD_REQUEST,
+    "bad_request",
+    "invalid request target",
+);
+
+/// The client's body broke while it was sent on (malformed chunked framing, client gone).
+const BAD_REQUEST_BODY: Reject = Reject::new(
+    StatusCode::BAD_REQUEST,
+    "bad_request_body",
+    "the request body is malformed or incomplete",
+)
+.counted(Metric::Rejected("bad_body"));
+
+/// The upstream answered with something that is not a valid response (never sent again).
+const UPSTREAM_INVALID_RESPONSE: Reject = Reject::new(
+    StatusCode::BAD_GATEWAY,
+    "upstream_invalid_response",
+    "the upstream sent an invalid response",
+)
+.counted(Metric::UpstreamError("invalid_response"));
+
+/// No response in time.
+const UPSTREAM_TIMEOUT: Reject = Reject::new(
+    StatusCode::GATEWAY_TIMEOUT,
+    "upstream_timeout",
+    "the upstream did not answer in time",
+)
+.counted(Metric::UpstreamError("timeout"));
+
+/// The last attempt failed to connect (`kind` = `connect`) or broke (`io`).
+const fn upstream_unreachable(kind: &'static str) -> Reject {
+    Reject::new(
+        StatusCode::BAD_GATEWAY,
+        "upstream_unavailable",
+        "the upstream could not be reached",
+    )
+    .counted(Metric::UpstreamError(kind))
+}
+
+/// The upstream exchange: the gateway's own headers, then the request sent to a target of the
+/// route's group, retried on another target when that is safe.
 async fn proxy<'p, B>(
     shared: &Shared,
     plan: &Plan,
@@ -802,7 +407,7 @@ async fn proxy<'p, B>(
     mut parts: http::request::Parts,
     body: B,
     ctx: &mut Ctx<'p>,
-) -> Result<Proxied, Response<Body>>
+) -> Result<Proxied, Reject>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<crate::util::BoxError>,
@@ -852,15 +457,7 @@ where
     let mut exclude: Option<&str> = None;
     loop {
         let Some((target, in_flight)) = group.pick(exclude) else {
-            shared
-                .metrics
-                .upstream_error(&group.spec.name, "unavailable");
-            return Err(err(
-                ctx,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no_healthy_upstream",
-                "no upstream is available",
-            ));
+            return Err(NO_HEALTHY_UPSTREAM);
         };
         ctx.upstream_addr = Some(&target.addr);
         // origin-form: the pooled connection already names the target
@@ -870,12 +467,7 @@ where
             Uri::from_parts(up).ok()
         });
         let Some(uri) = uri else {
-            return Err(err(
-                ctx,
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "invalid request target",
-            ));
+            return Err(BAD_TARGET);
         };
         let mut up = Request::new(body.take().unwrap_or_else(crate::util::empty));
         *up.method_mut() = parts.method.clone();
@@ -910,73 +502,34 @@ where
             }
             Ok(Err(e)) => {
                 match flag.load(Ordering::Relaxed) {
-                    BODY_TOO_LARGE => {
-                        return Err(err(
-                            ctx,
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "body_too_large",
-                            "request body too large",
-                        ));
-                    }
-                    BODY_STALLED => {
-                        return Err(err(
-                            ctx,
-                            StatusCode::REQUEST_TIMEOUT,
-                            "body_timeout",
-                            "request body timed out",
-                        ));
-                    }
+                    BODY_TOO_LARGE => return Err(size::BODY_TOO_LARGE),
+                    BODY_STALLED => return Err(size::BODY_TIMEOUT),
                     _ => {}
                 }
                 if e.is_request_body() {
                     // the client's body broke (malformed chunked framing, client gone)
-                    shared.metrics.rejected("bad_body");
-                    return Err(err(
-                        ctx,
-                        StatusCode::BAD_REQUEST,
-                        "bad_request_body",
-                        "the request body is malformed or incomplete",
-                    ));
+                    return Err(BAD_REQUEST_BODY);
                 }
                 if e.upstream_answered() {
                     // never sent again: the upstream has seen it and answered
-                    shared
-                        .metrics
-                        .upstream_error(&group.spec.name, "invalid_response");
-                    return Err(err(
-                        ctx,
-                        StatusCode::BAD_GATEWAY,
-                        "upstream_invalid_response",
-                        "the upstream sent an invalid response",
-                    ));
+                    return Err(UPSTREAM_INVALID_RESPONSE);
                 }
                 let connect = e.is_connect();
                 if connect {
                     group.connect_failed(target);
                 }
-                shared
-                    .metrics
-                    .upstream_error(&group.spec.name, if connect { "connect" } else { "io" });
+                let kind = if connect { "connect" } else { "io" };
                 if attempts_left > 0 && group.withdraw() {
+                    // an attempt that is retried is counted here; the last one by its rejection
+                    shared.metrics.upstream_error(&group.spec.name, kind);
                     attempts_left -= 1;
                     exclude = Some(&target.addr);
                     continue;
                 }
-                return Err(err(
-                    ctx,
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    "the upstream could not be reached",
-                ));
+                return Err(upstream_unreachable(kind));
             }
             Err(_) => {
-                shared.metrics.upstream_error(&group.spec.name, "timeout");
-                return Err(err(
-                    ctx,
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    "the upstream did not answer in time",
-                ));
+                return Err(UPSTREAM_TIMEOUT);
             }
         }
     }
@@ -1024,19 +577,6 @@ fn redirect_response<B>(req: &Request<B>, port: u16) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_keys_are_removed() {
-        let (k, rest) = take_query_param(Some("a=1&api_key=s%33cret&b=2"), "api_key");
-        assert_eq!(k.as_deref(), Some(&b"s3cret"[..]));
-        assert_eq!(rest.as_deref(), Some("a=1&b=2"));
-        let (k, rest) = take_query_param(Some("api_key=x"), "api_key");
-        assert_eq!(k.as_deref(), Some(&b"x"[..]));
-        assert_eq!(rest, None);
-        assert_eq!(percent_decode("%"), b"%");
-        assert_eq!(percent_decode("%4"), b"%4");
-        assert_eq!(percent_decode("%zz"), b"%zz");
-    }
 
     #[test]
     fn number_values_render_like_itoa() {

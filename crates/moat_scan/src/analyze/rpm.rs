@@ -72,11 +72,12 @@ pub(crate) fn analyze(
     let root = db
         .table_root("Packages")?
         .ok_or("no Packages table (not an rpm database)")?;
-    let rows = db.rows(root)?;
     let mut out = Vec::new();
+    let (mut rows, mut bad) = (0usize, 0usize);
     let mut first_error = None;
-    let mut bad = 0;
-    for row in &rows {
+    // rows: hnum (the row id), blob
+    db.for_each_row(root, 2, |row| {
+        rows += 1;
         let header = match row.values.get(1) {
             Some(Value::Blob(blob)) => Header::parse(blob),
             _ => Err("no blob in the row".to_owned()),
@@ -89,11 +90,11 @@ pub(crate) fn analyze(
                 first_error.get_or_insert_with(|| format!("package {}: {e}", row.rowid));
             }
         }
-    }
+        Ok(())
+    })?;
     match first_error {
         Some(e) if out.is_empty() => Err(format!(
-            "no package read ({} rows, {bad} unreadable; {e})",
-            rows.len()
+            "no package read ({rows} rows, {bad} unreadable; {e})"
         )),
         _ => Ok(out),
     }

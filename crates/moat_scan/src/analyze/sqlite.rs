@@ -11,9 +11,11 @@
 //!
 //! Bounds, whatever the bytes: every page is read at most once per table (a page met twice, a
 //! cycle of child or overflow pointers, is an error), the tree is at most [`MAX_DEPTH`] levels
-//! deep, no page lies outside the file, and a payload is never larger than the file; so the
-//! work and the memory of a read are linear in the file's size. Malformed input is an error,
-//! never a panic.
+//! deep, no page lies outside the file, the payloads of a table's rows add up to no more than
+//! the file's size (cells of one page that overlap could otherwise repeat one payload
+//! thousands of times), rows are handed over one at a time and only their first columns are
+//! decoded; so the work of a read is linear in the file's size and its memory in the largest
+//! row. Malformed input is an error, never a panic.
 //!
 //! Not read: the write-ahead log (`rpmdb.sqlite-wal`, in a separate file: rows still there and
 //! not yet checkpointed are missed), index b-trees, `WITHOUT ROWID` tables and UTF-16
@@ -108,32 +110,40 @@ impl<'a> Database<'a> {
     /// The root page of the rowid table `name` (compared without case, as SQL names are), from
     /// the schema table; `None` when there is no such table.
     pub(crate) fn table_root(&self, name: &str) -> Result<Option<u32>, String> {
-        for row in self.rows(1)? {
-            let [
+        let mut found = None;
+        // schema rows: type, name, tbl_name, rootpage, sql
+        self.for_each_row(1, 4, |row| {
+            if let [
                 Value::Text(kind),
                 Value::Text(table),
                 _,
                 Value::Integer(root),
-                ..,
             ] = row.values.as_slice()
-            else {
-                continue;
-            };
-            if kind == b"table" && table.eq_ignore_ascii_case(name.as_bytes()) {
-                return u32::try_from(*root)
-                    .ok()
-                    .filter(|r| *r >= 1)
-                    .map(Some)
-                    .ok_or_else(|| format!("table {name}: root page {root} is not a page"));
+                && found.is_none()
+                && kind == b"table"
+                && table.eq_ignore_ascii_case(name.as_bytes())
+            {
+                let page = u32::try_from(*root).ok().filter(|r| *r >= 1);
+                found = Some(
+                    page.ok_or_else(|| format!("table {name}: root page {root} is not a page"))?,
+                );
             }
-        }
-        Ok(None)
+            Ok(())
+        })?;
+        Ok(found)
     }
 
-    /// Every row of the table whose b-tree starts at page `root`, in row-id order.
-    pub(crate) fn rows(&self, root: u32) -> Result<Vec<Row>, String> {
+    /// Hands every row of the table whose b-tree starts at page `root` to `f`, in row-id
+    /// order, with its first `columns` values (fewer when the record has fewer); stops at the
+    /// first error, `f`'s or the file's.
+    pub(crate) fn for_each_row(
+        &self,
+        root: u32,
+        columns: usize,
+        mut f: impl FnMut(Row) -> Result<(), String>,
+    ) -> Result<(), String> {
         let mut seen = Seen::new(self.pages);
-        let mut rows = Vec::new();
+        let mut budget = self.data.len();
         let mut stack = vec![(root, 1usize)];
         while let Some((number, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
@@ -175,9 +185,9 @@ impl<'a> Database<'a> {
                 for i in 0..cells {
                     let cell = &page[cell_at(i)?..];
                     let row = self
-                        .leaf_cell(cell, &mut seen)
+                        .leaf_cell(cell, columns, &mut seen, &mut budget)
                         .map_err(|e| format!("page {number}, cell {i}: {e}"))?;
-                    rows.push(row);
+                    f(row)?;
                 }
             } else {
                 // children pushed right to left, so that rows come out in row-id order
@@ -187,7 +197,7 @@ impl<'a> Database<'a> {
                 }
             }
         }
-        Ok(rows)
+        Ok(())
     }
 
     /// The usable bytes of page `number` (1-based).
@@ -203,14 +213,24 @@ impl<'a> Database<'a> {
     }
 
     /// One cell of a table leaf page: payload size, row id, the payload's first bytes and,
-    /// when it does not fit, the first page of its overflow chain.
-    fn leaf_cell(&self, cell: &[u8], seen: &mut Seen) -> Result<Row, String> {
+    /// when it does not fit, the first page of its overflow chain. The payload's size is
+    /// taken from `budget`, the bytes the table's rows may still add up to.
+    fn leaf_cell(
+        &self,
+        cell: &[u8],
+        columns: usize,
+        seen: &mut Seen,
+        budget: &mut usize,
+    ) -> Result<Row, String> {
         let (size, n) = varint(cell)?;
         let (rowid, m) = varint(&cell[n..])?;
         let size = usize::try_from(size)
             .ok()
-            .filter(|s| *s <= self.data.len())
-            .ok_or_else(|| format!("payload of {size} bytes, larger than the file"))?;
+            .filter(|s| *s <= *budget)
+            .ok_or_else(|| {
+                format!("payload of {size} bytes: the rows would hold more than the file")
+            })?;
+        *budget -= size;
         let local = self.local_payload(size);
         let start = n + m;
         let inline = cell
@@ -236,7 +256,7 @@ impl<'a> Database<'a> {
         }
         Ok(Row {
             rowid: rowid.cast_signed(),
-            values: record(&payload)?,
+            values: record(&payload, columns)?,
         })
     }
 
@@ -278,9 +298,9 @@ impl Seen {
     }
 }
 
-/// The values of a record: a header (its own length, then one serial type per column) and
-/// the values, in order.
-fn record(payload: &[u8]) -> Result<Vec<Value>, String> {
+/// The first `columns` values of a record: a header (its own length, then one serial type per
+/// column) and the values, in order.
+fn record(payload: &[u8], columns: usize) -> Result<Vec<Value>, String> {
     let (header_len, mut at) = varint(payload)?;
     let header_len = usize::try_from(header_len)
         .ok()
@@ -293,7 +313,7 @@ fn record(payload: &[u8]) -> Result<Vec<Value>, String> {
         })?;
     let mut body = header_len;
     let mut values = Vec::new();
-    while at < header_len {
+    while at < header_len && values.len() < columns {
         let (serial, n) = varint(&payload[at..header_len])?;
         at += n;
         let len = match serial {
@@ -390,7 +410,7 @@ mod tests {
     #[test]
     fn records() {
         // header: 5 bytes (its length, NULL, integer 1, 2-byte blob, 1-byte text); body
-        let values = record(&[5, 0, 9, 16, 15, 0xab, 0xcd, b'x']).unwrap();
+        let values = record(&[5, 0, 9, 16, 15, 0xab, 0xcd, b'x'], 9).unwrap();
         assert_eq!(
             values,
             [
@@ -400,11 +420,15 @@ mod tests {
                 Value::Text(b"x".to_vec())
             ]
         );
+        assert_eq!(
+            record(&[5, 0, 9, 16, 15, 0xab, 0xcd, b'x'], 2).unwrap(),
+            [Value::Null, Value::Integer(1)]
+        );
         // a blob longer than the record
-        assert!(record(&[2, 20, 0]).is_err());
+        assert!(record(&[2, 20, 0], 9).is_err());
         // a header longer than the record
-        assert!(record(&[9, 0]).is_err());
-        assert!(record(&[2, 10]).is_err());
+        assert!(record(&[9, 0], 9).is_err());
+        assert!(record(&[2, 10], 9).is_err());
     }
 
     #[test]
@@ -444,6 +468,36 @@ mod tests {
         assert!(Database::open(&reserved).is_err());
     }
 
+    fn rows(db: &Database<'_>, root: u32) -> Result<Vec<Row>, String> {
+        let mut rows = Vec::new();
+        db.for_each_row(root, 9, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn overlapping_cells_cannot_repeat_a_payload_past_the_file_size() {
+        // one 512-byte page: 150 cells, all at the same offset
+        let mut data = header(512, 1);
+        data[100] = LEAF_TABLE;
+        data[103..105].copy_from_slice(&150u16.to_be_bytes());
+        let cell = 100 + 8 + 2 * 150;
+        for i in 0..150 {
+            let at = 108 + 2 * i;
+            data[at..at + 2].copy_from_slice(&(cell as u16).to_be_bytes());
+        }
+        // a 1-byte payload (an empty record) read 150 times fits in the file's 512 bytes
+        data[cell..cell + 3].copy_from_slice(&[1, 1, 1]);
+        let db = Database::open(&data).unwrap();
+        assert_eq!(rows(&db, 1).unwrap().len(), 150);
+        // a 5-byte one read 150 times (750 bytes) does not
+        data[cell..cell + 7].copy_from_slice(&[5, 1, 1, 0, 0, 0, 0]);
+        let db = Database::open(&data).unwrap();
+        assert!(rows(&db, 1).unwrap_err().contains("more than the file"));
+    }
+
     #[test]
     fn cycles_and_depth_are_errors() {
         // page 2 an interior table page whose only child is itself
@@ -453,11 +507,11 @@ mod tests {
         data[p2] = INTERIOR_TABLE;
         data[p2 + 8..p2 + 12].copy_from_slice(&2u32.to_be_bytes());
         let db = Database::open(&data).unwrap();
-        assert!(db.rows(2).unwrap_err().contains("twice"));
+        assert!(rows(&db, 2).unwrap_err().contains("twice"));
         // an empty leaf: no rows
-        assert_eq!(db.rows(1).unwrap(), []);
-        assert!(db.rows(3).is_err());
-        assert!(db.rows(0).is_err());
+        assert_eq!(rows(&db, 1).unwrap(), []);
+        assert!(rows(&db, 3).is_err());
+        assert!(rows(&db, 0).is_err());
         // a chain of interior pages deeper than the limit
         let n = MAX_DEPTH + 2;
         let mut data = header(512, n + 1);
@@ -468,7 +522,7 @@ mod tests {
         }
         data[n * 512] = LEAF_TABLE;
         let db = Database::open(&data).unwrap();
-        assert!(db.rows(2).unwrap_err().contains("levels deep"));
-        assert!(db.rows(4).is_ok());
+        assert!(rows(&db, 2).unwrap_err().contains("levels deep"));
+        assert!(rows(&db, 4).is_ok());
     }
 }

@@ -9,7 +9,9 @@ use moat_vuln::{Database, Match, Query};
 use serde::Serialize;
 
 use crate::analyze::{self, Date};
-use crate::image::{ImageConfig, ImageError, ImageSource, Inspector, Limits, read_image};
+use crate::image::{
+    ImageConfig, ImageError, ImageSource, Inspection, Inspector, Limits, read_image,
+};
 use crate::matching;
 use crate::model::Inventory;
 use crate::secrets::{self, SecretHit};
@@ -138,32 +140,55 @@ pub struct Scanned {
     pub warnings: Vec<String>,
 }
 
-/// Searches the files the analyzers do not keep.
-struct SecretInspector;
+/// Reads the files the analyzers do not keep as they stream past: text files for secrets
+/// (when searched), executables for the packages built into them. One file is in memory at a
+/// time, so a large image full of programs costs the largest of them, not their sum.
+struct StreamInspector {
+    secrets: bool,
+}
 
-impl Inspector for SecretInspector {
-    fn wants(&self, path: &str, size: u64, _mode: u32) -> bool {
-        secrets::wants(path, size)
+impl Inspector for StreamInspector {
+    fn wants(&self, path: &str, size: u64, mode: u32) -> bool {
+        (self.secrets && secrets::wants(path, size)) || analyze::wants_binary(path, size, mode)
     }
 
-    fn inspect(&self, _path: &str, data: &[u8]) -> Vec<SecretHit> {
-        secrets::scan(data)
+    fn inspect(&self, path: &str, mode: u32, data: &[u8]) -> Inspection {
+        let size = data.len() as u64;
+        let mut found = Inspection::default();
+        if self.secrets && secrets::wants(path, size) {
+            found.hits = secrets::scan(data);
+        }
+        if analyze::wants_binary(path, size, mode) {
+            (found.packages, found.warnings) = analyze::binary_packages(path, data, 0);
+        }
+        found
     }
 }
 
-/// Whether the analyzers read a file (by path, or an executable for its build info).
-fn analyzed(path: &str, size: u64, mode: u32) -> bool {
-    analyze::wants(path) || analyze::wants_binary(path, size, mode)
+/// Whether the analyzers keep a file (by path; executables are read as they stream past).
+fn analyzed(path: &str, _size: u64, _mode: u32) -> bool {
+    analyze::wants(path)
 }
 
 /// Reads `source` once and returns its inventory and secrets.
 pub fn scan_image(source: &mut dyn ImageSource, options: &Options) -> Result<Scanned, ImageError> {
     let target = source.describe();
-    let inspector = options
-        .secrets
-        .then_some(&SecretInspector as &dyn Inspector);
-    let image = read_image(source, &analyzed, inspector, &options.limits)?;
+    let inspector = StreamInspector {
+        secrets: options.secrets,
+    };
+    let image = read_image(source, &analyzed, Some(&inspector), &options.limits)?;
     let mut found = Vec::new();
+    let mut binaries = Vec::new();
+    let mut binary_warnings = Vec::new();
+    for f in &image.found {
+        if f.removed_in.is_none() {
+            binaries.extend(f.packages.iter().cloned().map(|mut p| {
+                p.layer = Some(f.layer);
+                p
+            }));
+            binary_warnings.extend(f.warnings.iter().cloned());
+        }
+    }
     if options.secrets {
         // the analyzers' own files (lock files, manifests) are searched too
         for f in &image.files {
@@ -211,8 +236,10 @@ pub fn scan_image(source: &mut dyn ImageSource, options: &Options) -> Result<Sca
         image.files.into_iter().map(|f| (f.path, f.data, f.layer)),
         options.today,
     );
+    inventory.packages.extend(binaries);
     inventory.layers = image.layers;
     let mut warnings = image.warnings;
+    warnings.append(&mut binary_warnings);
     warnings.append(&mut inventory.warnings);
     Ok(Scanned {
         target,

@@ -926,8 +926,28 @@ impl moat_scan::image::Inspector for Secrets {
     fn wants(&self, path: &str, size: u64, _: u32) -> bool {
         moat_scan::secrets::wants(path, size)
     }
-    fn inspect(&self, _: &str, data: &[u8]) -> Vec<moat_scan::secrets::SecretHit> {
-        moat_scan::secrets::scan(data)
+    fn inspect(&self, path: &str, mode: u32, data: &[u8]) -> moat_scan::image::Inspection {
+        let mut found = moat_scan::image::Inspection {
+            hits: moat_scan::secrets::scan(data),
+            ..Default::default()
+        };
+        // executables named `*.bin` stand for programs with packages built in
+        if mode & 0o111 != 0
+            && std::path::Path::new(path)
+                .extension()
+                .is_some_and(|e| e == "bin")
+        {
+            found.packages.push(moat_scan::model::Package {
+                ecosystem: moat_scan::model::Ecosystem::Go,
+                name: String::from_utf8_lossy(data).trim().to_string(),
+                version: "v1.0.0".into(),
+                source_name: None,
+                source_version: None,
+                path: path.into(),
+                layer: None,
+            });
+        }
+        found
     }
 }
 
@@ -1051,5 +1071,49 @@ fn secrets_in_a_root_filesystem() {
     assert_eq!(
         found(&img),
         vec![("srv/api/settings.py".into(), 0, None, vec![2])]
+    );
+}
+
+#[test]
+fn packages_of_executables_read_as_they_stream_past() {
+    let base = layer(&[
+        E::Dir("usr/bin/"),
+        E::FileMode("usr/bin/kept.bin", s("example.com/kept"), 0o755),
+        E::FileMode("usr/bin/deleted.bin", s("example.com/deleted"), 0o755),
+        E::FileMode("usr/bin/replaced.bin", s("example.com/old"), 0o755),
+        E::File("usr/bin/not-executable.bin", s("example.com/no")),
+    ]);
+    let top = layer(&[
+        E::File("usr/bin/.wh.deleted.bin", vec![]),
+        E::FileMode("usr/bin/replaced.bin", s("example.com/new"), 0o755),
+    ]);
+    let tar = legacy_archive(&[(&["b:1"], vec![base, top], "u")]);
+    let img = moat_scan::image::read_image(
+        &mut ArchiveSource::from_seekable(Cursor::new(tar), "image.tar"),
+        &nothing,
+        Some(&Secrets),
+        &Limits::default(),
+    )
+    .unwrap();
+    let packages: Vec<(String, usize, Option<usize>)> = img
+        .found
+        .iter()
+        .flat_map(|f| {
+            f.packages
+                .iter()
+                .map(move |p| (p.name.clone(), f.layer, f.removed_in))
+        })
+        .collect();
+    // a deleted or replaced program's packages are not installed
+    assert_eq!(
+        packages,
+        [
+            ("example.com/kept".to_string(), 0, None),
+            ("example.com/new".to_string(), 1, None),
+        ]
+    );
+    assert!(
+        img.files.is_empty(),
+        "nothing kept: read as they streamed past"
     );
 }

@@ -178,6 +178,27 @@ pub fn wants_binary(path: &str, size: u64, mode: u32) -> bool {
         && !SCRIPTS.iter().any(|s| name.ends_with(s))
 }
 
+/// The packages built into the executable at `path` (Go build info, `cargo auditable`), found
+/// in `layer`, with a warning for each part that does not parse. For files read as they stream
+/// past rather than kept ([`crate::image::Inspector`]).
+pub fn binary_packages(path: &str, data: &[u8], layer: usize) -> (Vec<Package>, Vec<String>) {
+    let mut inv = Inventory::default();
+    let analyzers: Vec<&Analyzer> = ANALYZERS
+        .iter()
+        .filter(|a| matches!(a.selector, Selector::Binary(s) if s(data)))
+        .collect();
+    run(
+        &analyzers,
+        path,
+        data,
+        layer,
+        &Context::default(),
+        &mut inv,
+        &mut HashSet::new(),
+    );
+    (inv.packages, inv.warnings)
+}
+
 /// The inventory of a filesystem from its wanted files — `(path relative to the root without a
 /// leading '/', contents, layer index)` — on today's date (for the end-of-life flag).
 pub fn inventory(files: impl IntoIterator<Item = (String, Vec<u8>, usize)>) -> Inventory {

@@ -7,8 +7,7 @@ use std::hash::RandomState;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 use super::path::{clean_into, parent, resolve_link};
-use super::{FileEntry, FoundFile, ImageError, LayerSink, ReadSeek, S_IFLNK, S_IFREG};
-use crate::secrets::SecretHit;
+use super::{FileEntry, FoundFile, ImageError, Inspection, LayerSink, ReadSeek, S_IFLNK, S_IFREG};
 
 /// Buffer size for reading compressed layers and their decompressed tar streams.
 pub(crate) const BUF_SIZE: usize = 256 * 1024;
@@ -35,8 +34,8 @@ pub(crate) enum Node {
     },
     /// A file that was searched and dropped ([`Inspector`]): what the search found.
     Found {
-        /// The secrets found in it.
-        hits: Vec<SecretHit>,
+        /// What the search found in it.
+        found: Inspection,
     },
 }
 
@@ -45,7 +44,7 @@ impl Node {
         match self {
             Node::File { data, .. } => data.len() as u64,
             Node::Symlink { target } => target.len() as u64,
-            Node::Found { hits } => (hits.len() * std::mem::size_of::<SecretHit>()) as u64,
+            Node::Found { found } => found.bytes(),
         }
     }
 }
@@ -93,11 +92,17 @@ impl Fs {
                 let gone = removed_by(&delta, path, hasher);
                 if gone {
                     freed += node.bytes();
-                    if let Node::Found { hits } = node {
+                    // a removed file's secrets are still in its layer; its packages are
+                    // not installed
+                    if let Node::Found { found } = node
+                        && !found.hits.is_empty()
+                    {
                         buried.push(FoundFile {
                             path: path.clone(),
                             layer: *at,
-                            hits: std::mem::take(hits),
+                            hits: std::mem::take(&mut found.hits),
+                            packages: Vec::new(),
+                            warnings: Vec::new(),
                             removed_in: Some(layer),
                         });
                     }
@@ -150,11 +155,13 @@ impl Fs {
                     size,
                     link: None,
                 }),
-                Node::Found { hits } => {
+                Node::Found { found: f } => {
                     found.push(FoundFile {
                         path,
                         layer,
-                        hits,
+                        hits: f.hits,
+                        packages: f.packages,
+                        warnings: f.warnings,
                         removed_in: None,
                     });
                     None
@@ -512,9 +519,9 @@ fn scan<R: Read>(
                         (&mut entry)
                             .take(size.min(limits.max_file_size))
                             .read_to_end(&mut scratch)?;
-                        let hits = inspector.inspect(&path, &scratch);
-                        if !hits.is_empty() {
-                            delta.keep(path.clone(), Node::Found { hits });
+                        let found = inspector.inspect(&path, mode, &scratch);
+                        if !found.is_empty() {
+                            delta.keep(path.clone(), Node::Found { found });
                         }
                     }
                 }

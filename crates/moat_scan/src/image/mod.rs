@@ -60,6 +60,7 @@ pub use rootfs::RootfsSource;
 
 use layer::{Fs, LayerDelta};
 
+use crate::model::Package;
 use crate::secrets::SecretHit;
 
 /// File type bits of a regular file, as in `st_mode`.
@@ -86,7 +87,8 @@ impl<F: Fn(&str, u64, u32) -> bool> FileFilter for F {
     }
 }
 
-/// Files searched as they stream past instead of being kept (secret detection): a file that
+/// Files searched as they stream past instead of being kept (secret detection, and executables
+/// read for the packages built into them): a file that
 /// the [`FileFilter`] does not want and the inspector does is read (up to
 /// [`Limits::max_file_size`]), handed to [`inspect`](Inspector::inspect) and dropped; only what
 /// the search found is kept, in the file's place. A later layer that deletes or replaces the
@@ -97,8 +99,39 @@ impl<F: Fn(&str, u64, u32) -> bool> FileFilter for F {
 pub trait Inspector {
     /// Whether the file at `path`, of `size` bytes and `mode`, is searched.
     fn wants(&self, path: &str, size: u64, mode: u32) -> bool;
-    /// What is found in the file at `path`, whose bytes are `data`.
-    fn inspect(&self, path: &str, data: &[u8]) -> Vec<SecretHit>;
+    /// What is found in the file at `path` of `mode`, whose bytes are `data`.
+    fn inspect(&self, path: &str, mode: u32, data: &[u8]) -> Inspection;
+}
+
+/// What an [`Inspector`] found in one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inspection {
+    /// Secrets.
+    pub hits: Vec<SecretHit>,
+    /// Packages recorded in the file (an executable's build information); their layer is
+    /// set from [`FoundFile::layer`].
+    pub packages: Vec<Package>,
+    /// What could not be read in it.
+    pub warnings: Vec<String>,
+}
+
+impl Inspection {
+    /// Nothing found.
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty() && self.packages.is_empty() && self.warnings.is_empty()
+    }
+
+    /// A rough count of the bytes it holds (for the bound on kept bytes).
+    pub(crate) fn bytes(&self) -> u64 {
+        let strings: usize = self
+            .packages
+            .iter()
+            .map(|p| p.name.len() + p.version.len() + p.path.len() + 64)
+            .chain(self.warnings.iter().map(String::len))
+            .chain(self.hits.iter().map(|h| h.evidence.len() + 64))
+            .sum();
+        strings as u64
+    }
 }
 
 /// A searched file in which the [`Inspector`] found something.
@@ -108,8 +141,12 @@ pub struct FoundFile {
     pub path: String,
     /// Index of the layer that wrote this version of the file.
     pub layer: usize,
-    /// What was found.
+    /// The secrets found.
     pub hits: Vec<SecretHit>,
+    /// The packages found (empty for a file a later layer removed: they are not installed).
+    pub packages: Vec<Package>,
+    /// What could not be read in it.
+    pub warnings: Vec<String>,
     /// The layer that deleted or replaced the file, when it is not in the final filesystem.
     pub removed_in: Option<usize>,
 }

@@ -130,9 +130,9 @@ impl ImageSource for RootfsSource {
                                     continue;
                                 }
                             }
-                            let hits = inspector.inspect(&path, &scratch);
-                            if !hits.is_empty() {
-                                delta.keep(path, Node::Found { hits });
+                            let found = inspector.inspect(&path, mode, &scratch);
+                            if !found.is_empty() {
+                                delta.keep(path, Node::Found { found });
                             }
                         }
                         continue;

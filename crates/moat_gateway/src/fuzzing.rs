@@ -3,7 +3,7 @@
 
 use crate::client_addr;
 use crate::guard::HeadInspector;
-use crate::ratelimit::{KeyKind, LimitSpec, Limiter};
+use crate::ratelimit::{KeyKind, LimitSpec, Limiter, Store};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -65,9 +65,10 @@ pub fn request_policy(data: &[u8]) {
             max_keys: 16,
         });
         let now = Instant::now();
+        let Store::Memory(store) = limiter.store();
         for part in head.split('\n') {
             let _ = limiter.check(part, now);
-            limiter.refund(part);
+            store.refund_now(part, limiter.gcra(), 1);
         }
     }
 }

@@ -282,7 +282,7 @@ where
         v6_prefix: plan.v6_prefix,
         user: ctx.user,
     };
-    rate_limit::check(&shared.metrics, route, &who, &mut ctx.limits)?;
+    rate_limit::check(&shared.metrics, route, &who, &mut ctx.limits).await?;
     size::body(&parts.headers, body.size_hint().lower(), route.max_body)?;
     proxy(shared, plan, conn, route, parts, body, ctx).await
 }

@@ -1,19 +1,30 @@
-//! GCRA rate limiting with bounded memory.
+//! GCRA rate limiting: the limits ([`Limiter`]), the seam to where their state lives
+//! ([`LimitStore`]), and the first store, in memory ([`MemoryStore`]).
 //!
-//! Each limit keeps one "theoretical arrival time" (TAT) per key in a sharded map. A request is
-//! admitted when `max(TAT, now) + T - now <= burst * T` (T = period / rate), and the TAT then
-//! moves by T. An entry whose TAT is in the past carries no information (it equals a fresh key),
-//! so it can be dropped at any time without changing a decision.
+//! Each limit keeps one "theoretical arrival time" (TAT) per key. A request of cost `c` is
+//! admitted when `max(TAT, now) + c·T - now <= τ` (T = period / rate, the emission interval;
+//! τ = burst × T, the tolerance), and the TAT then moves by `c·T`. An entry whose TAT is in
+//! the past carries no information (it equals a fresh key), so it can be dropped at any time
+//! without changing a decision.
 //!
-//! **Memory bound.** Each limit remembers at most `max_keys` keys (split over 16 shards). When a
-//! shard is full, entries whose TAT has passed are swept first (exact). If every entry is still
-//! active — an attacker inventing keys faster than they expire — the tenth of the shard with the
-//! oldest TAT is evicted: those keys start again from a full burst, so the limiter can
-//! **over-admit** by at most one burst per evicted key; it never under-admits because of eviction.
-//! Keys longer than 256 bytes are cut to 256 bytes (two keys sharing their first 256 bytes share
-//! a budget, which can only under-admit).
+//! **The store seam.** A [`LimitStore`] decides one key with the limit's [`Gcra`] parameters
+//! and a cost, and answers what the `RateLimit` headers need ([`Admission`]); its calls return
+//! futures, so a store across the network (Redis, with a deadline) fits behind the same calls.
+//! The request path goes through [`Store`], an enum over the store kinds: no boxing and no
+//! allocation per decision. What a store that cannot answer means (admit or refuse) is the
+//! caller's policy; the in-memory store always answers.
+//!
+//! **Memory bound (in memory).** Each limit remembers at most `max_keys` keys (split over 16
+//! shards). When a shard is full, entries whose TAT has passed are swept first (exact). If
+//! every entry is still active — an attacker inventing keys faster than they expire — the
+//! tenth of the shard with the oldest TAT is evicted: those keys start again from a full burst,
+//! so the limiter can **over-admit** by at most one burst per evicted key; it never
+//! under-admits because of eviction. Keys longer than 256 bytes are cut to 256 bytes (two keys
+//! sharing their first 256 bytes share a budget, which can only under-admit).
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::{Future, ready};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -74,17 +85,234 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
-/// One named GCRA limit with its state.
+/// The GCRA parameters of one limit, as every store needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gcra {
+    /// T: what one admission costs, `period / count` (at least 1 ns).
+    pub emission: Duration,
+    /// τ: how far the TAT may run ahead of now, `burst × T`.
+    pub tolerance: Duration,
+}
+
+impl Gcra {
+    /// The parameters of `count` requests per `period` with bursts of `burst` (a zero count or
+    /// burst counts as 1).
+    pub fn new(count: u32, period: Duration, burst: u32) -> Self {
+        let period_ns = period.as_nanos().min(u128::from(u64::MAX)) as u64;
+        let emission_ns = (period_ns / u64::from(count.max(1))).max(1);
+        let tau_ns = emission_ns.saturating_mul(u64::from(burst.max(1)));
+        Self {
+            emission: Duration::from_nanos(emission_ns),
+            tolerance: Duration::from_nanos(tau_ns),
+        }
+    }
+}
+
+/// A store's answer for one key: what the `RateLimit` headers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// Admitted (and recorded).
+    pub admitted: bool,
+    /// Requests still admissible now.
+    pub remaining: u32,
+    /// Time until the full burst is available again.
+    pub reset_after: Duration,
+    /// Time until the next request would be admitted (zero when admitted).
+    pub retry_after: Duration,
+}
+
+/// Where rate-limit state lives. Keys arrive scoped by route and limit (`route NUL key`);
+/// the store applies the GCRA with the limit's parameters, so one store can serve many limits.
+pub trait LimitStore {
+    /// Why the store gave no answer ([`Infallible`] for a store that always answers).
+    type Error;
+
+    /// Decides a request of `cost` for `key` and records it when admitted. `now` is the
+    /// caller's clock, for a store in this process; a shared store decides on its own clock.
+    fn decide(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+        now: Instant,
+    ) -> impl Future<Output = Result<Admission, Self::Error>> + Send;
+
+    /// Gives back `cost` admitted for `key` (a later limit refused the request).
+    fn refund(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// The store kinds a limit can use; static dispatch over [`LimitStore`].
 #[derive(Debug)]
-pub struct Limiter {
-    /// Its parameters.
-    pub spec: LimitSpec,
-    emission_ns: u64,
-    tau_ns: u64,
+pub enum Store {
+    /// This process's memory.
+    Memory(MemoryStore),
+}
+
+impl LimitStore for Store {
+    type Error = Infallible;
+
+    fn decide(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+        now: Instant,
+    ) -> impl Future<Output = Result<Admission, Infallible>> + Send {
+        match self {
+            Store::Memory(m) => m.decide(key, gcra, cost, now),
+        }
+    }
+
+    fn refund(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+    ) -> impl Future<Output = Result<(), Infallible>> + Send {
+        match self {
+            Store::Memory(m) => m.refund(key, gcra, cost),
+        }
+    }
+}
+
+/// GCRA state in memory: a sharded map from key to TAT, bounded (see the module doc).
+#[derive(Debug)]
+pub struct MemoryStore {
     epoch: Instant,
     shards: Box<[Shard]>,
     shard_cap: usize,
     hasher: std::collections::hash_map::RandomState,
+}
+
+impl MemoryStore {
+    /// An empty store that remembers at most `max_keys` keys.
+    pub fn new(max_keys: usize) -> Self {
+        Self {
+            epoch: Instant::now(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shard_cap: (max_keys / SHARDS).max(1),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    fn shard(&self, key: &str) -> &Shard {
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(key);
+        &self.shards[(h as usize) % SHARDS]
+    }
+
+    fn now_ns(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    /// [`LimitStore::decide`], answered at once.
+    pub fn decide_now(&self, key: &str, gcra: Gcra, cost: u32, now: Instant) -> Admission {
+        let (emission_ns, tau_ns) = nanos(gcra);
+        let key = truncate(key);
+        let now = self.now_ns(now);
+        let mut map = match self.shard(key).lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let slot = map.get_mut(key);
+        let tat = slot.as_deref().copied().unwrap_or(now).max(now);
+        let new_tat = tat + emission_ns.saturating_mul(u64::from(cost));
+        let ahead = new_tat - now;
+        if ahead <= tau_ns {
+            if let Some(t) = slot {
+                *t = new_tat;
+            } else {
+                if map.len() >= self.shard_cap {
+                    evict(&mut map, now, self.shard_cap);
+                }
+                map.insert(key.into(), new_tat);
+            }
+            Admission {
+                admitted: true,
+                remaining: ((tau_ns - ahead) / emission_ns) as u32,
+                reset_after: Duration::from_nanos(ahead),
+                retry_after: Duration::ZERO,
+            }
+        } else {
+            Admission {
+                admitted: false,
+                remaining: 0,
+                reset_after: Duration::from_nanos(tat - now),
+                retry_after: Duration::from_nanos(ahead - tau_ns),
+            }
+        }
+    }
+
+    /// [`LimitStore::refund`], done at once.
+    pub fn refund_now(&self, key: &str, gcra: Gcra, cost: u32) {
+        let (emission_ns, _) = nanos(gcra);
+        let key = truncate(key);
+        let mut map = match self.shard(key).lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(tat) = map.get_mut(key) {
+            *tat = tat.saturating_sub(emission_ns.saturating_mul(u64::from(cost)));
+        }
+    }
+
+    /// Keys currently remembered.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |m| m.len()))
+            .sum()
+    }
+
+    /// Whether no key is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl LimitStore for MemoryStore {
+    type Error = Infallible;
+
+    fn decide(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+        now: Instant,
+    ) -> impl Future<Output = Result<Admission, Infallible>> + Send {
+        // answered before the future is made: no state held across an await
+        ready(Ok(self.decide_now(key, gcra, cost, now)))
+    }
+
+    fn refund(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+    ) -> impl Future<Output = Result<(), Infallible>> + Send {
+        self.refund_now(key, gcra, cost);
+        ready(Ok(()))
+    }
+}
+
+/// `(T, τ)` in nanoseconds, as the in-memory TATs count.
+fn nanos(gcra: Gcra) -> (u64, u64) {
+    let ns = |d: Duration| d.as_nanos().min(u128::from(u64::MAX)) as u64;
+    (ns(gcra.emission).max(1), ns(gcra.tolerance))
+}
+
+/// One named GCRA limit: its parameters, its store, and its `RateLimit-Policy` item.
+#[derive(Debug)]
+pub struct Limiter {
+    /// Its parameters.
+    pub spec: LimitSpec,
+    gcra: Gcra,
+    store: Store,
     /// `"name";q=burst;w=window`, the `RateLimit-Policy` item of this limit.
     policy: Box<str>,
     /// `policy` as a header value, shared by every response (`None` if the name cannot be one).
@@ -92,13 +320,10 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// A limiter with empty state.
+    /// A limiter with empty state, in memory.
     pub fn new(spec: LimitSpec) -> Self {
-        let period_ns = spec.period.as_nanos().min(u128::from(u64::MAX)) as u64;
-        let emission_ns = (period_ns / u64::from(spec.count.max(1))).max(1);
-        let tau_ns = emission_ns.saturating_mul(u64::from(spec.burst.max(1)));
-        let shard_cap = (spec.max_keys / SHARDS).max(1);
-        let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+        let gcra = Gcra::new(spec.count, spec.period, spec.burst);
+        let store = Store::Memory(MemoryStore::new(spec.max_keys));
         let window = (spec.period.as_secs_f64() * f64::from(spec.burst) / f64::from(spec.count))
             .ceil() as u64;
         let policy = format!("\"{}\";q={};w={}", spec.name, spec.burst, window.max(1));
@@ -106,12 +331,8 @@ impl Limiter {
             policy_value: http::HeaderValue::from_str(&policy).ok(),
             policy: policy.into(),
             spec,
-            emission_ns,
-            tau_ns,
-            epoch: Instant::now(),
-            shards,
-            shard_cap,
-            hasher: std::collections::hash_map::RandomState::new(),
+            gcra,
+            store,
         }
     }
 
@@ -123,6 +344,16 @@ impl Limiter {
     /// [`Limiter::policy`] as a header value (cloning it does not copy).
     pub fn policy_value(&self) -> Option<&http::HeaderValue> {
         self.policy_value.as_ref()
+    }
+
+    /// Its GCRA parameters.
+    pub fn gcra(&self) -> Gcra {
+        self.gcra
+    }
+
+    /// Where its state lives.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Whether this limit applies to a request from `consumer`.
@@ -139,78 +370,37 @@ impl Limiter {
         }
     }
 
-    fn shard(&self, key: &str) -> &Shard {
-        use std::hash::BuildHasher;
-        let h = self.hasher.hash_one(key);
-        &self.shards[(h as usize) % SHARDS]
-    }
-
-    fn now_ns(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.epoch).as_nanos() as u64
-    }
-
-    /// Decides one request for `key` at `now` and records it when admitted.
-    pub fn check(&self, key: &str, now: Instant) -> Decision {
-        let key = truncate(key);
-        let now = self.now_ns(now);
-        let mut map = match self.shard(key).lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let slot = map.get_mut(key);
-        let tat = slot.as_deref().copied().unwrap_or(now).max(now);
-        let new_tat = tat + self.emission_ns;
-        let ahead = new_tat - now;
-        if ahead <= self.tau_ns {
-            if let Some(t) = slot {
-                *t = new_tat;
-            } else {
-                if map.len() >= self.shard_cap {
-                    evict(&mut map, now, self.shard_cap);
-                }
-                map.insert(key.into(), new_tat);
-            }
-            Decision {
-                allowed: true,
-                would_reject: false,
-                remaining: ((self.tau_ns - ahead) / self.emission_ns) as u32,
-                reset_after: Duration::from_nanos(ahead),
-                retry_after: Duration::ZERO,
-            }
-        } else {
-            Decision {
-                allowed: self.spec.dry_run,
-                would_reject: true,
-                remaining: 0,
-                reset_after: Duration::from_nanos(tat - now),
-                retry_after: Duration::from_nanos(ahead - self.tau_ns),
-            }
-        }
+    /// Decides one request for `key` at `now` through the store, and records it when admitted.
+    pub async fn decide(
+        &self,
+        key: &str,
+        now: Instant,
+    ) -> Result<Decision, <Store as LimitStore>::Error> {
+        let a = self.store.decide(key, self.gcra, 1, now).await?;
+        Ok(self.decision(a))
     }
 
     /// Gives back one admission for `key` (used when a later limit rejects the request).
-    pub fn refund(&self, key: &str) {
-        let key = truncate(key);
-        let mut map = match self.shard(key).lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(tat) = map.get_mut(key) {
-            *tat = tat.saturating_sub(self.emission_ns);
+    pub async fn refund(&self, key: &str) -> Result<(), <Store as LimitStore>::Error> {
+        self.store.refund(key, self.gcra, 1).await
+    }
+
+    /// [`Limiter::decide`] answered at once, on the in-memory store (tests, fuzzing).
+    pub fn check(&self, key: &str, now: Instant) -> Decision {
+        match &self.store {
+            Store::Memory(m) => self.decision(m.decide_now(key, self.gcra, 1, now)),
         }
     }
 
-    /// Keys currently remembered.
-    pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |m| m.len()))
-            .sum()
-    }
-
-    /// Whether no key is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The decision on a store's answer: a dry-run limit admits what it would refuse.
+    fn decision(&self, a: Admission) -> Decision {
+        Decision {
+            allowed: a.admitted || self.spec.dry_run,
+            would_reject: !a.admitted,
+            remaining: a.remaining,
+            reset_after: a.reset_after,
+            retry_after: a.retry_after,
+        }
     }
 }
 
@@ -247,6 +437,7 @@ fn evict(map: &mut HashMap<Box<str>, u64>, now: u64, cap: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::ready_now;
 
     fn spec(count: u32, period: Duration, burst: u32, max_keys: usize) -> LimitSpec {
         LimitSpec {
@@ -285,7 +476,8 @@ mod tests {
         for i in 0..10_000 {
             assert!(l.check(&format!("k{i}"), t0).allowed);
         }
-        assert!(l.len() <= 160, "{}", l.len());
+        let Store::Memory(m) = l.store();
+        assert!(m.len() <= 160, "{}", m.len());
         let long = "x".repeat(10_000);
         l.check(&long, t0);
         assert!(!l.check(&long, t0).allowed);
@@ -307,7 +499,39 @@ mod tests {
         let l = Limiter::new(spec(1, Duration::from_mins(1), 1, 100));
         let t0 = Instant::now();
         assert!(l.check("a", t0).allowed);
-        l.refund("a");
+        ready_now(l.refund("a")).unwrap();
         assert!(l.check("a", t0).allowed);
+    }
+
+    #[test]
+    fn the_store_seam_decides_like_the_limiter_and_costs_count() {
+        let s = spec(1, Duration::from_mins(1), 3, 1000);
+        let l = Limiter::new(s.clone());
+        let t0 = Instant::now();
+        let through_seam = ready_now(l.decide("a", t0)).unwrap();
+        assert_eq!(
+            through_seam,
+            l.check("b", t0),
+            "same answer for a fresh key"
+        );
+        assert_eq!(
+            l.gcra(),
+            Gcra {
+                emission: Duration::from_mins(1),
+                tolerance: Duration::from_mins(3)
+            }
+        );
+        let m = MemoryStore::new(1000);
+        let gcra = l.gcra();
+        let a = ready_now(LimitStore::decide(&m, "k", gcra, 2, t0)).unwrap();
+        assert_eq!((a.admitted, a.remaining), (true, 1));
+        let a = m.decide_now("k", gcra, 2, t0);
+        assert_eq!(
+            (a.admitted, a.remaining, a.retry_after),
+            (false, 0, Duration::from_mins(1))
+        );
+        ready_now(LimitStore::refund(&m, "k", gcra, 2)).unwrap();
+        assert_eq!(m.decide_now("k", gcra, 3, t0).remaining, 0);
+        assert!(!m.is_empty());
     }
 }

@@ -84,6 +84,18 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response<Bod
     resp
 }
 
+/// The output of a future that is ready at once (tests of the in-memory paths, without a
+/// runtime).
+#[cfg(test)]
+pub(crate) fn ready_now<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("expected an answer at once"),
+    }
+}
+
 /// The raw bytes of a complete HTTP/1.1 JSON error response that closes the connection, for
 /// errors found below hyper (smuggling guards, header timeout, unparsable heads), with the
 /// same hardening headers as the gateway's other errors.

@@ -50,7 +50,7 @@ pub struct Subject<'a> {
 }
 
 /// Decides the request against the route's limits; `out` receives what they decided.
-pub fn check<'p>(
+pub async fn check<'p>(
     metrics: &Metrics,
     route: &'p RoutePlan,
     who: &Subject<'_>,
@@ -74,7 +74,11 @@ pub fn check<'p>(
             continue;
         }
         limit_key(&mut key, l, who);
-        let d = l.check(&key, now);
+        // the in-memory store always answers; a shared store's failure policy goes here
+        let d = match l.decide(&key, now).await {
+            Ok(d) => d,
+            Err(never) => match never {},
+        };
         let label = if !d.would_reject {
             "passed"
         } else if l.spec.dry_run {
@@ -121,7 +125,10 @@ pub fn check<'p>(
         for i in taken {
             let l = &route.limits[i];
             limit_key(&mut key, l, who);
-            l.refund(&key);
+            match l.refund(&key).await {
+                Ok(()) => {}
+                Err(never) => match never {},
+            }
         }
         outcome = "rejected";
     }
@@ -166,6 +173,7 @@ fn limit_key(out: &mut String, l: &Limiter, who: &Subject<'_>) {
 mod tests {
     use super::*;
     use crate::phase::tests::plan;
+    use crate::util::ready_now;
 
     #[test]
     fn the_refusing_limit_is_429_and_earlier_admissions_are_given_back() {
@@ -183,13 +191,13 @@ mod tests {
         };
         let m = Metrics::default();
         let mut first = Limits::default();
-        assert_eq!(check(&m, route, &who, &mut first), Ok(()));
+        assert_eq!(ready_now(check(&m, route, &who, &mut first)), Ok(()));
         assert_eq!(first.outcome, Some("passed"));
         let (all, worst, burst) = first.headers.unwrap();
         assert_eq!((all.len(), worst.remaining, burst), (2, 0, 1));
 
         let mut second = Limits::default();
-        let e = check(&m, route, &who, &mut second).unwrap_err();
+        let e = ready_now(check(&m, route, &who, &mut second)).unwrap_err();
         assert_eq!(
             (e.status.as_u16(), e.code, e.metric),
             (429, "rate_limited", None)

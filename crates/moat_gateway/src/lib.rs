@@ -1,13 +1,33 @@
 //! `moat gateway`: a small, safe-by-default TLS reverse proxy in front of API containers.
 //!
-//! The request path follows the phase structure of pingora/river: connection guards
-//! ([`guard`]), request filters built from config (client address, IP allow/deny, API-key auth,
-//! rate limits, size limits), the upstream exchange ([`upstream`] over [`h1client`]), response hardening, and one
-//! logging phase that writes the access log and the metrics ([`proxy`]).
+//! **Connections.** The listeners ([`server`]) accept, terminate TLS ([`tls`]) and put each
+//! HTTP/1.1 connection behind its guard ([`guard`]: head size and read timeouts, idle timeout,
+//! request smuggling refused below hyper).
 //!
-//! The configuration ([`config`]) compiles into an immutable [`plan::Plan`] held behind an
-//! atomic swap; SIGHUP builds a new plan and swaps it, SIGTERM drains ([`server::Gateway`]).
-//! `moat gateway check` audits a config with the shared finding model ([`check`]).
+//! **Requests.** [`proxy::handle`] runs the request phases of [`phase`], one unit each, in
+//! this order: size limits of the head, one host and one canonical path, client address
+//! (trusted proxies only, fails closed), route and method, IP allow/deny, header ownership,
+//! API-key auth, (bans, when they are wired), rate limits, body size. Every phase refuses with
+//! one type, [`phase::Reject`] (status, error code, message, metric, header), which the handler
+//! turns into the JSON error, the access-log error code and the counter in one place. Then the
+//! upstream exchange ([`proxy`]) over an upstream group ([`upstream`]: balancing, passive
+//! ejection, health checks, retry budget) and its pooled HTTP/1.1 connections ([`h1client`]),
+//! hop-by-hop fields removed both ways ([`headers`]); response hardening (security and
+//! `RateLimit` headers); and one logging phase that writes the access log ([`access_log`]) and
+//! the metrics ([`metrics`]) for every request.
+//!
+//! **State.** [`state::Shared`] is what every connection shares: the plan in force (routes,
+//! limiters, upstream groups), the metrics and the access log, drain and connection
+//! accounting; [`state::ConnInfo`] is one connection's facts. The configuration ([`config`])
+//! compiles into an immutable [`plan::Plan`] held behind an atomic swap; SIGHUP builds a new
+//! plan and swaps it (limits whose settings did not change keep their state), SIGTERM drains
+//! ([`server::Gateway`]). `moat gateway check` audits a config with the shared finding model
+//! ([`check`]).
+//!
+//! **Stores.** A rate limit ([`ratelimit::Limiter`]) keeps its state behind the
+//! [`ratelimit::LimitStore`] seam; the sharded in-memory GCRA ([`ratelimit::MemoryStore`]) is
+//! the store limits use today. [`redis_store`] (state shared by replicas), [`bans`] and [`jwt`]
+//! are built and tested on their own and not yet part of the request path.
 #![deny(missing_docs)]
 
 pub mod access_log;

@@ -1,6 +1,6 @@
 //! The request handler: the request phases in order ([`crate::phase`]), the upstream
 //! exchange, response hardening, and the logging phase. A refused request ([`Reject`]) becomes
-//! its response, its access-log entry and its metric in one place ([`refuse`]); the access log
+//! its response, its access-log entry and its metric in one place (`refuse`); the access log
 //! and the request metrics are written in one place for every request.
 
 use crate::access_log::Record;

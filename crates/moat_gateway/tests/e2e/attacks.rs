@@ -5,6 +5,7 @@
 //! the upstream received.
 
 use crate::common::*;
+use crate::config::Config;
 use crate::real_upstreams::*;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -19,67 +20,33 @@ fn keys_file(dir: &TempDir) {
 }
 
 /// The routes under attack, all to one upstream: `open` (public), `private` (API key),
-/// `denied` (nobody), and `admin` (any path on host `admin.example`, API key). `extra` goes
-/// before the routes (`[paths]`, `[headers]`, `[defaults]`), `open_extra` into route `open`.
-fn config(head: &str, up: SocketAddr, extra: &str, open_extra: &str) -> String {
-    format!(
-        r#"{head}
-{extra}
-
-[api_keys]
-file = "keys.txt"
-header = "x-api-key"
-query = "api_key"
-
-[upstream.api]
-targets = ["{up}"]
-
-[[route]]
-name = "open"
-path_prefix = "/open"
-upstream = "api"
-{open_extra}
-
-[[route]]
-name = "private"
-path_prefix = "/private"
-upstream = "api"
-auth = "api_key"
-
-[[route]]
-name = "denied"
-path_prefix = "/denied"
-upstream = "api"
-deny = ["0.0.0.0/0", "::/0"]
-
-[[route]]
-name = "admin"
-hosts = ["admin.example"]
-path_prefix = "/"
-upstream = "api"
-auth = "api_key"
-"#
-    )
-}
-
-/// A TLS listener (h2 and HTTP/1.1 by ALPN) with an admin listener and a file access log.
-fn tls_head(dir: &TempDir) -> String {
-    format!(
-        r#"[[listener]]
-listen = "127.0.0.1:0"
-
-[[listener.tls.certificates]]
-cert_file = "api.pem"
-key_file = "api.key"
-
-[admin]
-listen = "127.0.0.1:0"
-
-[access_log]
-target = "{}"
-"#,
-        dir.path().join("access.log").display()
-    )
+/// `denied` (nobody), and `admin` (any path on host `admin.example`, API key), added to `base`
+/// (the listeners). `extra` goes before the routes (`[paths]`, `[headers]`, `[defaults]`),
+/// `open_extra` into route `open`.
+fn config(base: Config, up: SocketAddr, extra: &str, open_extra: &str) -> Config {
+    base.section(extra)
+        .section("[api_keys]\nfile = \"keys.txt\"\nheader = \"x-api-key\"\nquery = \"api_key\"\n")
+        .upstream("api", &[up], "")
+        .route(
+            "open",
+            "api",
+            &format!("path_prefix = \"/open\"\n{open_extra}"),
+        )
+        .route(
+            "private",
+            "api",
+            "path_prefix = \"/private\"\nauth = \"api_key\"\n",
+        )
+        .route(
+            "denied",
+            "api",
+            "path_prefix = \"/denied\"\ndeny = [\"0.0.0.0/0\", \"::/0\"]\n",
+        )
+        .route(
+            "admin",
+            "api",
+            "hosts = [\"admin.example\"]\npath_prefix = \"/\"\nauth = \"api_key\"\n",
+        )
 }
 
 /// A response as the client got it.
@@ -609,21 +576,25 @@ async fn run_cases(up: &dyn RealUpstream, via: Via<'_>, cases: &[Case]) -> Vec<S
 /// of Python's `http.server`: `head` gives the listeners, `extra` and `open_extra` go into
 /// [`config`]. Bind the three in this order, so they are dropped gateway first.
 async fn py_front(
-    head: fn(&TempDir) -> String,
+    head: fn(&TempDir) -> Config,
     extra: &str,
     open_extra: &str,
 ) -> (TempDir, PyHttpServer, moat_gateway::Gateway) {
     let dir = TempDir::new();
     keys_file(&dir);
     let up = PyHttpServer::start(&dir).await;
-    let gw = start(&dir, &config(&head(&dir), up.addr, extra, open_extra)).await;
+    let gw = config(head(&dir), up.addr, extra, open_extra)
+        .start(&dir)
+        .await;
     (dir, up, gw)
 }
 
 /// Starts the gateway in front of `up` with the default path rules and runs the corpus.
 async fn path_corpus_against(up: &dyn RealUpstream, dir: &TempDir) {
     keys_file(dir);
-    let gw = start(dir, &config(&plain_head(dir), up.addr(), "", "")).await;
+    let gw = config(Config::plain(dir), up.addr(), "", "")
+        .start(dir)
+        .await;
     let cases = path_cases();
     let failures = run_cases(up, Via::Http1(gw.listener_addrs()[0]), &cases).await;
     assert!(
@@ -683,7 +654,7 @@ async fn path_attacks_over_http2_get_the_same_answers() {
     let certs = make_certs(&dir, &[("api", &["api.test"])]);
     keys_file(&dir);
     let up = PyHttpServer::start(&dir).await;
-    let gw = start(&dir, &config(&tls_head(&dir), up.addr, "", "")).await;
+    let gw = config(Config::tls(&dir), up.addr, "", "").start(&dir).await;
     let via = Via::Http2(gw.listener_addrs()[0], &certs.ca_pem);
     let cases = path_cases();
     let sent = cases.iter().filter(|c| sendable(via, c)).count();
@@ -701,73 +672,59 @@ async fn path_attacks_over_http2_get_the_same_answers() {
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
+/// The `[paths]` settings for escapes, each in front of Python's `http.server`:
 /// `escaped_slashes = "decode"` (and `backslashes = "decode"`) make `%2F` and `%5C` separators
-/// before dot segments are removed, so `..%2f` cannot climb out of a public prefix unseen.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn escaped_slashes_decode_resolves_them_before_routing() {
-    use Expect::{Forwarded, Refused};
-    if !have_tool(
-        "python3",
-        "escaped_slashes_decode_resolves_them_before_routing",
-    ) {
-        return;
-    }
-    let (_dir, up, gw) = py_front(
-        plain_head,
-        "[paths]\nescaped_slashes = \"decode\"\nbackslashes = \"decode\"\n",
-        "",
-    )
-    .await;
-    let cases = [
-        get(
-            "decoded encoded slash",
-            "/open/..%2fprivate/secret.txt",
-            Refused(401, UNAUTHORIZED),
-        ),
-        get(
-            "decoded encoded backslash",
-            "/open/..%5cprivate/secret.txt",
-            Refused(401, UNAUTHORIZED),
-        ),
-        get_with_key(
-            "decoded encoded slash with a valid key",
-            "/open/..%2Fprivate/secret.txt",
-            Forwarded("/private/secret.txt", 200, Some("SECRET")),
-        ),
-    ];
-    let failures = run_cases(&up, Via::Http1(gw.listener_addrs()[0]), &cases).await;
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    gw.shutdown_within(Duration::from_secs(1)).await;
-}
-
+/// before dot segments are removed, so `..%2f` cannot climb out of a public prefix unseen;
 /// `escaped_slashes = "keep"` (and `semicolons = "keep"`) forward them as sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn escaped_slashes_keep_forwards_them_as_sent() {
-    use Expect::Forwarded;
-    if !have_tool("python3", "escaped_slashes_keep_forwards_them_as_sent") {
+async fn path_settings_decide_what_escapes_become() {
+    use Expect::{Forwarded, Refused};
+    if !have_tool("python3", "path_settings_decide_what_escapes_become") {
         return;
     }
-    let (_dir, up, gw) = py_front(
-        plain_head,
-        "[paths]\nescaped_slashes = \"keep\"\nsemicolons = \"keep\"\n",
-        "",
-    )
-    .await;
-    let cases = [
-        get(
-            "kept encoded slash",
-            "/open/a%2Fb",
-            Forwarded("/open/a%2Fb", 404, None),
+    let settings: [(&str, Vec<Case>); 2] = [
+        (
+            "[paths]\nescaped_slashes = \"decode\"\nbackslashes = \"decode\"\n",
+            vec![
+                get(
+                    "decoded encoded slash",
+                    "/open/..%2fprivate/secret.txt",
+                    Refused(401, UNAUTHORIZED),
+                ),
+                get(
+                    "decoded encoded backslash",
+                    "/open/..%5cprivate/secret.txt",
+                    Refused(401, UNAUTHORIZED),
+                ),
+                get_with_key(
+                    "decoded encoded slash with a valid key",
+                    "/open/..%2Fprivate/secret.txt",
+                    Forwarded("/private/secret.txt", 200, Some("SECRET")),
+                ),
+            ],
         ),
-        get(
-            "kept path parameter",
-            "/open/x;y.txt",
-            Forwarded("/open/x;y.txt", 404, None),
+        (
+            "[paths]\nescaped_slashes = \"keep\"\nsemicolons = \"keep\"\n",
+            vec![
+                get(
+                    "kept encoded slash",
+                    "/open/a%2Fb",
+                    Forwarded("/open/a%2Fb", 404, None),
+                ),
+                get(
+                    "kept path parameter",
+                    "/open/x;y.txt",
+                    Forwarded("/open/x;y.txt", 404, None),
+                ),
+            ],
         ),
     ];
-    let failures = run_cases(&up, Via::Http1(gw.listener_addrs()[0]), &cases).await;
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    gw.shutdown_within(Duration::from_secs(1)).await;
+    for (paths, cases) in settings {
+        let (_dir, up, gw) = py_front(Config::plain, paths, "").await;
+        let failures = run_cases(&up, Via::Http1(gw.listener_addrs()[0]), &cases).await;
+        assert!(failures.is_empty(), "{paths}{}", failures.join("\n"));
+        gw.shutdown_within(Duration::from_secs(1)).await;
+    }
 }
 
 /// One host decides routing, `Host`, `X-Forwarded-Host`, `Forwarded` and the access log: the
@@ -777,7 +734,7 @@ async fn one_host_for_routing_forwarding_and_logs() {
     if !have_tool("python3", "one_host_for_routing_forwarding_and_logs") {
         return;
     }
-    let (dir, up, gw) = py_front(plain_head, "", "").await;
+    let (dir, up, gw) = py_front(Config::plain, "", "").await;
     let addr = gw.listener_addrs()[0];
     let mut failures = Vec::new();
 
@@ -1011,7 +968,7 @@ async fn http2_authority_and_host_must_agree() {
     let certs = make_certs(&dir, &[("api", &["api.test"])]);
     keys_file(&dir);
     let up = PyHttpServer::start(&dir).await;
-    let gw = start(&dir, &config(&tls_head(&dir), up.addr, "", "")).await;
+    let gw = config(Config::tls(&dir), up.addr, "", "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
     let ca = certs.ca_pem.as_path();
     // the hand-made frames work: a plain request is served
@@ -1063,7 +1020,7 @@ async fn underscore_header_names_are_dropped_before_every_upstream() {
         "python3",
         "underscore_header_names_are_dropped_before_every_upstream",
     ) {
-        let (_dir, up, gw) = py_front(plain_head, "", "").await;
+        let (_dir, up, gw) = py_front(Config::plain, "", "").await;
         let a = send_raw(
             gw.listener_addrs()[0],
             &get_bytes("/open/index.txt", false, hdrs),
@@ -1096,7 +1053,9 @@ async fn underscore_header_names_are_dropped_before_every_upstream() {
         let dir = TempDir::new();
         keys_file(&dir);
         let up = WsgiEcho::start(&dir).await;
-        let gw = start(&dir, &config(&plain_head(&dir), up.addr, "", "")).await;
+        let gw = config(Config::plain(&dir), up.addr, "", "")
+            .start(&dir)
+            .await;
         let a = send_raw(
             gw.listener_addrs()[0],
             &get_bytes("/open/index.txt", false, hdrs),
@@ -1115,7 +1074,9 @@ async fn underscore_header_names_are_dropped_before_every_upstream() {
         let dir = TempDir::new();
         keys_file(&dir);
         let up = Nginx::start(&dir, &bin).await;
-        let gw = start(&dir, &config(&plain_head(&dir), up.addr, "", "")).await;
+        let gw = config(Config::plain(&dir), up.addr, "", "")
+            .start(&dir)
+            .await;
         let a = send_raw(gw.listener_addrs()[0], &get_bytes("/open/x", false, hdrs)).await;
         assert_eq!(
             (a.status, a.body.as_str()),
@@ -1138,7 +1099,7 @@ async fn header_underscores_reject_and_allow() {
         return;
     }
     let (_dir, up, gw) = py_front(
-        plain_head,
+        Config::plain,
         "[defaults]\nheader_underscores = \"reject\"\n",
         "header_underscores = \"allow\"\n",
     )
@@ -1193,7 +1154,8 @@ async fn gateway_owned_headers_reach_the_upstream_once_with_the_gateways_values(
     ) {
         return;
     }
-    let (_dir, up, gw) = py_front(plain_head, "[headers]\nowned = [\"x-user-role\"]\n", "").await;
+    let (_dir, up, gw) =
+        py_front(Config::plain, "[headers]\nowned = [\"x-user-role\"]\n", "").await;
     let addr = gw.listener_addrs()[0];
     let spoofed = "X-Consumer-Id: admin\r\n\
         X-Forwarded-For: 6.6.6.6\r\n\
@@ -1264,7 +1226,7 @@ async fn api_key_credentials_are_stripped_on_every_route() {
     if !have_tool("python3", "api_key_credentials_are_stripped_on_every_route") {
         return;
     }
-    let (_dir, up, gw) = py_front(plain_head, "", "").await;
+    let (_dir, up, gw) = py_front(Config::plain, "", "").await;
     let addr = gw.listener_addrs()[0];
     let with_header = format!("x-api-key: {ALICE}\r\n");
     for (name, bytes, status, target) in [
@@ -1424,11 +1386,11 @@ fn upstream_errors(metrics: &str) -> Vec<String> {
 async fn right_status_once_for_broken_bodies_and_upstream_framing() {
     let (up, requests) = framing_upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        "{}\n[upstream.api]\ntargets = [\"{up}\"]\nretries = 2\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\n",
-        plain_head(&dir),
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::plain(&dir)
+        .upstream("api", &[up], "retries = 2\n")
+        .route("all", "api", "")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let mut failures = Vec::new();
 

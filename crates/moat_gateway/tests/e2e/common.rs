@@ -243,23 +243,6 @@ pub async fn start(dir: &TempDir, config: &str) -> Gateway {
     }
 }
 
-/// A plain-HTTP listener config head on port 0 with an admin listener and a file access log.
-pub fn plain_head(dir: &TempDir) -> String {
-    format!(
-        r#"[[listener]]
-listen = "127.0.0.1:0"
-plain_http = true
-
-[admin]
-listen = "127.0.0.1:0"
-
-[access_log]
-target = "{}"
-"#,
-        dir.path().join("access.log").display()
-    )
-}
-
 /// Reads the access log lines written so far (waits for them briefly).
 pub async fn access_log(dir: &TempDir, at_least: usize) -> Vec<serde_json::Value> {
     let p = dir.path().join("access.log");

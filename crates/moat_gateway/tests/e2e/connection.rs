@@ -1,16 +1,19 @@
 //! Connection guards: request smuggling, slowloris, connection limits, HTTP/2 settings.
 
 use crate::common::*;
+use crate::config::Config;
 use std::time::{Duration, Instant};
 
-async fn gw_with(dir: &TempDir, extra: &str) -> (moat_gateway::Gateway, Upstream) {
+/// A gateway on a plain listener with `sections` (`[limits]`), in front of one upstream.
+async fn gw_with(dir: &TempDir, sections: &str) -> (moat_gateway::Gateway, Upstream) {
     let up = upstream().await;
-    let cfg = format!(
-        "{}\n{extra}\n[upstream.api]\ntargets = [\"{}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\nmethods = [\"GET\", \"POST\"]\n",
-        plain_head(dir),
-        up.addr
-    );
-    (start(dir, &cfg).await, up)
+    let gw = Config::plain(dir)
+        .section(sections)
+        .upstream("api", &[up.addr], "")
+        .route("all", "api", "methods = [\"GET\", \"POST\"]\n")
+        .start(dir)
+        .await;
+    (gw, up)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,27 +276,12 @@ async fn http2_stream_limit_and_reset_flood_guard() {
     let dir = TempDir::new();
     let certs = make_certs(&dir, &[("api", &["api.test"])]);
     let up = upstream().await;
-    let cfg = format!(
-        r#"[[listener]]
-listen = "127.0.0.1:0"
-[listener.http2]
-max_concurrent_streams = 7
-max_pending_accept_reset_streams = 5
-max_local_error_reset_streams = 50
-[[listener.tls.certificates]]
-cert_file = "api.pem"
-key_file = "api.key"
-[access_log]
-target = "off"
-[upstream.api]
-targets = ["{}"]
-[[route]]
-name = "all"
-upstream = "api"
-"#,
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let http2 = "[listener.http2]\nmax_concurrent_streams = 7\nmax_pending_accept_reset_streams = 5\nmax_local_error_reset_streams = 50\n";
+    let gw = Config::tls_quiet(http2)
+        .upstream("api", &[up.addr], "")
+        .route("all", "api", "")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let mut s = tls_connect(addr, &certs.ca_pem, b"h2").await;
     assert_eq!(s.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
@@ -332,11 +320,12 @@ async fn idle_http2_connections_are_closed() {
     let dir = TempDir::new();
     let certs = make_certs(&dir, &[("api", &["api.test"])]);
     let up = upstream().await;
-    let cfg = format!(
-        "[[listener]]\nlisten = \"127.0.0.1:0\"\n[[listener.tls.certificates]]\ncert_file = \"api.pem\"\nkey_file = \"api.key\"\n[limits]\nidle_timeout = \"300ms\"\n[access_log]\ntarget = \"off\"\n[upstream.api]\ntargets = [\"{}\"]\n[[route]]\nname = \"all\"\nupstream = \"api\"\n",
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::tls_quiet("")
+        .section("[limits]\nidle_timeout = \"300ms\"\n")
+        .upstream("api", &[up.addr], "")
+        .route("all", "api", "")
+        .start(&dir)
+        .await;
     let mut s = tls_connect(gw.listener_addrs()[0], &certs.ca_pem, b"h2").await;
     s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await

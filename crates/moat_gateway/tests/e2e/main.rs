@@ -3,6 +3,7 @@
 
 mod attacks;
 mod common;
+mod config;
 mod connection;
 mod examples;
 mod ops;

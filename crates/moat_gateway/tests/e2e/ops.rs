@@ -1,23 +1,23 @@
 //! Operations: admin endpoints, access log, reload, drain, health checks, balancing, retries.
 
 use crate::common::*;
+use crate::config::Config;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-fn simple(dir: &TempDir, targets: &[std::net::SocketAddr], upstream_extra: &str) -> String {
-    let t: Vec<String> = targets.iter().map(|a| format!("\"{a}\"")).collect();
-    format!(
-        "{}\n[upstream.api]\ntargets = [{}]\n{upstream_extra}\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\n",
-        plain_head(dir),
-        t.join(", ")
-    )
+/// The plain listener, admin and access log; upstream `api` at `targets` with
+/// `upstream_extra`, and route `all` to it.
+fn simple(dir: &TempDir, targets: &[std::net::SocketAddr], upstream_extra: &str) -> Config {
+    Config::plain(dir)
+        .upstream("api", targets, upstream_extra)
+        .route("all", "api", "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_serves_metrics_health_and_readiness() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let gw = start(&dir, &simple(&dir, &[up.addr], "")).await;
+    let gw = simple(&dir, &[up.addr], "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
     let admin = gw.admin_addr().unwrap();
     assert!(admin.ip().is_loopback());
@@ -55,12 +55,12 @@ async fn access_log_has_ecs_fields_and_no_secrets() {
     let up = upstream().await;
     let dir = TempDir::new();
     dir.write("keys.txt", "svc:svc-secret-0123456789\n");
-    let cfg = format!(
-        "{}\n[api_keys]\nfile = \"keys.txt\"\nquery = \"key\"\n[upstream.api]\ntargets = [\"{}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\nauth = \"api_key\"\n",
-        plain_head(&dir),
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::plain(&dir)
+        .section("[api_keys]\nfile = \"keys.txt\"\nquery = \"key\"\n")
+        .upstream("api", &[up.addr], "")
+        .route("all", "api", "auth = \"api_key\"\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let r = request(
         addr,
@@ -114,21 +114,23 @@ async fn reload_swaps_atomically_and_rejects_bad_configs() {
     let a = upstream().await;
     let b = upstream().await;
     let dir = TempDir::new();
-    let gw = start(&dir, &simple(&dir, &[a.addr], "")).await;
+    let gw = simple(&dir, &[a.addr], "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
     assert_eq!(get(addr, "/").await.status, 200);
     assert_eq!(a.hits.load(Ordering::Relaxed), 1);
     // a bad config is rejected with its location and the old plan keeps serving
     dir.write(
         "gateway.toml",
-        &simple(&dir, &[a.addr], "").replace("upstream = \"api\"", "upstream = \"missing\""),
+        &simple(&dir, &[a.addr], "")
+            .render()
+            .replace("upstream = \"api\"", "upstream = \"missing\""),
     );
     let errs = gw.reload().unwrap_err();
     assert!(errs[0].line.is_some(), "{errs:?}");
     assert_eq!(get(addr, "/").await.status, 200);
     assert_eq!(a.hits.load(Ordering::Relaxed), 2);
     // a good one is applied to the next request
-    dir.write("gateway.toml", &simple(&dir, &[b.addr], ""));
+    dir.write("gateway.toml", &simple(&dir, &[b.addr], "").render());
     gw.reload().unwrap();
     assert_eq!(get(addr, "/").await.status, 200);
     assert_eq!(b.hits.load(Ordering::Relaxed), 1);
@@ -142,9 +144,10 @@ async fn reload_swaps_atomically_and_rejects_bad_configs() {
 async fn rate_limit_state_survives_a_reload() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let extra = "\n[[rate_limit]]\nname = \"l\"\nkey = \"ip\"\nrate = \"2/h\"\n\n[defaults]\nrate_limits = [\"l\"]\n";
-    let cfg = format!("{}{extra}", simple(&dir, &[up.addr], ""));
-    let gw = start(&dir, &cfg).await;
+    let gw = simple(&dir, &[up.addr], "")
+        .section("[[rate_limit]]\nname = \"l\"\nkey = \"ip\"\nrate = \"2/h\"\n\n[defaults]\nrate_limits = [\"l\"]\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     assert_eq!(get(addr, "/").await.status, 200);
     gw.reload().unwrap();
@@ -157,7 +160,7 @@ async fn rate_limit_state_survives_a_reload() {
 async fn shutdown_drains_in_flight_requests() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let gw = start(&dir, &simple(&dir, &[up.addr], "")).await;
+    let gw = simple(&dir, &[up.addr], "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
     let inflight = tokio::spawn(async move { get(addr, "/slow/600").await });
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -182,14 +185,12 @@ async fn round_robin_least_connections_and_passive_ejection() {
     let b = upstream().await;
     let dead = dead_addr().await;
     let dir = TempDir::new();
-    let gw = start(
+    let gw = simple(
         &dir,
-        &simple(
-            &dir,
-            &[a.addr, b.addr, dead],
-            "eject_after_failures = 1\neject_for = \"1m\"\nretries = 1\nretry_budget_percent = 100\n",
-        ),
+        &[a.addr, b.addr, dead],
+        "eject_after_failures = 1\neject_for = \"1m\"\nretries = 1\nretry_budget_percent = 100\n",
     )
+    .start(&dir)
     .await;
     let addr = gw.listener_addrs()[0];
     for _ in 0..9 {
@@ -214,11 +215,9 @@ async fn round_robin_least_connections_and_passive_ejection() {
 
     // least connections: a slow request holds one target, the next ones go to the other
     let dir = TempDir::new();
-    let gw = start(
-        &dir,
-        &simple(&dir, &[a.addr, b.addr], "balance = \"least_connections\"\n"),
-    )
-    .await;
+    let gw = simple(&dir, &[a.addr, b.addr], "balance = \"least_connections\"\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let (a0, _b0) = (
         a.hits.load(Ordering::Relaxed),
@@ -252,12 +251,13 @@ async fn active_health_checks_take_targets_out_and_back() {
     let a = upstream().await;
     let dead = dead_addr().await;
     let dir = TempDir::new();
-    let cfg = simple(
+    let gw = simple(
         &dir,
         &[a.addr, dead],
         "[upstream.api.health_check]\npath = \"/health\"\ninterval = \"100ms\"\nunhealthy_threshold = 2\nhealthy_threshold = 1\n",
-    );
-    let gw = start(&dir, &cfg).await;
+    )
+    .start(&dir)
+    .await;
     let addr = gw.listener_addrs()[0];
     let admin = gw.admin_addr().unwrap();
     tokio::time::sleep(Duration::from_millis(450)).await;
@@ -277,14 +277,12 @@ async fn active_health_checks_take_targets_out_and_back() {
 async fn no_healthy_target_gives_503_and_not_ready() {
     let dead = dead_addr().await;
     let dir = TempDir::new();
-    let gw = start(
+    let gw = simple(
         &dir,
-        &simple(
-            &dir,
-            &[dead],
-            "[upstream.api.health_check]\npath = \"/health\"\ninterval = \"100ms\"\nunhealthy_threshold = 1\n",
-        ),
+        &[dead],
+        "[upstream.api.health_check]\npath = \"/health\"\ninterval = \"100ms\"\nunhealthy_threshold = 1\n",
     )
+    .start(&dir)
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = get(gw.listener_addrs()[0], "/").await;
@@ -302,13 +300,13 @@ async fn sighup_reloads_and_sigterm_drains() {
     let a = upstream().await;
     let b = upstream().await;
     let dir = TempDir::new();
-    let gw = start(&dir, &simple(&dir, &[a.addr], "")).await;
+    let gw = simple(&dir, &[a.addr], "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
     let signals = Signals::install().unwrap();
     let served = tokio::spawn(serve_until_stopped(gw, signals));
     let pid = std::process::id().to_string();
     assert_eq!(get(addr, "/").await.status, 200);
-    dir.write("gateway.toml", &simple(&dir, &[b.addr], ""));
+    dir.write("gateway.toml", &simple(&dir, &[b.addr], "").render());
     assert!(run("kill", vec!["-HUP".into(), pid.clone()], None).await.0);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while b.hits.load(Ordering::Relaxed) == 0 {

@@ -1,6 +1,7 @@
 //! Real peers: Prometheus scrapes the admin listener; sslyze audits the TLS listener.
 
 use crate::common::*;
+use crate::config::Config;
 use std::time::{Duration, Instant};
 
 /// Kills a child process we started when dropped.
@@ -23,12 +24,7 @@ async fn prometheus_scrapes_metrics_and_answers_a_query() {
     }
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        "{}\n[upstream.api]\ntargets = [\"{}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\n",
-        plain_head(&dir),
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::single(&dir, up.addr).start(&dir).await;
     for _ in 0..3 {
         assert_eq!(get(gw.listener_addrs()[0], "/").await.status, 200);
     }
@@ -85,23 +81,11 @@ async fn sslyze_mozilla_intermediate_passes() {
     let up = upstream().await;
     let dir = TempDir::new();
     let certs = make_certs(&dir, &[("api", &["api.test"])]);
-    let cfg = format!(
-        r#"[[listener]]
-listen = "127.0.0.1:0"
-[[listener.tls.certificates]]
-cert_file = "api.pem"
-key_file = "api.key"
-[access_log]
-target = "off"
-[upstream.api]
-targets = ["{}"]
-[[route]]
-name = "all"
-upstream = "api"
-"#,
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::tls_quiet("")
+        .upstream("api", &[up.addr], "")
+        .route("all", "api", "")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let json_out = dir.path().join("sslyze.json");
     let (ok, out, err) = tokio::time::timeout(

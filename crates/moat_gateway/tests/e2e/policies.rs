@@ -1,32 +1,23 @@
 //! Request policies end to end: client address, IP allow/deny, API keys, rate limits, limits.
 
 use crate::common::*;
+use crate::config::Config;
 use std::time::Duration;
 
-fn cfg_with(dir: &TempDir, up: std::net::SocketAddr, extra: &str) -> String {
-    format!(
-        "{}\n[upstream.api]\ntargets = [\"{up}\"]\n\n{extra}",
-        plain_head(dir)
-    )
+/// The plain listener, admin and access log, and upstream `api` at `up`.
+fn cfg_with(dir: &TempDir, up: std::net::SocketAddr) -> Config {
+    Config::plain(dir).upstream("api", &[up], "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_address_comes_from_trusted_proxies_only_and_fails_closed() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = cfg_with(
-        &dir,
-        up.addr,
-        r#"[client_address]
-trusted_proxies = ["127.0.0.0/8"]
-
-[[route]]
-name = "all"
-upstream = "api"
-deny = ["203.0.113.0/24"]
-"#,
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = cfg_with(&dir, up.addr)
+        .section("[client_address]\ntrusted_proxies = [\"127.0.0.0/8\"]\n")
+        .route("all", "api", "deny = [\"203.0.113.0/24\"]\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     // peer 127.0.0.1 is trusted: the rightmost untrusted hop is the client
     let r = request(
@@ -77,30 +68,24 @@ deny = ["203.0.113.0/24"]
 async fn ip_allow_and_deny_lists_with_deny_winning() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = cfg_with(
-        &dir,
-        up.addr,
-        r#"[[route]]
-name = "open"
-path_prefix = "/open"
-upstream = "api"
-allow = ["127.0.0.0/8", "::1"]
-
-[[route]]
-name = "closed"
-path_prefix = "/closed"
-upstream = "api"
-allow = ["127.0.0.0/8"]
-deny = ["127.0.0.1"]
-
-[[route]]
-name = "elsewhere"
-path_prefix = "/elsewhere"
-upstream = "api"
-allow = ["10.0.0.0/8"]
-"#,
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = cfg_with(&dir, up.addr)
+        .route(
+            "open",
+            "api",
+            "path_prefix = \"/open\"\nallow = [\"127.0.0.0/8\", \"::1\"]\n",
+        )
+        .route(
+            "closed",
+            "api",
+            "path_prefix = \"/closed\"\nallow = [\"127.0.0.0/8\"]\ndeny = [\"127.0.0.1\"]\n",
+        )
+        .route(
+            "elsewhere",
+            "api",
+            "path_prefix = \"/elsewhere\"\nallow = [\"10.0.0.0/8\"]\n",
+        )
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     assert_eq!(get(addr, "/open").await.status, 200);
     let r = get(addr, "/closed").await;
@@ -129,28 +114,16 @@ async fn api_keys_authenticate_identify_and_are_stripped() {
     let up = upstream().await;
     let dir = TempDir::new();
     keys_file(&dir);
-    let cfg = cfg_with(
-        &dir,
-        up.addr,
-        r#"[api_keys]
-file = "keys.txt"
-header = "x-api-key"
-query = "api_key"
-
-[[route]]
-name = "private"
-path_prefix = "/private"
-upstream = "api"
-auth = "api_key"
-private = true
-
-[[route]]
-name = "public"
-path_prefix = "/public"
-upstream = "api"
-"#,
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = cfg_with(&dir, up.addr)
+        .section("[api_keys]\nfile = \"keys.txt\"\nheader = \"x-api-key\"\nquery = \"api_key\"\n")
+        .route(
+            "private",
+            "api",
+            "path_prefix = \"/private\"\nauth = \"api_key\"\nprivate = true\n",
+        )
+        .route("public", "api", "path_prefix = \"/public\"\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
 
     let r = get(addr, "/private/x").await;
@@ -222,10 +195,9 @@ upstream = "api"
 async fn rate_limits_admit_exact_counts_with_headers() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = cfg_with(
-        &dir,
-        up.addr,
-        r#"[[rate_limit]]
+    let gw = cfg_with(&dir, up.addr)
+        .section(
+            r#"[[rate_limit]]
 name = "per-ip"
 key = "ip"
 rate = "1/m"
@@ -236,25 +208,24 @@ name = "hourly"
 key = "ip"
 rate = "100/h"
 
-[[route]]
-name = "limited"
-path_prefix = "/limited"
-upstream = "api"
-rate_limits = ["per-ip", "hourly"]
-
-[[route]]
-name = "by-tenant"
-path_prefix = "/tenant"
-upstream = "api"
-rate_limits = ["per-tenant"]
-
 [[rate_limit]]
 name = "per-tenant"
 key = "header:x-tenant"
 rate = "2/m"
 "#,
-    );
-    let gw = start(&dir, &cfg).await;
+        )
+        .route(
+            "limited",
+            "api",
+            "path_prefix = \"/limited\"\nrate_limits = [\"per-ip\", \"hourly\"]\n",
+        )
+        .route(
+            "by-tenant",
+            "api",
+            "path_prefix = \"/tenant\"\nrate_limits = [\"per-tenant\"]\n",
+        )
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let mut statuses = Vec::new();
     let mut remaining = Vec::new();
@@ -317,10 +288,9 @@ async fn rate_limit_tiers_by_consumer_and_dry_run() {
     let up = upstream().await;
     let dir = TempDir::new();
     keys_file(&dir);
-    let cfg = cfg_with(
-        &dir,
-        up.addr,
-        r#"[api_keys]
+    let gw = cfg_with(&dir, up.addr)
+        .section(
+            r#"[api_keys]
 file = "keys.txt"
 
 [[rate_limit]]
@@ -340,21 +310,20 @@ name = "shadow"
 key = "route"
 rate = "1/m"
 dry_run = true
-
-[[route]]
-name = "api"
-upstream = "api"
-auth = "api_key"
-rate_limits = ["free", "gold"]
-
-[[route]]
-name = "shadowed"
-path_prefix = "/shadow"
-upstream = "api"
-rate_limits = ["shadow"]
 "#,
-    );
-    let gw = start(&dir, &cfg).await;
+        )
+        .route(
+            "api",
+            "api",
+            "auth = \"api_key\"\nrate_limits = [\"free\", \"gold\"]\n",
+        )
+        .route(
+            "shadowed",
+            "api",
+            "path_prefix = \"/shadow\"\nrate_limits = [\"shadow\"]\n",
+        )
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let count = |key: &'static str| async move {
         let mut ok = 0;
@@ -393,50 +362,116 @@ rate_limits = ["shadow"]
     gw.shutdown_within(Duration::from_secs(1)).await;
 }
 
+/// One request and what the client must get.
+struct LimitCase<'a> {
+    what: &'a str,
+    method: &'a str,
+    path: &'a str,
+    header: Option<(&'a str, &'a str)>,
+    body: &'a str,
+    status: u16,
+    /// A field of the JSON body (a JSON pointer) and its value.
+    field: (&'a str, serde_json::Value),
+    /// A response header and its value.
+    answer_header: Option<(&'a str, &'a str)>,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_method_and_header_limits() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        r#"{}
-[limits]
-max_header_count = 20
-max_header_bytes = 2048
-max_uri_bytes = 256
-
-[upstream.api]
-targets = ["{}"]
-
-[[route]]
-name = "api"
-upstream = "api"
-max_body_bytes = 1000
-methods = ["GET", "POST"]
-"#,
-        plain_head(&dir),
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = cfg_with(&dir, up.addr)
+        .section("[limits]\nmax_header_count = 20\nmax_header_bytes = 2048\nmax_uri_bytes = 256\n")
+        .route(
+            "api",
+            "api",
+            "max_body_bytes = 1000\nmethods = [\"GET\", \"POST\"]\n",
+        )
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
-    let r = request(addr, "POST", "/", &[], &"x".repeat(1000)).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["body_len"], 1000);
-    let r = request(addr, "POST", "/", &[], &"x".repeat(1001)).await;
-    assert_eq!(r.status, 413);
-    assert_eq!(r.json()["error"]["code"], "body_too_large");
-    let r = request(addr, "DELETE", "/", &[], "").await;
-    assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
-    let r = get(addr, &format!("/{}", "a".repeat(300))).await;
-    assert_eq!(r.status, 414);
-    let big = "v".repeat(3000);
-    let r = request(addr, "GET", "/", &[("x-big", big.as_str())], "").await;
-    assert_eq!(r.status, 431);
-    assert_eq!(r.json()["error"]["code"], "headers_too_large");
-    let huge = "v".repeat(20_000);
-    let r = request(addr, "GET", "/", &[("x-huge", huge.as_str())], "").await;
-    assert_eq!(r.status, 431);
-    assert_eq!(r.json()["error"]["code"], "headers_too_large");
+    let (body_ok, body_over) = ("x".repeat(1000), "x".repeat(1001));
+    let long_path = format!("/{}", "a".repeat(300));
+    let (big, huge) = ("v".repeat(3000), "v".repeat(20_000));
+    let refused = |code: &str| ("/error/code", serde_json::Value::from(code));
+    let cases = [
+        LimitCase {
+            what: "a body at the limit",
+            method: "POST",
+            path: "/",
+            header: None,
+            body: &body_ok,
+            status: 200,
+            field: ("/body_len", 1000.into()),
+            answer_header: None,
+        },
+        LimitCase {
+            what: "a body over the limit",
+            method: "POST",
+            path: "/",
+            header: None,
+            body: &body_over,
+            status: 413,
+            field: refused("body_too_large"),
+            answer_header: Some(("content-type", "application/json")),
+        },
+        LimitCase {
+            what: "a method the route does not take",
+            method: "DELETE",
+            path: "/",
+            header: None,
+            body: "",
+            status: 405,
+            field: refused("method_not_allowed"),
+            answer_header: Some(("allow", "GET, POST")),
+        },
+        LimitCase {
+            what: "a long target",
+            method: "GET",
+            path: &long_path,
+            header: None,
+            body: "",
+            status: 414,
+            field: refused("uri_too_long"),
+            answer_header: Some(("content-type", "application/json")),
+        },
+        LimitCase {
+            what: "a big header",
+            method: "GET",
+            path: "/",
+            header: Some(("x-big", &big)),
+            body: "",
+            status: 431,
+            field: refused("headers_too_large"),
+            answer_header: None,
+        },
+        LimitCase {
+            what: "a huge header",
+            method: "GET",
+            path: "/",
+            header: Some(("x-huge", &huge)),
+            body: "",
+            status: 431,
+            field: refused("headers_too_large"),
+            answer_header: None,
+        },
+    ];
+    for c in cases {
+        let headers: Vec<(&str, &str)> = c.header.into_iter().collect();
+        let r = request(addr, c.method, c.path, &headers, c.body).await;
+        assert_eq!(r.status, c.status, "{}: {}", c.what, r.body);
+        let (pointer, value) = &c.field;
+        assert_eq!(
+            r.json().pointer(pointer),
+            Some(value),
+            "{}: {}",
+            c.what,
+            r.body
+        );
+        if let Some((name, v)) = c.answer_header {
+            assert_eq!(r.header(name), Some(v), "{}", c.what);
+        }
+    }
     let many: String = (0..30)
         .map(|i| format!("x-h{i}: 1\r\n"))
         .collect::<Vec<_>>()
@@ -457,12 +492,14 @@ methods = ["GET", "POST"]
 async fn chunked_bodies_are_cut_at_the_limit_while_streaming() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = cfg_with(
-        &dir,
-        up.addr,
-        "[[route]]\nname = \"api\"\nupstream = \"api\"\nmax_body_bytes = 1000\nbody_idle_timeout = \"300ms\"\n",
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = cfg_with(&dir, up.addr)
+        .route(
+            "api",
+            "api",
+            "max_body_bytes = 1000\nbody_idle_timeout = \"300ms\"\n",
+        )
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     let chunk = format!("{:x}\r\n{}\r\n", 600, "y".repeat(600));
     let req = format!(

@@ -1,18 +1,14 @@
 //! Routing, upstream exchange, header handling and error bodies.
 
 use crate::common::*;
+use crate::config::Config;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwards_with_forwarded_headers_and_strips_hop_by_hop_both_ways() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        "{}\n[upstream.api]\ntargets = [\"{}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\n",
-        plain_head(&dir),
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::single(&dir, up.addr).start(&dir).await;
     let addr = gw.listener_addrs()[0];
     let r = request(
         addr,
@@ -86,36 +82,19 @@ async fn routes_by_host_then_longest_prefix() {
     let b = upstream().await;
     let c = upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        r#"{}
-[upstream.a]
-targets = ["{}"]
-[upstream.b]
-targets = ["{}"]
-[upstream.c]
-targets = ["{}"]
-
-[[route]]
-name = "root"
-upstream = "a"
-
-[[route]]
-name = "api"
-path_prefix = "/api"
-upstream = "b"
-
-[[route]]
-name = "api-v2-on-other-host"
-hosts = ["other.test"]
-path_prefix = "/api/v2"
-upstream = "c"
-"#,
-        plain_head(&dir),
-        a.addr,
-        b.addr,
-        c.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::plain(&dir)
+        .upstream("a", &[a.addr], "")
+        .upstream("b", &[b.addr], "")
+        .upstream("c", &[c.addr], "")
+        .route("root", "a", "")
+        .route("api", "b", "path_prefix = \"/api\"\n")
+        .route(
+            "api-v2-on-other-host",
+            "c",
+            "hosts = [\"other.test\"]\npath_prefix = \"/api/v2\"\n",
+        )
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     get(addr, "/").await;
     get(addr, "/apix").await;
@@ -134,30 +113,13 @@ async fn gateway_errors_are_json_without_internal_details() {
     let up = upstream().await;
     let dead = dead_addr().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        r#"{}
-[upstream.api]
-targets = ["{}"]
-response_timeout = "200ms"
-[upstream.dead]
-targets = ["{}"]
-retries = 0
-
-[[route]]
-name = "api"
-path_prefix = "/api"
-upstream = "api"
-
-[[route]]
-name = "dead"
-path_prefix = "/dead"
-upstream = "dead"
-"#,
-        plain_head(&dir),
-        up.addr,
-        dead
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::plain(&dir)
+        .upstream("api", &[up.addr], "response_timeout = \"200ms\"\n")
+        .upstream("dead", &[dead], "retries = 0\n")
+        .route("api", "api", "path_prefix = \"/api\"\n")
+        .route("dead", "dead", "path_prefix = \"/dead\"\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
     for (path, status, code) in [
         ("/nowhere", 404, "no_route"),
@@ -180,12 +142,7 @@ upstream = "dead"
 async fn keep_alive_connections_to_upstreams_are_reused() {
     let up = upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        "{}\n[upstream.api]\ntargets = [\"{}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\n",
-        plain_head(&dir),
-        up.addr
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::single(&dir, up.addr).start(&dir).await;
     let addr = gw.listener_addrs()[0];
     for _ in 0..10 {
         let r = get(addr, "/").await;
@@ -255,6 +212,18 @@ async fn raw_upstream() -> (
     (addr, conns)
 }
 
+/// One request to the hand-framed upstream and what the client must get.
+struct FramingCase {
+    what: &'static str,
+    method: &'static str,
+    path: &'static str,
+    status: u16,
+    /// The body, when it is checked.
+    body: Option<&'static str>,
+    /// Headers with their value, or `None` for absent.
+    headers: &'static [(&'static str, Option<&'static str>)],
+}
+
 /// The upstream side of the proxy against hand-framed responses: chunked with extensions and
 /// trailers, read-until-close, HEAD, interim 100, 204, invalid framing, and a pooled connection
 /// the upstream closed while it sat idle.
@@ -263,29 +232,66 @@ async fn upstream_framing_and_stale_pooled_connections() {
     use std::sync::atomic::Ordering;
     let (up, conns) = raw_upstream().await;
     let dir = TempDir::new();
-    let cfg = format!(
-        "{}\n[upstream.api]\ntargets = [\"{up}\"]\n\n[[route]]\nname = \"all\"\nupstream = \"api\"\nmethods = [\"GET\", \"HEAD\"]\n",
-        plain_head(&dir),
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = Config::plain(&dir)
+        .upstream("api", &[up], "")
+        .route("all", "api", "methods = [\"GET\", \"HEAD\"]\n")
+        .start(&dir)
+        .await;
     let addr = gw.listener_addrs()[0];
-    let r = get(addr, "/chunked").await;
-    assert_eq!((r.status, r.body.as_str()), (200, "hello, world"));
-    assert!(
-        r.header("x-trailer").is_none(),
-        "trailers are not forwarded"
-    );
-    let r = get(addr, "/until-close").await;
-    assert_eq!((r.status, r.body.as_str()), (200, "read until close"));
-    let r = request(addr, "HEAD", "/head", &[], "").await;
-    assert_eq!((r.status, r.body.as_str()), (200, ""));
-    assert_eq!(r.header("content-length"), Some("5"));
-    let r = get(addr, "/continue").await;
-    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
-    let r = get(addr, "/no-content").await;
-    assert_eq!((r.status, r.body.as_str()), (204, ""));
-    let r = get(addr, "/bad").await;
-    assert_eq!(r.status, 502, "conflicting lengths are refused: {}", r.body);
+    let case = |what, method, path, status, body, headers| FramingCase {
+        what,
+        method,
+        path,
+        status,
+        body,
+        headers,
+    };
+    let cases = [
+        case(
+            "chunked with an extension and a trailer (not forwarded)",
+            "GET",
+            "/chunked",
+            200,
+            Some("hello, world"),
+            &[("x-trailer", None)],
+        ),
+        case(
+            "read until close",
+            "GET",
+            "/until-close",
+            200,
+            Some("read until close"),
+            &[],
+        ),
+        case(
+            "HEAD",
+            "HEAD",
+            "/head",
+            200,
+            Some(""),
+            &[("content-length", Some("5"))],
+        ),
+        case("interim 100", "GET", "/continue", 200, Some("ok"), &[]),
+        case("204", "GET", "/no-content", 204, Some(""), &[]),
+        case(
+            "conflicting lengths are refused",
+            "GET",
+            "/bad",
+            502,
+            None,
+            &[("content-type", Some("application/json"))],
+        ),
+    ];
+    for c in cases {
+        let r = request(addr, c.method, c.path, &[], "").await;
+        assert_eq!(r.status, c.status, "{}: {}", c.what, r.body);
+        if let Some(body) = c.body {
+            assert_eq!(r.body, body, "{}", c.what);
+        }
+        for (name, value) in c.headers {
+            assert_eq!(r.header(name), *value, "{}: {name}", c.what);
+        }
+    }
     // keep-alive reuse: sequential requests share one upstream connection
     let before = conns.load(Ordering::Relaxed);
     for _ in 0..5 {

@@ -1,36 +1,20 @@
 //! The TLS listener against real `curl` and `openssl s_client`.
 
 use crate::common::*;
+use crate::config::Config;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-fn tls_config(dir: &TempDir, up: SocketAddr) -> String {
-    format!(
-        r#"[[listener]]
-listen = "127.0.0.1:0"
-
-[[listener.tls.certificates]]
-cert_file = "api.pem"
-key_file = "api.key"
-server_names = ["api.test"]
-
-[[listener.tls.certificates]]
-cert_file = "other.pem"
-key_file = "other.key"
-server_names = ["*.other.test"]
-
-[access_log]
-target = "{}"
-
-[upstream.api]
-targets = ["{up}"]
-
-[[route]]
-name = "all"
-upstream = "api"
-"#,
-        dir.path().join("access.log").display()
-    )
+/// A TLS listener (with `listener_extra`) serving `api.pem` for `api.test` and `other.pem` for
+/// `*.other.test`, the access log in `dir`, in front of `up`.
+fn tls_config(dir: &TempDir, up: SocketAddr, listener_extra: &str) -> Config {
+    Config::new()
+        .tls_listener(listener_extra)
+        .certificate("api", &["api.test"])
+        .certificate("other", &["*.other.test"])
+        .access_log_in(dir)
+        .upstream("api", &[up], "")
+        .route("all", "api", "")
 }
 
 fn curl_args(ca: &std::path::Path, host: &str, addr: SocketAddr, extra: &[&str]) -> Vec<String> {
@@ -59,7 +43,7 @@ async fn tls_listener_with_curl_h1_h2_sni_and_hsts() {
         &dir,
         &[("api", &["api.test"]), ("other", &["www.other.test"])],
     );
-    let gw = start(&dir, &tls_config(&dir, up.addr)).await;
+    let gw = tls_config(&dir, up.addr, "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
 
     let (ok, out, err) = run(
@@ -127,7 +111,7 @@ async fn openssl_sees_tls12_and_13_only_and_alpn_h2() {
         &dir,
         &[("api", &["api.test"]), ("other", &["www.other.test"])],
     );
-    let gw = start(&dir, &tls_config(&dir, up.addr)).await;
+    let gw = tls_config(&dir, up.addr, "").start(&dir).await;
     let addr = gw.listener_addrs()[0];
     let s_client = |extra: &[&str]| {
         let mut v: Vec<String> = vec![
@@ -193,12 +177,13 @@ async fn reload_fixture(
         "first-ca.pem",
         &std::fs::read_to_string(&first.ca_pem).unwrap(),
     );
-    let cfg = tls_config(&dir, up.addr).replacen(
-        "[[listener.tls.certificates]]",
-        &format!("[listener.tls]\nwatch_interval = \"{watch}\"\n\n[[listener.tls.certificates]]"),
-        1,
-    );
-    let gw = start(&dir, &cfg).await;
+    let gw = tls_config(
+        &dir,
+        up.addr,
+        &format!("[listener.tls]\nwatch_interval = \"{watch}\"\n"),
+    )
+    .start(&dir)
+    .await;
     (dir, up, gw, first_ca)
 }
 
@@ -345,31 +330,15 @@ async fn secrets_child() {
     };
     let dir = std::path::PathBuf::from(dir);
     let up = upstream().await;
-    let cfg = format!(
-        r#"[[listener]]
-listen = "127.0.0.1:0"
-[[listener.tls.certificates]]
-cert_file = "api.pem"
-key_env = "MOAT_TEST_TLS_KEY"
-
-[api_keys]
-env = "MOAT_TEST_KEYS"
-
-[access_log]
-target = "off"
-
-[upstream.api]
-targets = ["{}"]
-
-[[route]]
-name = "all"
-upstream = "api"
-auth = "api_key"
-"#,
-        up.addr
-    );
+    let cfg = Config::new()
+        .tls_listener("")
+        .certificate_with("cert_file = \"api.pem\"\nkey_env = \"MOAT_TEST_TLS_KEY\"\n")
+        .section("[api_keys]\nenv = \"MOAT_TEST_KEYS\"\n")
+        .access_log("off")
+        .upstream("api", &[up.addr], "")
+        .route("all", "api", "auth = \"api_key\"\n");
     let p = dir.join("env.toml");
-    std::fs::write(&p, cfg).unwrap();
+    std::fs::write(&p, cfg.render()).unwrap();
     let gw = moat_gateway::Gateway::start(&p).await.unwrap();
     let addr = gw.listener_addrs()[0];
     let ca = dir.join("ca.pem");

@@ -89,10 +89,19 @@ pub fn authenticate<'p>(
     Ok(None)
 }
 
-/// The token of an `Authorization: Bearer TOKEN` value.
+/// The token of an `Authorization: Bearer TOKEN` value. The scheme is case-insensitive (RFC
+/// 9110 §11.1) and may be followed by several spaces or tabs: a gateway key sent as
+/// `BEARER key` is the gateway's, recognised and removed like any other spelling, never passed
+/// on to the upstream.
 fn bearer_token(v: &[u8]) -> Option<&[u8]> {
-    v.strip_prefix(b"Bearer ")
-        .or_else(|| v.strip_prefix(b"bearer "))
+    let (scheme, rest) = v.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer") || !matches!(rest.first(), Some(b' ' | b'\t')) {
+        return None;
+    }
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = rest.iter().position(|b| !blank(b))?;
+    let end = rest.iter().rposition(|b| !blank(b))? + 1;
+    Some(&rest[start..end])
 }
 
 /// Removes `name` from a query string, returning its first value and the rest.
@@ -223,6 +232,38 @@ mod tests {
         assert_eq!((p.uri.to_string().as_str(), p.headers.len()), ("/x", 0));
         // a bearer token that is not the gateway's stays (the upstream's own credential)
         let bearer = keys(true);
+        // the gateway's own key is recognised and removed whatever the scheme's spelling
+        for spelling in [
+            "Bearer alice-0123456789abcdef",
+            "bearer alice-0123456789abcdef",
+            "BEARER alice-0123456789abcdef",
+            "bEaReR \t alice-0123456789abcdef  ",
+        ] {
+            let mut p = parts("/", &[("authorization", spelling)]);
+            assert_eq!(
+                authenticate(Some(&bearer), false, &mut p),
+                Ok(None),
+                "{spelling:?}"
+            );
+            assert!(
+                !p.headers.contains_key("authorization"),
+                "{spelling:?} passed on"
+            );
+            let mut p = parts("/", &[("authorization", spelling)]);
+            assert_eq!(
+                authenticate(Some(&bearer), true, &mut p),
+                Ok(Some("alice")),
+                "{spelling:?}"
+            );
+        }
+        for not_bearer in [
+            "Bearer",
+            "Bearer ",
+            "Bearerx alice-0123456789abcdef",
+            "Basic YQ==",
+        ] {
+            assert_eq!(bearer_token(not_bearer.as_bytes()), None, "{not_bearer:?}");
+        }
         let mut p = parts("/", &[("authorization", "Bearer upstream-token")]);
         assert_eq!(authenticate(Some(&bearer), false, &mut p), Ok(None));
         assert!(p.headers.contains_key("authorization"));

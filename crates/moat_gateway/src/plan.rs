@@ -489,6 +489,20 @@ pub fn build(
     for srl in &raw.rate_limits {
         let rl = srl.get_ref();
         let name = rl.name.get_ref().clone();
+        // the name goes, quoted, into the RateLimit and RateLimit-Policy headers and into
+        // metric labels: a quote, a backslash or a control character would break them
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !name_ok {
+            cx.err(
+                rl.name.span(),
+                "rate limit names are 1 to 64 of `A-Z a-z 0-9 - _ .`",
+            );
+            continue;
+        }
         if limiters.contains_key(&name) {
             cx.err(
                 rl.name.span(),
@@ -1125,5 +1139,32 @@ upstream = "missing"
             shown.iter().any(|e| e.starts_with("g.toml:17:12:")),
             "{shown:#?}"
         );
+    }
+
+    #[test]
+    fn rate_limit_names_that_would_break_headers_are_refused() {
+        for (name, ok) in [
+            ("per-key_1.v2", true),
+            ("a\\\"b", false),
+            ("with space", false),
+            ("", false),
+        ] {
+            let text = format!(
+                "[[listener]]\nlisten = \"127.0.0.1:0\"\nplain_http = true\n\n[[rate_limit]]\nname = \"{name}\"\nkey = \"ip\"\nrate = \"10/s\"\n"
+            );
+            let parsed = crate::config::parse_str("g.toml", &text).unwrap();
+            let opts = BuildOptions {
+                base_dir: ".".into(),
+                load_secrets: true,
+            };
+            let shown: Vec<String> = match build(&parsed, &opts, None) {
+                Ok(_) => Vec::new(),
+                Err(errs) => errs.iter().map(ToString::to_string).collect(),
+            };
+            let refused = shown
+                .iter()
+                .any(|e| e.starts_with("g.toml:6:8:") && e.contains("rate limit names"));
+            assert_eq!(refused, !ok, "{name:?}: {shown:#?}");
+        }
     }
 }

@@ -664,6 +664,22 @@ fn errors_a_user_meets() {
     assert!(stderr(&o).contains("--max-db-age"), "{}", stderr(&o));
     let o = moat(tmp.path(), &["scan", "--db", db]);
     assert_eq!(o.status.code(), Some(2), "an image or --rootfs is required");
+    // an informational advisory (an unmaintained crate) is shown but does not fail the scan
+    std::fs::create_dir_all(tmp.path().join("app")).unwrap();
+    std::fs::write(
+        tmp.path().join("app/Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"ansi_term\"\nversion = \"0.12.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .unwrap();
+    let o = moat(
+        tmp.path(),
+        &["scan", "--db", db, "--rootfs", "app", "-f", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["vulnerabilities"][0]["id"], "RUSTSEC-2021-0139");
+    assert_eq!(v["vulnerabilities"][0]["informational"], "unmaintained");
+    assert_eq!(v["summary"]["fails"], false);
     // an empty root filesystem: nothing found, exit 0
     std::fs::create_dir_all(tmp.path().join("empty")).unwrap();
     let o = moat(tmp.path(), &["scan", "--db", db, "--rootfs", "empty"]);

@@ -53,12 +53,14 @@ pub struct Report {
 impl Report {
     /// Whether the exit code is 1: a shown vulnerability at or above the threshold, a secret
     /// (high) at or above it, or an end-of-life distribution (medium) at or above it.
+    /// Informational advisories (a crate unmaintained, unsound or with a notice) are shown but
+    /// never fail a scan, as `cargo audit` only warns of them.
     pub fn fails(&self) -> bool {
         let t = self.policy.fail_on;
         self.applied
             .shown
             .iter()
-            .any(|v| v.advisory.severity.band >= t)
+            .any(|v| v.advisory.informational.is_none() && v.advisory.severity.band >= t)
             || (!self.scanned.secrets.is_empty() && SECRET_BAND >= t)
             || (self.end_of_life() && Band::Medium >= t)
     }

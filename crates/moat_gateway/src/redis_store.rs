@@ -25,9 +25,11 @@ use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 use tokio::sync::OnceCell;
 
+use crate::ratelimit::{Admission, Gcra, LimitStore};
+
 /// The GCRA decision, as a Lua script. `KEYS[1]`: the key; `ARGV[1]`: emission interval (µs);
-/// `ARGV[2]`: tolerance, the burst times the interval (µs); `ARGV[3]`: `1` to decide, `-1` to
-/// give one admission back. Returns `{allowed, remaining, reset_after_us, retry_after_us}`.
+/// `ARGV[2]`: tolerance, the burst times the interval (µs); `ARGV[3]`: the cost to decide, or
+/// minus the cost to give back. Returns `{allowed, remaining, reset_after_us, retry_after_us}`.
 const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -38,8 +40,9 @@ local tat = now
 if stored then
   tat = math.max(tonumber(stored), now)
 end
-if tonumber(ARGV[3]) < 0 then
-  local back = tat - emission
+local cost = tonumber(ARGV[3])
+if cost < 0 then
+  local back = tat + emission * cost
   if back > now then
     redis.call('SET', KEYS[1], string.format('%.0f', back), 'PX', math.ceil((back - now) / 1000) + 1)
   else
@@ -47,7 +50,7 @@ if tonumber(ARGV[3]) < 0 then
   end
   return {1, 0, 0, 0}
 end
-local new_tat = tat + emission
+local new_tat = tat + emission * cost
 local ahead = new_tat - now
 if ahead <= tau then
   redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
@@ -87,19 +90,6 @@ impl Default for RedisSettings {
             breaker_cool_down: Duration::from_secs(1),
         }
     }
-}
-
-/// A decision from the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreDecision {
-    /// Admitted.
-    pub allowed: bool,
-    /// Requests still admissible now.
-    pub remaining: u32,
-    /// Time until the full burst is available again.
-    pub reset_after: Duration,
-    /// Time until the next request would be admitted (zero when admitted).
-    pub retry_after: Duration,
 }
 
 /// Why the store gave no decision.
@@ -308,29 +298,44 @@ impl RedisStore {
         self.breaker.state()
     }
 
-    /// Decides one request for `key` (already scoped by route and limit) with the GCRA
-    /// `emission` interval and `tolerance` (burst × interval), and records it when admitted.
-    pub async fn decide(
+    /// Decides one request of cost 1 for `key` (already scoped by route and limit) with the
+    /// GCRA `emission` interval and `tolerance` (burst × interval), and records it when
+    /// admitted ([`LimitStore::decide`] with a cost).
+    pub async fn decide_one(
         &self,
         key: &str,
         emission: Duration,
         tolerance: Duration,
-    ) -> Result<StoreDecision, StoreError> {
-        let reply = self.call(key, emission, tolerance, 1).await?;
+    ) -> Result<Admission, StoreError> {
+        self.admission(
+            key,
+            Gcra {
+                emission,
+                tolerance,
+            },
+            1,
+        )
+        .await
+    }
+
+    /// Gives one admission back for `key` (a later limit refused the request).
+    pub async fn refund_one(&self, key: &str, emission: Duration) -> Result<(), StoreError> {
+        self.call(key, emission, Duration::ZERO, -1)
+            .await
+            .map(|_| ())
+    }
+
+    async fn admission(&self, key: &str, gcra: Gcra, cost: u32) -> Result<Admission, StoreError> {
+        let reply = self
+            .call(key, gcra.emission, gcra.tolerance, i64::from(cost.max(1)))
+            .await?;
         let us = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
-        Ok(StoreDecision {
-            allowed: reply[0] == 1,
+        Ok(Admission {
+            admitted: reply[0] == 1,
             remaining: u32::try_from(reply[1]).unwrap_or(0),
             reset_after: us(reply[2]),
             retry_after: us(reply[3]),
         })
-    }
-
-    /// Gives one admission back for `key` (a later limit refused the request).
-    pub async fn refund(&self, key: &str, emission: Duration) -> Result<(), StoreError> {
-        self.call(key, emission, Duration::ZERO, -1)
-            .await
-            .map(|_| ())
     }
 
     async fn call(
@@ -406,6 +411,35 @@ impl RedisStore {
                 self.stats.decisions.fetch_add(1, Ordering::Relaxed);
                 Ok(v)
             }
+        }
+    }
+}
+
+impl LimitStore for RedisStore {
+    type Error = StoreError;
+
+    /// Decides on Redis's clock: `now` is not used.
+    fn decide(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+        _now: Instant,
+    ) -> impl Future<Output = Result<Admission, StoreError>> + Send {
+        self.admission(key, gcra, cost)
+    }
+
+    fn refund(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        cost: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let cost = -i64::from(cost.max(1));
+        async move {
+            self.call(key, gcra.emission, Duration::ZERO, cost)
+                .await
+                .map(|_| ())
         }
     }
 }

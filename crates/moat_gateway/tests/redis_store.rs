@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use moat_gateway::ratelimit::{KeyKind, LimitSpec, Limiter};
+use moat_gateway::ratelimit::{Gcra, KeyKind, LimitSpec, LimitStore, Limiter};
 use moat_gateway::redis_store::{BreakerState, RedisSettings, RedisStore, StoreError};
 
 fn have_redis() -> bool {
@@ -134,7 +134,7 @@ const MS: Duration = Duration::from_millis(1);
 /// Decides until the first call that Redis answers (the connection is made lazily).
 async fn first_answer(store: &RedisStore, key: &str, emission: Duration, tolerance: Duration) {
     let start = Instant::now();
-    while store.decide(key, emission, tolerance).await.is_err() {
+    while store.decide_one(key, emission, tolerance).await.is_err() {
         assert!(
             start.elapsed() < Duration::from_secs(5),
             "no answer from Redis"
@@ -156,14 +156,14 @@ fn gcra_decisions_like_the_in_memory_limiter() {
         first_answer(&store, "warm-up", emission, tolerance).await;
         let mut remaining = Vec::new();
         for _ in 0..5 {
-            let d = store.decide("k", emission, tolerance).await.unwrap();
-            assert!(d.allowed);
+            let d = store.decide_one("k", emission, tolerance).await.unwrap();
+            assert!(d.admitted);
             assert_eq!(d.retry_after, Duration::ZERO);
             remaining.push(d.remaining);
         }
         assert_eq!(remaining, [4, 3, 2, 1, 0]);
-        let d = store.decide("k", emission, tolerance).await.unwrap();
-        assert!(!d.allowed);
+        let d = store.decide_one("k", emission, tolerance).await.unwrap();
+        assert!(!d.admitted);
         assert!(
             d.retry_after > 150 * MS && d.retry_after <= 200 * MS,
             "{d:?}"
@@ -173,25 +173,25 @@ fn gcra_decisions_like_the_in_memory_limiter() {
             "{d:?}"
         );
         // a refund gives one back
-        store.refund("k", emission).await.unwrap();
+        store.refund_one("k", emission).await.unwrap();
         assert!(
             store
-                .decide("k", emission, tolerance)
+                .decide_one("k", emission, tolerance)
                 .await
                 .unwrap()
-                .allowed
+                .admitted
         );
         assert!(
             !store
-                .decide("k", emission, tolerance)
+                .decide_one("k", emission, tolerance)
                 .await
                 .unwrap()
-                .allowed
+                .admitted
         );
         // another key has its own budget
         assert_eq!(
             store
-                .decide("other", emission, tolerance)
+                .decide_one("other", emission, tolerance)
                 .await
                 .unwrap()
                 .remaining,
@@ -206,13 +206,37 @@ fn gcra_decisions_like_the_in_memory_limiter() {
         assert_eq!(server.cli(&["script", "flush"]).trim(), "OK");
         assert!(
             store
-                .decide("after-flush", emission, tolerance)
+                .decide_one("after-flush", emission, tolerance)
                 .await
                 .unwrap()
-                .allowed
+                .admitted
         );
         assert_eq!(store.breaker_state(), BreakerState::Closed);
+        // through the LimitStore seam, with a cost: 3 + 3 > a burst of 5
+        let gcra = Gcra {
+            emission: e_200(),
+            tolerance: 1000 * MS,
+        };
+        let d = LimitStore::decide(&store, "costly", gcra, 3, Instant::now())
+            .await
+            .unwrap();
+        assert!(d.admitted);
+        assert_eq!(d.remaining, 2);
+        let d = LimitStore::decide(&store, "costly", gcra, 3, Instant::now())
+            .await
+            .unwrap();
+        assert!(!d.admitted);
+        LimitStore::refund(&store, "costly", gcra, 3).await.unwrap();
+        let d = LimitStore::decide(&store, "costly", gcra, 5, Instant::now())
+            .await
+            .unwrap();
+        assert!(d.admitted, "the refund gave all 3 back: {d:?}");
+        assert_eq!(d.remaining, 0);
     });
+}
+
+fn e_200() -> Duration {
+    200 * MS
 }
 
 /// Two replicas hammer one key from 8 tasks each: the total admitted is the limit.
@@ -237,10 +261,10 @@ fn two_replicas_share_one_limit() {
             tasks.push(tokio::spawn(async move {
                 for _ in 0..40 {
                     match store
-                        .decide("route:orders:limit:per-key:partner-a", emission, tolerance)
+                        .decide_one("route:orders:limit:per-key:partner-a", emission, tolerance)
                         .await
                     {
-                        Ok(d) if d.allowed => {
+                        Ok(d) if d.admitted => {
                             admitted.fetch_add(1, Ordering::Relaxed);
                         }
                         Ok(_) => {}
@@ -292,7 +316,7 @@ fn a_paused_redis_costs_no_more_than_the_deadline() {
         let mut worst = Duration::ZERO;
         for _ in 0..3 {
             let start = Instant::now();
-            let r = store.decide("k", emission, tolerance).await;
+            let r = store.decide_one("k", emission, tolerance).await;
             worst = worst.max(start.elapsed());
             assert!(
                 matches!(r, Err(StoreError::Timeout | StoreError::Unavailable)),
@@ -305,7 +329,7 @@ fn a_paused_redis_costs_no_more_than_the_deadline() {
         assert_eq!(store.breaker_state(), BreakerState::Open);
         let start = Instant::now();
         assert_eq!(
-            store.decide("k", emission, tolerance).await,
+            store.decide_one("k", emission, tolerance).await,
             Err(StoreError::Unavailable)
         );
         assert!(start.elapsed() < 5 * MS);
@@ -313,7 +337,7 @@ fn a_paused_redis_costs_no_more_than_the_deadline() {
         let start = Instant::now();
         loop {
             tokio::time::sleep(50 * MS).await;
-            if store.decide("k", emission, tolerance).await.is_ok() {
+            if store.decide_one("k", emission, tolerance).await.is_ok() {
                 break;
             }
             assert!(start.elapsed() < Duration::from_secs(5), "never closed");
@@ -337,7 +361,7 @@ fn redis_killed_and_restarted() {
         let mut worst = Duration::ZERO;
         for _ in 0..10 {
             let start = Instant::now();
-            assert!(store.decide("k", emission, tolerance).await.is_err());
+            assert!(store.decide_one("k", emission, tolerance).await.is_err());
             worst = worst.max(start.elapsed());
         }
         eprintln!("slowest call with Redis dead: {worst:?}");
@@ -348,7 +372,7 @@ fn redis_killed_and_restarted() {
         let start = Instant::now();
         loop {
             tokio::time::sleep(100 * MS).await;
-            if store.decide("k", emission, tolerance).await.is_ok() {
+            if store.decide_one("k", emission, tolerance).await.is_ok() {
                 break;
             }
             assert!(start.elapsed() < Duration::from_secs(10), "never came back");
@@ -366,7 +390,7 @@ fn a_store_made_while_redis_is_down_starts_and_waits() {
     let port = free_port();
     runtime().block_on(async {
         let store = RedisStore::new(&settings(vec![format!("redis://127.0.0.1:{port}")])).unwrap();
-        assert!(store.decide("k", MS, MS).await.is_err());
+        assert!(store.decide_one("k", MS, MS).await.is_err());
     });
     let bad = RedisStore::new(&settings(vec!["http://nope".into()]));
     assert!(bad.is_err());
@@ -420,10 +444,10 @@ fn a_redis_cluster() {
                     let mut n = 0;
                     for _ in 0..75 {
                         if store
-                            .decide(&format!("key-{k}"), emission, tolerance)
+                            .decide_one(&format!("key-{k}"), emission, tolerance)
                             .await
                             .unwrap()
-                            .allowed
+                            .admitted
                         {
                             n += 1;
                         }

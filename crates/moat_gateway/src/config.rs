@@ -42,6 +42,9 @@ pub struct RawConfig {
     /// Rate limiter memory bounds.
     #[serde(default)]
     pub rate_limiter: RawRateLimiter,
+    /// Redis, for rate limits shared by the gateway's replicas.
+    #[serde(default)]
+    pub redis: Option<Spanned<RawRedis>>,
     /// Upstream groups by name.
     #[serde(default, rename = "upstream")]
     pub upstreams: BTreeMap<String, Spanned<RawUpstream>>,
@@ -293,6 +296,45 @@ pub struct RawRateLimit {
     /// Not for these key ids.
     #[serde(default)]
     pub except_consumers: Vec<SpannedString>,
+    /// Where the state lives: `memory` (default) or `redis` (shared by replicas; needs
+    /// `[redis]`).
+    #[serde(default)]
+    pub store: Option<SpannedString>,
+    /// When Redis does not answer in time: `allow`, `deny` or `local` (default).
+    #[serde(default)]
+    pub on_store_error: Option<SpannedString>,
+}
+
+/// `[redis]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// `redis://host:port[/db]` (or several, for a Cluster's seed nodes).
+    pub urls: Vec<SpannedString>,
+    /// The nodes are seeds of a Redis Cluster (implied by several URLs).
+    #[serde(default)]
+    pub cluster: bool,
+    /// ACL user.
+    #[serde(default)]
+    pub username: Option<SpannedString>,
+    /// File holding the password.
+    #[serde(default)]
+    pub password_file: Option<SpannedString>,
+    /// Environment variable holding the password (or `NAME_FILE` naming a file).
+    #[serde(default)]
+    pub password_env: Option<SpannedString>,
+    /// The longest one decision may take (default `50ms`).
+    #[serde(default)]
+    pub deadline: Option<SpannedString>,
+    /// Failures in a row that open the circuit breaker (default 5).
+    #[serde(default)]
+    pub breaker_failures: Option<Spanned<u32>>,
+    /// How long an open breaker refuses calls before one probe (default `1s`).
+    #[serde(default)]
+    pub breaker_cool_down: Option<SpannedString>,
+    /// Gateway replicas sharing the limits: `on_store_error = "local"` allows each `1/n`.
+    #[serde(default)]
+    pub replicas: Option<Spanned<u32>>,
 }
 
 /// `[rate_limiter]`

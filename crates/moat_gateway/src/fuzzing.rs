@@ -65,7 +65,9 @@ pub fn request_policy(data: &[u8]) {
             max_keys: 16,
         });
         let now = Instant::now();
-        let Store::Memory(store) = limiter.store();
+        let Store::Memory(store) = limiter.store() else {
+            return;
+        };
         for part in head.split('\n') {
             let _ = limiter.check(part, now);
             store.refund_now(part, limiter.gcra(), 1);

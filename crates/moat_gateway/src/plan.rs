@@ -7,7 +7,10 @@ use crate::auth::ApiKeys;
 use crate::canonical::{PathRules, Treatment, canonical_path, prefix_matches};
 use crate::config::{ParsedConfig, RawPolicy, SpannedString, error_at};
 use crate::headers::OWNED_HEADERS;
-use crate::ratelimit::{KeyKind, LimitSpec, Limiter};
+use crate::ratelimit::{
+    KeyKind, LimitSpec, Limiter, MemoryStore, OnStoreError, SharedStore, Store,
+};
+use crate::redis_store::{RedisSettings, RedisStore};
 use crate::tls::{self, LoadedCert};
 use crate::upstream::{Balance, GroupSpec, HealthCheck, UpstreamGroup};
 use crate::util::{parse_duration, parse_rate};
@@ -187,6 +190,9 @@ pub struct Plan {
     pub keys: Option<KeyAuth>,
     /// Limiters by name (kept across reloads when unchanged).
     pub limiters: HashMap<String, Arc<Limiter>>,
+    /// `[redis]` settings, replica count and store (when serving).
+    #[allow(clippy::type_complexity)]
+    pub redis: Option<((RedisSettings, u32), Arc<RedisStore>)>,
     /// Security headers.
     pub security: Security,
     /// Access-log target.
@@ -342,6 +348,74 @@ pub fn parse_cidr(s: &str) -> Option<IpNet> {
 
 const DEFAULT_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
+/// `[redis]`: its settings and replica count, and (when serving) the store, reused from the
+/// previous plan when the settings did not change. Without `load_secrets` (`check`) nothing is
+/// connected and no store is made.
+#[allow(clippy::type_complexity)]
+fn redis_plan(
+    cx: &mut Ctx<'_>,
+    raw: &crate::config::RawConfig,
+    previous: Option<&Plan>,
+) -> Option<((RedisSettings, u32), Arc<RedisStore>)> {
+    let sr = raw.redis.as_ref()?;
+    let r = sr.get_ref();
+    if r.urls.is_empty() {
+        cx.err(sr.span(), "`urls` needs at least one `redis://host:port`");
+        return None;
+    }
+    for u in &r.urls {
+        let v = u.get_ref();
+        if !(v.starts_with("redis://") || v.starts_with("rediss://")) {
+            cx.err(u.span(), "a Redis URL is `redis://host:port[/db]`");
+        }
+    }
+    let defaults = RedisSettings::default();
+    let deadline = cx.duration(r.deadline.as_ref(), defaults.deadline);
+    let cool_down = cx.duration(r.breaker_cool_down.as_ref(), defaults.breaker_cool_down);
+    let password = match (&r.password_file, &r.password_env) {
+        (Some(_), Some(e)) => {
+            cx.err(e.span(), "give `password_file` or `password_env`, not both");
+            None
+        }
+        (Some(f), None) if cx.opts.load_secrets => cx.read_file(f),
+        (None, Some(e)) if cx.opts.load_secrets => cx.read_env(e),
+        _ => None,
+    }
+    .map(|b| {
+        String::from_utf8_lossy(&b)
+            .trim_end_matches(['\r', '\n'])
+            .to_string()
+    });
+    let settings = RedisSettings {
+        nodes: r.urls.iter().map(|u| u.get_ref().clone()).collect(),
+        cluster: r.cluster,
+        username: r.username.as_ref().map(|u| u.get_ref().clone()),
+        password,
+        deadline,
+        breaker_failures: r
+            .breaker_failures
+            .as_ref()
+            .map_or(defaults.breaker_failures, |v| *v.get_ref()),
+        breaker_cool_down: cool_down,
+    };
+    let replicas = r.replicas.as_ref().map_or(1, |v| (*v.get_ref()).max(1));
+    if !cx.opts.load_secrets {
+        return None;
+    }
+    if let Some((old, store)) = previous.and_then(|p| p.redis.as_ref())
+        && old.0 == settings
+    {
+        return Some(((settings, replicas), Arc::clone(store)));
+    }
+    match RedisStore::new(&settings) {
+        Ok(store) => Some(((settings, replicas), Arc::new(store))),
+        Err(e) => {
+            cx.err(sr.span(), e);
+            None
+        }
+    }
+}
+
 /// Builds the plan. `previous` lends its limiters so rate-limit state survives a reload.
 pub fn build(
     parsed: &ParsedConfig,
@@ -485,6 +559,7 @@ pub fn build(
             100_000
         }
     };
+    let redis = redis_plan(&mut cx, raw, previous);
     let mut limiters: HashMap<String, Arc<Limiter>> = HashMap::new();
     for srl in &raw.rate_limits {
         let rl = srl.get_ref();
@@ -568,11 +643,66 @@ pub fn build(
                 .collect(),
             max_keys,
         };
+        let shared = match rl.store.as_ref().map(|v| v.get_ref().as_str()) {
+            None | Some("memory") => None,
+            Some("redis") => {
+                let on_error = match rl.on_store_error.as_ref().map(|v| v.get_ref().as_str()) {
+                    None | Some("local") => OnStoreError::Local,
+                    Some("allow") => OnStoreError::Allow,
+                    Some("deny") => OnStoreError::Deny,
+                    Some(_) => {
+                        if let Some(v) = &rl.on_store_error {
+                            cx.err(
+                                v.span(),
+                                "`on_store_error` must be `allow`, `deny` or `local`",
+                            );
+                        }
+                        continue;
+                    }
+                };
+                if raw.redis.is_none() {
+                    if let Some(v) = &rl.store {
+                        cx.err(v.span(), "`store = \"redis\"` needs a [redis] section");
+                    }
+                    continue;
+                }
+                Some(on_error)
+            }
+            Some(_) => {
+                if let Some(v) = &rl.store {
+                    cx.err(v.span(), "`store` must be `memory` or `redis`");
+                }
+                continue;
+            }
+        };
+        // a shared limit keeps its state in Redis whatever happens to this process; the
+        // limiter (with its local stand-in) is made again when the Redis store is new
         let reused = previous
             .and_then(|p| p.limiters.get(&name))
-            .filter(|l| l.spec == spec)
+            .filter(|l| l.spec == spec && l.shared_on_error() == shared)
+            .filter(|l| match (l.store(), &redis) {
+                (Store::Memory(_), _) => true,
+                (Store::Shared(s), Some((_, r))) => Arc::ptr_eq(&s.redis, r),
+                (Store::Shared(_), None) => false,
+            })
             .cloned();
-        limiters.insert(name, reused.unwrap_or_else(|| Arc::new(Limiter::new(spec))));
+        let limiter = reused.unwrap_or_else(|| match (shared, &redis) {
+            (Some(on_error), Some((settings, store))) => {
+                let local = MemoryStore::new(spec.max_keys);
+                Arc::new(Limiter::with_store(
+                    spec,
+                    Store::Shared(SharedStore {
+                        redis: Arc::clone(store),
+                        on_error,
+                        local,
+                        replicas: settings.1,
+                        fallbacks: std::sync::atomic::AtomicU64::new(0),
+                    }),
+                ))
+            }
+            _ => Arc::new(Limiter::new(spec)),
+        });
+        limiters.insert(name, limiter);
     }
 
     // upstreams
@@ -851,6 +981,7 @@ pub fn build(
         v6_prefix,
         keys,
         limiters,
+        redis,
         security,
         log_target,
         tasks: Tasks::default(),
@@ -1166,5 +1297,42 @@ upstream = "missing"
                 .any(|e| e.starts_with("g.toml:6:8:") && e.contains("rate limit names"));
             assert_eq!(refused, !ok, "{name:?}: {shown:#?}");
         }
+    }
+
+    #[test]
+    fn shared_limits_need_a_redis_section_and_a_known_policy() {
+        let build_with = |extra: &str, load_secrets: bool| {
+            let text =
+                format!("[[listener]]\nlisten = \"127.0.0.1:0\"\nplain_http = true\n\n{extra}");
+            let parsed = crate::config::parse_str("g.toml", &text).unwrap();
+            let opts = BuildOptions {
+                base_dir: ".".into(),
+                load_secrets,
+            };
+            build(&parsed, &opts, None)
+                .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())
+        };
+        let limit =
+            "[[rate_limit]]\nname = \"s\"\nkey = \"ip\"\nrate = \"10/s\"\nstore = \"redis\"\n";
+        let e = build_with(limit, false).unwrap_err();
+        assert!(
+            e.iter().any(|e| e.contains("needs a [redis] section")),
+            "{e:#?}"
+        );
+        let bad = format!(
+            "{limit}on_store_error = \"shrug\"\n[redis]\nurls = [\"redis://127.0.0.1:1\"]\n"
+        );
+        let e = build_with(&bad, false).unwrap_err();
+        assert!(
+            e.iter().any(|e| e.contains("`allow`, `deny` or `local`")),
+            "{e:#?}"
+        );
+        let e = build_with("[redis]\nurls = [\"http://x\"]\n", false).unwrap_err();
+        assert!(e.iter().any(|e| e.contains("redis://host:port")), "{e:#?}");
+        // `check` builds without connecting: the limit is planned in memory
+        let ok = format!("{limit}[redis]\nurls = [\"redis://127.0.0.1:1\"]\nreplicas = 2\n");
+        let plan = build_with(&ok, false).unwrap();
+        assert!(plan.redis.is_none());
+        assert_eq!(plan.limiters["s"].shared_on_error(), None);
     }
 }

@@ -151,32 +151,102 @@ pub trait LimitStore {
 pub enum Store {
     /// This process's memory.
     Memory(MemoryStore),
+    /// Redis, shared by the gateway's replicas, with a failure policy.
+    Shared(SharedStore),
+}
+
+/// What a limit does when its shared store gives no answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStoreError {
+    /// Admit the request (fail open).
+    Allow,
+    /// Refuse it with 429 (fail closed).
+    Deny,
+    /// Decide in this process's memory, with the limit divided by the replica count.
+    Local,
+}
+
+/// A limit's state in Redis, and what stands in when Redis does not answer.
+#[derive(Debug)]
+pub struct SharedStore {
+    /// The Redis store (shared by every limit of a plan).
+    pub redis: std::sync::Arc<crate::redis_store::RedisStore>,
+    /// The failure policy.
+    pub on_error: OnStoreError,
+    /// The local stand-in (`OnStoreError::Local`).
+    pub local: MemoryStore,
+    /// Gateway replicas sharing the limit: the local stand-in allows `1 / replicas` of it.
+    pub replicas: u32,
+    /// Decisions made without Redis.
+    pub fallbacks: std::sync::atomic::AtomicU64,
+}
+
+impl SharedStore {
+    /// The limit divided over the replicas: `count / n` per period, `burst / n` at once (at
+    /// least 1).
+    fn local_gcra(&self, gcra: Gcra) -> Gcra {
+        let n = self.replicas.max(1);
+        let emission = gcra.emission.saturating_mul(n);
+        let burst = (gcra.tolerance.as_nanos() / gcra.emission.as_nanos().max(1)) as u32;
+        Gcra {
+            emission,
+            tolerance: emission.saturating_mul((burst / n).max(1)),
+        }
+    }
+
+    async fn decide(&self, key: &str, gcra: Gcra, cost: u32, now: Instant) -> Admission {
+        if let Ok(a) = self.redis.decide(key, gcra, cost, now).await {
+            return a;
+        }
+        self.fallbacks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.on_error {
+            OnStoreError::Allow => Admission {
+                admitted: true,
+                remaining: 0,
+                reset_after: Duration::ZERO,
+                retry_after: Duration::ZERO,
+            },
+            OnStoreError::Deny => Admission {
+                admitted: false,
+                remaining: 0,
+                reset_after: gcra.tolerance,
+                retry_after: Duration::from_secs(1),
+            },
+            OnStoreError::Local => self.local.decide_now(key, self.local_gcra(gcra), cost, now),
+        }
+    }
+
+    async fn refund(&self, key: &str, gcra: Gcra, cost: u32) {
+        if self.redis.refund(key, gcra, cost).await.is_err() && self.on_error == OnStoreError::Local
+        {
+            self.local.refund_now(key, self.local_gcra(gcra), cost);
+        }
+    }
 }
 
 impl LimitStore for Store {
     type Error = Infallible;
 
-    fn decide(
+    async fn decide(
         &self,
         key: &str,
         gcra: Gcra,
         cost: u32,
         now: Instant,
-    ) -> impl Future<Output = Result<Admission, Infallible>> + Send {
+    ) -> Result<Admission, Infallible> {
         match self {
-            Store::Memory(m) => m.decide(key, gcra, cost, now),
+            Store::Memory(m) => Ok(m.decide_now(key, gcra, cost, now)),
+            Store::Shared(s) => Ok(s.decide(key, gcra, cost, now).await),
         }
     }
 
-    fn refund(
-        &self,
-        key: &str,
-        gcra: Gcra,
-        cost: u32,
-    ) -> impl Future<Output = Result<(), Infallible>> + Send {
+    async fn refund(&self, key: &str, gcra: Gcra, cost: u32) -> Result<(), Infallible> {
         match self {
-            Store::Memory(m) => m.refund(key, gcra, cost),
+            Store::Memory(m) => m.refund_now(key, gcra, cost),
+            Store::Shared(s) => s.refund(key, gcra, cost).await,
         }
+        Ok(())
     }
 }
 
@@ -322,8 +392,13 @@ pub struct Limiter {
 impl Limiter {
     /// A limiter with empty state, in memory.
     pub fn new(spec: LimitSpec) -> Self {
-        let gcra = Gcra::new(spec.count, spec.period, spec.burst);
         let store = Store::Memory(MemoryStore::new(spec.max_keys));
+        Self::with_store(spec, store)
+    }
+
+    /// A limiter whose state lives in `store`.
+    pub fn with_store(spec: LimitSpec, store: Store) -> Self {
+        let gcra = Gcra::new(spec.count, spec.period, spec.burst);
         let window = (spec.period.as_secs_f64() * f64::from(spec.burst) / f64::from(spec.count))
             .ceil() as u64;
         let policy = format!("\"{}\";q={};w={}", spec.name, spec.burst, window.max(1));
@@ -354,6 +429,14 @@ impl Limiter {
     /// Where its state lives.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The failure policy of a shared limit (`None` in memory).
+    pub fn shared_on_error(&self) -> Option<OnStoreError> {
+        match &self.store {
+            Store::Memory(_) => None,
+            Store::Shared(s) => Some(s.on_error),
+        }
     }
 
     /// Whether this limit applies to a request from `consumer`.
@@ -389,6 +472,7 @@ impl Limiter {
     pub fn check(&self, key: &str, now: Instant) -> Decision {
         match &self.store {
             Store::Memory(m) => self.decision(m.decide_now(key, self.gcra, 1, now)),
+            Store::Shared(s) => self.decision(s.local.decide_now(key, self.gcra, 1, now)),
         }
     }
 
@@ -476,7 +560,9 @@ mod tests {
         for i in 0..10_000 {
             assert!(l.check(&format!("k{i}"), t0).allowed);
         }
-        let Store::Memory(m) = l.store();
+        let Store::Memory(m) = l.store() else {
+            panic!("a new limiter is in memory");
+        };
         assert!(m.len() <= 160, "{}", m.len());
         let long = "x".repeat(10_000);
         l.check(&long, t0);

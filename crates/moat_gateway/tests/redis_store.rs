@@ -552,3 +552,136 @@ fn bans_shared_by_two_replicas() {
         assert!(replica_b.check(other).await.is_none());
     });
 }
+
+/// One HTTP/1.1 GET to `addr`; the status code (0 when the exchange failed).
+async fn get_status(addr: std::net::SocketAddr) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return 0;
+    };
+    let req = "GET /orders HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n";
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let head = String::from_utf8_lossy(&buf);
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Two gateways (separate plans, separate Redis connections, like two replicas) with one limit
+/// in Redis: together they admit exactly the limit; with Redis killed, `deny` refuses every
+/// request within the deadline, and `local` admits each replica's share.
+#[test]
+fn two_gateways_share_a_limit_through_redis() {
+    use moat_gateway::server::Gateway;
+    if !have_redis() {
+        return;
+    }
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str, policy: &str| {
+        let text = format!(
+            r#"[[listener]]
+listen = "127.0.0.1:0"
+plain_http = true
+
+[access_log]
+target = "off"
+
+[redis]
+urls = ["{url}"]
+replicas = 2
+deadline = "50ms"
+
+[[rate_limit]]
+name = "shared"
+key = "route"
+rate = "100/h"
+store = "redis"
+on_store_error = "{policy}"
+
+[upstream.api]
+targets = ["127.0.0.1:9"]
+
+[[route]]
+name = "all"
+upstream = "api"
+rate_limits = ["shared"]
+"#,
+            url = server.url()
+        );
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let deny = config("deny.toml", "deny");
+    let local = config("local.toml", "local");
+    runtime().block_on(async {
+        let a = Gateway::start(&deny).await.unwrap();
+        let b = Gateway::start(&deny).await.unwrap();
+        let addrs = [a.listener_addrs()[0], b.listener_addrs()[0]];
+        // the lazy connections come up with the first requests: wait until Redis answers
+        first_answer(
+            &RedisStore::new(&settings(vec![server.url()])).unwrap(),
+            "warm",
+            MS,
+            MS,
+        )
+        .await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let addr = addrs[i % 2];
+            tasks.push(tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for _ in 0..40 {
+                    statuses.push(get_status(addr).await);
+                }
+                statuses
+            }));
+        }
+        let mut admitted = 0;
+        let mut limited = 0;
+        for t in tasks {
+            for s in t.await.unwrap() {
+                match s {
+                    429 => limited += 1,
+                    0 => panic!("an exchange failed"),
+                    _ => admitted += 1,
+                }
+            }
+        }
+        eprintln!("two gateways, one Redis limit of 100: {admitted} admitted, {limited} limited");
+        // the first requests may meet a connection still being made (deny: refused)
+        assert!((99..=100).contains(&admitted), "{admitted}");
+        assert_eq!(admitted + limited, 320);
+
+        // Redis gone: `deny` refuses, within the deadline
+        drop(server);
+        let mut worst = Duration::ZERO;
+        for _ in 0..10 {
+            let start = Instant::now();
+            assert_eq!(get_status(addrs[0]).await, 429);
+            worst = worst.max(start.elapsed());
+        }
+        eprintln!("slowest refusal with Redis dead (deny): {worst:?}");
+        assert!(worst < 200 * MS, "{worst:?}");
+        // `local`: each replica admits its share (100 / 2 replicas)
+        let c = Gateway::start(&local).await.unwrap();
+        let addr = c.listener_addrs()[0];
+        let mut admitted = 0;
+        for _ in 0..80 {
+            if get_status(addr).await != 429 {
+                admitted += 1;
+            }
+        }
+        eprintln!("one replica, Redis dead, local fallback: {admitted} of 80 admitted");
+        assert_eq!(admitted, 50);
+        for gw in [a, b, c] {
+            gw.shutdown_within(Duration::from_secs(1)).await;
+        }
+    });
+}

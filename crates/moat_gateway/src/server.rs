@@ -461,7 +461,60 @@ fn render_metrics(shared: &Shared) -> String {
             ));
         }
     }
-    shared.metrics.render(&health)
+    let mut out = shared.metrics.render(&health);
+    store_metrics(&plan, &mut out);
+    out
+}
+
+/// The shared rate-limit store's counters and breaker, and each shared limit's fallbacks.
+fn store_metrics(plan: &crate::plan::Plan, out: &mut String) {
+    use crate::ratelimit::Store;
+    use crate::redis_store::BreakerState;
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let Some((_, store)) = &plan.redis else {
+        return;
+    };
+    let st = &store.stats;
+    let errors = st.errors.load(Relaxed);
+    let timeouts = st.timeouts.load(Relaxed);
+    out.push_str("# HELP moat_gateway_limit_store_calls_total Calls to the shared rate-limit store (Redis), by result.\n# TYPE moat_gateway_limit_store_calls_total counter\n");
+    for (result, v) in [
+        ("ok", st.decisions.load(Relaxed)),
+        ("error", errors.saturating_sub(timeouts)),
+        ("timeout", timeouts),
+        ("short_circuited", st.short_circuited.load(Relaxed)),
+    ] {
+        let _ = writeln!(
+            out,
+            "moat_gateway_limit_store_calls_total{{result=\"{result}\"}} {v}"
+        );
+    }
+    let state = store.breaker_state();
+    out.push_str("# HELP moat_gateway_limit_store_breaker Circuit breaker of the shared rate-limit store: 1 for its current state.\n# TYPE moat_gateway_limit_store_breaker gauge\n");
+    for (name, s) in [
+        ("closed", BreakerState::Closed),
+        ("open", BreakerState::Open),
+        ("half_open", BreakerState::HalfOpen),
+    ] {
+        let _ = writeln!(
+            out,
+            "moat_gateway_limit_store_breaker{{state=\"{name}\"}} {}",
+            u8::from(state == s)
+        );
+    }
+    out.push_str("# HELP moat_gateway_rate_limit_fallbacks_total Decisions a shared limit made without Redis (its on_store_error policy), by limit.\n# TYPE moat_gateway_rate_limit_fallbacks_total counter\n");
+    let mut names: Vec<&String> = plan.limiters.keys().collect();
+    names.sort();
+    for name in names {
+        if let Store::Shared(s) = plan.limiters[name].store() {
+            let _ = writeln!(
+                out,
+                "moat_gateway_rate_limit_fallbacks_total{{limit=\"{name}\"}} {}",
+                s.fallbacks.load(Relaxed)
+            );
+        }
+    }
 }
 
 fn ready(shared: &Shared) -> bool {

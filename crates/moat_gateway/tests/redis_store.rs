@@ -669,6 +669,20 @@ rate_limits = ["shared"]
         }
         eprintln!("slowest refusal with Redis dead (deny): {worst:?}");
         assert!(worst < 200 * MS, "{worst:?}");
+        // the store's health is in the metrics
+        let metrics = a.metrics_text();
+        for line in [
+            "moat_gateway_limit_store_breaker{state=\"open\"} 1",
+            "moat_gateway_rate_limit_fallbacks_total{limit=\"shared\"} 10",
+        ] {
+            assert!(metrics.contains(line), "{line} in\n{metrics}");
+        }
+        let ok: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("moat_gateway_limit_store_calls_total{result=\"ok\"} "))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        assert!(ok >= 150, "{ok} decisions by Redis on this replica");
         // `local`: each replica admits its share (100 / 2 replicas)
         let c = Gateway::start(&local).await.unwrap();
         let addr = c.listener_addrs()[0];

@@ -365,7 +365,13 @@ fn redis_plan(
     }
     for u in &r.urls {
         let v = u.get_ref();
-        if !(v.starts_with("redis://") || v.starts_with("rediss://")) {
+        if v.starts_with("rediss://") {
+            // not built in yet: refused here rather than failing on every request
+            cx.err(
+                u.span(),
+                "TLS to Redis (`rediss://`) is not supported yet; use `redis://` on a private network",
+            );
+        } else if !v.starts_with("redis://") {
             cx.err(u.span(), "a Redis URL is `redis://host:port[/db]`");
         }
     }
@@ -1329,6 +1335,8 @@ upstream = "missing"
         );
         let e = build_with("[redis]\nurls = [\"http://x\"]\n", false).unwrap_err();
         assert!(e.iter().any(|e| e.contains("redis://host:port")), "{e:#?}");
+        let e = build_with("[redis]\nurls = [\"rediss://x:6380\"]\n", false).unwrap_err();
+        assert!(e.iter().any(|e| e.contains("not supported yet")), "{e:#?}");
         // `check` builds without connecting: the limit is planned in memory
         let ok = format!("{limit}[redis]\nurls = [\"redis://127.0.0.1:1\"]\nreplicas = 2\n");
         let plan = build_with(&ok, false).unwrap();

@@ -62,7 +62,8 @@ return {0, 0, tat - now, ahead - tau}
 /// How to reach Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisSettings {
-    /// `redis://host:port[/db]` or `rediss://…` (TLS); several, or `cluster`, for a Cluster.
+    /// `redis://host:port[/db]`; several, or `cluster`, for a Cluster. (TLS, `rediss://`, is
+    /// not built in.)
     pub nodes: Vec<String>,
     /// The nodes are seeds of a Redis Cluster.
     pub cluster: bool,

@@ -60,10 +60,13 @@ pub fn authenticate<'p>(
         parts.headers.remove(&ka.header);
         if let Some(q) = &ka.query {
             let (found, rest) = take_query_param(parts.uri.query(), q);
+            // the query is rewritten only when it held the key: other queries pass unchanged
+            if found.is_some() {
+                parts.uri = with_query(&parts.uri, rest.as_deref());
+            }
             if presented.is_none() {
                 presented = found;
             }
-            parts.uri = with_query(&parts.uri, rest.as_deref());
         }
         let Some(k) = presented else {
             return Err(unauthorized(ka, "missing"));
@@ -81,8 +84,9 @@ pub fn authenticate<'p>(
                 parts.headers.remove(&ka.header);
             }
         }
-        if let Some(q) = &ka.query {
-            let (_, rest) = take_query_param(parts.uri.query(), q);
+        if let Some(q) = &ka.query
+            && let (Some(_), rest) = take_query_param(parts.uri.query(), q)
+        {
             parts.uri = with_query(&parts.uri, rest.as_deref());
         }
     }
@@ -230,6 +234,15 @@ mod tests {
         let mut p = parts("/x?api_key=k", &[("x-api-key", "k")]);
         assert_eq!(authenticate(Some(&ka), false, &mut p), Ok(None));
         assert_eq!((p.uri.to_string().as_str(), p.headers.len()), ("/x", 0));
+        // a query without the key passes byte for byte, on routes with and without auth
+        for uri in ["/x?a=1&&b=2", "/p?", "/q?a=%41&b"] {
+            let mut p = parts(uri, &[]);
+            assert_eq!(authenticate(Some(&ka), false, &mut p), Ok(None));
+            assert_eq!(p.uri, uri);
+            let mut p = parts(uri, &[("x-api-key", "alice-0123456789abcdef")]);
+            assert_eq!(authenticate(Some(&ka), true, &mut p), Ok(Some("alice")));
+            assert_eq!(p.uri, uri);
+        }
         // a bearer token that is not the gateway's stays (the upstream's own credential)
         let bearer = keys(true);
         // the gateway's own key is recognised and removed whatever the scheme's spelling

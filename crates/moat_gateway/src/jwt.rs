@@ -358,63 +358,32 @@ mod tests {
         );
     }
 
-    /// Keys: RSA, P-256 and Ed25519 pairs (PEM), written in `dir`.
-    fn keys(dir: &Path) {
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                "rsa.key",
-            ],
-        );
-        openssl(
-            dir,
-            &["pkey", "-in", "rsa.key", "-pubout", "-out", "rsa.pub"],
-        );
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                "ec.key",
-            ],
-        );
-        openssl(dir, &["pkey", "-in", "ec.key", "-pubout", "-out", "ec.pub"]);
-        openssl(dir, &["genpkey", "-algorithm", "ED25519", "-out", "ed.key"]);
-        openssl(dir, &["pkey", "-in", "ed.key", "-pubout", "-out", "ed.pub"]);
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                "other.key",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                "other-ec.key",
-            ],
-        );
+    /// Keys: RSA, P-256 and Ed25519 pairs (PEM), and a second RSA and P-256 key the verifiers do
+    /// not know; made once for every test of this module (RSA key generation is slow).
+    fn keys() -> &'static Path {
+        static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            for (name, algorithm, option) in [
+                ("rsa", "RSA", Some("rsa_keygen_bits:2048")),
+                ("ec", "EC", Some("ec_paramgen_curve:P-256")),
+                ("ed", "ED25519", None),
+                ("other", "RSA", Some("rsa_keygen_bits:2048")),
+                ("other-ec", "EC", Some("ec_paramgen_curve:P-256")),
+            ] {
+                let key = format!("{name}.key");
+                let mut args = vec!["genpkey", "-algorithm", algorithm, "-out", &key];
+                if let Some(o) = option {
+                    args.extend(["-pkeyopt", o]);
+                }
+                openssl(dir, &args);
+                let public = format!("{name}.pub");
+                openssl(dir, &["pkey", "-in", &key, "-pubout", "-out", &public]);
+            }
+            tmp
+        })
+        .path()
     }
 
     /// A token signed by PyJWT: `alg`, the private key file, claims as JSON (`exp`/`nbf` given
@@ -516,9 +485,7 @@ print(json.dumps({"keys": out}))
         if !tools() {
             return;
         }
-        let tmp = tempfile_dir();
-        let dir = tmp.path();
-        keys(dir);
+        let dir = keys();
         let set = jwks(
             dir,
             &[
@@ -588,9 +555,7 @@ print(json.dumps({"keys": out}))
         if !tools() {
             return;
         }
-        let tmp = tempfile_dir();
-        let dir = tmp.path();
-        keys(dir);
+        let dir = keys();
         let v =
             Verifier::from_pem(&std::fs::read(dir.join("ec.pub")).unwrap(), settings()).unwrap();
         let none = RouteClaims::default();
@@ -683,9 +648,7 @@ print(json.dumps({"keys": out}))
         if !tools() {
             return;
         }
-        let tmp = tempfile_dir();
-        let dir = tmp.path();
-        keys(dir);
+        let dir = keys();
         std::fs::write(dir.join("secret"), "0123456789abcdef0123456789abcdef").unwrap();
         let v =
             Verifier::from_hs256_secret(b"0123456789abcdef0123456789abcdef", settings()).unwrap();
@@ -736,9 +699,5 @@ print(json.dumps({"keys": out}))
             }
         }
         out
-    }
-
-    fn tempfile_dir() -> tempfile::TempDir {
-        tempfile::tempdir().unwrap()
     }
 }

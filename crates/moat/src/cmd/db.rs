@@ -2,7 +2,7 @@
 //! the user brings (OSV `all.zip` exports, OSV folders, Alpine secdb files).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
@@ -59,13 +59,32 @@ struct DbPath {
 
 impl DbPath {
     fn resolve(&self) -> Result<PathBuf, String> {
-        self.db
-            .clone()
-            .or_else(moat_vuln::default_path)
-            .ok_or_else(|| {
-                "no cache directory (neither XDG_CACHE_HOME nor HOME is set): pass --db PATH".into()
-            })
+        resolve(self.db.as_deref())
     }
+}
+
+/// The database file: `db` when given, else the default under the user cache dir.
+fn resolve(db: Option<&Path>) -> Result<PathBuf, String> {
+    db.map(Path::to_path_buf)
+        .or_else(moat_vuln::default_path)
+        .ok_or_else(|| {
+            "no cache directory (neither XDG_CACHE_HOME nor HOME is set): pass --db PATH".into()
+        })
+}
+
+/// Opens the database (`--db` or the default) and, with `--max-db-age`, refuses a stale one:
+/// what `moat db info` and `moat scan` both do before anything else.
+pub(crate) fn open(db: Option<&Path>, max_db_age: Option<&str>) -> Result<Database, String> {
+    let max = max_db_age
+        .map(moat_vuln::parse_duration)
+        .transpose()
+        .map_err(|e| format!("--max-db-age: {e}"))?;
+    let db = Database::open(&resolve(db)?).map_err(|e| e.to_string())?;
+    if let Some(max) = max {
+        db.check_age(max, SystemTime::now())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(db)
 }
 
 /// Runs `moat db`: 0 on success, 2 on any error (missing, stale or unreadable database,
@@ -103,16 +122,7 @@ fn run_inner(args: &DbArgs) -> Result<String, String> {
             ))
         }
         DbCommand::Info { db, max_db_age } => {
-            let max = max_db_age
-                .as_deref()
-                .map(moat_vuln::parse_duration)
-                .transpose()
-                .map_err(|e| format!("--max-db-age: {e}"))?;
-            let db = Database::open(&db.resolve()?).map_err(|e| e.to_string())?;
-            if let Some(max) = max {
-                db.check_age(max, SystemTime::now())
-                    .map_err(|e| e.to_string())?;
-            }
+            let db = open(db.db.as_deref(), max_db_age.as_deref())?;
             Ok(info(&db))
         }
         DbCommand::Lookup {

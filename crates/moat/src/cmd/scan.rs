@@ -12,7 +12,6 @@ use moat_scan::image::{ArchiveSource, ImageSource, OciLayoutSource, RootfsSource
 use moat_scan::policy::{Policy, parse_band};
 use moat_scan::report::{self, Report};
 use moat_scan::scan::{Options, scan_image, vulnerabilities};
-use moat_vuln::Database;
 
 /// Output formats of `moat scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,26 +178,11 @@ fn policy(args: &ScanArgs) -> Result<Policy, String> {
     Ok(policy)
 }
 
-fn open_db(args: &ScanArgs) -> Result<Database, String> {
-    let path = args
-        .db
-        .clone()
-        .or_else(moat_vuln::default_path)
-        .ok_or("no cache directory (neither XDG_CACHE_HOME nor HOME is set): pass --db PATH")?;
-    let db = Database::open(&path).map_err(|e| e.to_string())?;
-    if let Some(max) = &args.max_db_age {
-        let max = moat_vuln::parse_duration(max).map_err(|e| format!("--max-db-age: {e}"))?;
-        db.check_age(max, SystemTime::now())
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(db)
-}
-
 fn run_inner(args: &ScanArgs) -> Result<bool, String> {
     let policy = policy(args)?;
     let target = target(args)?;
     // the database first: a missing or stale one is said before the image is read
-    let db = open_db(args)?;
+    let db = super::db::open(args.db.as_deref(), args.max_db_age.as_deref())?;
     let options = Options {
         secrets: policy.secrets,
         ..Options::default()

@@ -143,6 +143,16 @@ impl Bans {
         }
     }
 
+    /// The rules.
+    pub fn rules(&self) -> &[BanRule] {
+        &self.rules
+    }
+
+    /// The Redis store bans are shared through, if any.
+    pub fn redis(&self) -> Option<&Arc<RedisStore>> {
+        self.redis.as_ref()
+    }
+
     /// Whether any rule is configured.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -194,11 +204,13 @@ impl Bans {
             .unwrap_or_default()
     }
 
-    /// Counts an offence by `ip`; returns the ban it set, if it set one.
-    pub async fn record(&self, ip: IpAddr, offence: &Offence) -> Option<Ban> {
+    /// Counts what one request did wrong (`offences`: e.g. an authentication failure and its
+    /// 401 status) against `ip`: a rule counting any of them counts the request once. Returns
+    /// the ban it set, if it set one.
+    pub async fn record(&self, ip: IpAddr, offences: &[Offence]) -> Option<Ban> {
         let mut banned = None;
         for (i, rule) in self.rules.iter().enumerate() {
-            if !rule.counts(offence) {
+            if !offences.iter().any(|o| rule.counts(o)) {
                 continue;
             }
             if let Some(redis) = &self.redis {
@@ -345,14 +357,14 @@ mod tests {
     async fn strikes_ban_and_bans_end() {
         let bans = Bans::new(rules(), None, "moat:");
         let a = ip("203.0.113.7");
-        assert!(bans.record(a, &Offence::AuthFailure).await.is_none());
+        assert!(bans.record(a, &[Offence::AuthFailure]).await.is_none());
         assert!(
-            bans.record(a, &Offence::RateLimited).await.is_none(),
+            bans.record(a, &[Offence::RateLimited]).await.is_none(),
             "not counted"
         );
-        assert!(bans.record(a, &Offence::AuthFailure).await.is_none());
+        assert!(bans.record(a, &[Offence::AuthFailure]).await.is_none());
         assert!(bans.check(a).await.is_none());
-        let ban = bans.record(a, &Offence::AuthFailure).await.unwrap();
+        let ban = bans.record(a, &[Offence::AuthFailure]).await.unwrap();
         assert_eq!(ban.rule, "auth");
         assert!(bans.check(a).await.is_some());
         assert!(
@@ -364,10 +376,10 @@ mod tests {
         assert!(bans.check(a).await.is_none(), "the ban ended");
         // strikes older than the window do not add up
         let b = ip("2001:db8::1");
-        assert!(bans.record(b, &Offence::Status(404)).await.is_none());
+        assert!(bans.record(b, &[Offence::Status(404)]).await.is_none());
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert!(bans.record(b, &Offence::Status(405)).await.is_none());
-        assert!(bans.record(b, &Offence::Status(404)).await.is_some());
+        assert!(bans.record(b, &[Offence::Status(405)]).await.is_none());
+        assert!(bans.record(b, &[Offence::Status(404)]).await.is_some());
         assert!(bans.unban(b).await);
         assert!(bans.check(b).await.is_none());
         assert!(!bans.unban(b).await);
@@ -379,7 +391,7 @@ mod tests {
         bans.max_entries = 1000;
         for i in 0..20_000u32 {
             let addr = IpAddr::from(i.to_be_bytes());
-            bans.record(addr, &Offence::AuthFailure).await;
+            bans.record(addr, &[Offence::AuthFailure]).await;
         }
         let local = bans.local();
         assert!(local.strikes.len() <= 1000, "{}", local.strikes.len());

@@ -66,6 +66,23 @@ pub fn key(ip: IpAddr, v6_prefix: u8) -> String {
     out
 }
 
+/// The address a client is banned by: the IPv4 address, or the IPv6 address with the bits
+/// past `v6_prefix` cleared (one host may hold a whole /64).
+pub fn masked(ip: IpAddr, v6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let prefix = v6_prefix.min(128);
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & mask))
+        }
+    }
+}
+
 /// Appends [`key`] to `out` without allocating a string of its own.
 pub fn write_key(out: &mut String, ip: IpAddr, v6_prefix: u8) {
     use std::fmt::Write as _;

@@ -45,6 +45,12 @@ pub struct RawConfig {
     /// Redis, for rate limits shared by the gateway's replicas.
     #[serde(default)]
     pub redis: Option<Spanned<RawRedis>>,
+    /// JWT bearer-token authentication.
+    #[serde(default)]
+    pub jwt: Option<Spanned<RawJwt>>,
+    /// Abuse bans.
+    #[serde(default, rename = "ban")]
+    pub bans: Vec<Spanned<RawBan>>,
     /// Upstream groups by name.
     #[serde(default, rename = "upstream")]
     pub upstreams: BTreeMap<String, Spanned<RawUpstream>>,
@@ -233,12 +239,21 @@ pub struct RawPolicy {
     /// Names of `[[rate_limit]]` entries applied.
     #[serde(default)]
     pub rate_limits: Option<Vec<SpannedString>>,
-    /// `"api_key"` or `"none"`.
+    /// `"api_key"`, `"jwt"` or `"none"`.
     #[serde(default)]
     pub auth: Option<SpannedString>,
     /// Header names with `_`: `"drop"` (default), `"reject"` (400) or `"allow"`.
     #[serde(default)]
     pub header_underscores: Option<SpannedString>,
+    /// Scopes a JWT must grant on the route (`scope` or `scp`); all of them.
+    #[serde(default)]
+    pub jwt_scopes: Option<Vec<SpannedString>>,
+    /// Claims a JWT must carry with these values on the route.
+    #[serde(default)]
+    pub jwt_claims: Option<BTreeMap<String, SpannedString>>,
+    /// Pass the JWT on to the upstream in `Authorization` (default: removed).
+    #[serde(default)]
+    pub forward_token: Option<bool>,
 }
 
 /// `[client_address]`
@@ -335,6 +350,55 @@ pub struct RawRedis {
     /// Gateway replicas sharing the limits: `on_store_error = "local"` allows each `1/n`.
     #[serde(default)]
     pub replicas: Option<Spanned<u32>>,
+}
+
+/// `[jwt]`: where the verification keys come from and what every token must satisfy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// A JWKS document (`{"keys": [...]}`), keys picked by `kid`; read again on reload.
+    #[serde(default)]
+    pub jwks_file: Option<SpannedString>,
+    /// One PEM public key (RSA, P-256 or Ed25519).
+    #[serde(default)]
+    pub public_key_file: Option<SpannedString>,
+    /// A shared secret for HS256 (then the only algorithm accepted); at least 32 bytes.
+    #[serde(default)]
+    pub hs256_secret_file: Option<SpannedString>,
+    /// Accepted issuers (`iss`); at least one.
+    #[serde(default)]
+    pub issuers: Vec<SpannedString>,
+    /// Accepted audiences (`aud`); at least one.
+    #[serde(default)]
+    pub audiences: Vec<SpannedString>,
+    /// Clock skew allowed for `exp` and `nbf` (default `30s`, at most `5m`).
+    #[serde(default)]
+    pub leeway: Option<SpannedString>,
+    /// The claim naming the consumer (default `sub`).
+    #[serde(default)]
+    pub consumer_claim: Option<SpannedString>,
+    /// Header the consumer id is sent upstream in (default `x-consumer-id`).
+    #[serde(default)]
+    pub consumer_header: Option<SpannedString>,
+}
+
+/// `[[ban]]`: a fail2ban-like rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBan {
+    /// Name (metrics, admin list).
+    pub name: SpannedString,
+    /// What counts: `auth_failure`, `rate_limited`, or a status code as a string (`"404"`).
+    pub offences: Vec<SpannedString>,
+    /// Offences within `window` that ban.
+    pub threshold: Spanned<u32>,
+    /// The counting window (e.g. `1m`).
+    pub window: SpannedString,
+    /// How long a ban lasts (e.g. `10m`).
+    pub ban_for: SpannedString,
+    /// `memory` (default) or `redis` (shared by the replicas; needs `[redis]`).
+    #[serde(default)]
+    pub store: Option<SpannedString>,
 }
 
 /// `[rate_limiter]`
@@ -436,12 +500,21 @@ pub struct RawRoute {
     /// Rate limits applied (replaces the default list).
     #[serde(default)]
     pub rate_limits: Option<Vec<SpannedString>>,
-    /// `"api_key"` or `"none"`.
+    /// `"api_key"`, `"jwt"` or `"none"`.
     #[serde(default)]
     pub auth: Option<SpannedString>,
     /// Header names with `_`: `"drop"`, `"reject"` or `"allow"`.
     #[serde(default)]
     pub header_underscores: Option<SpannedString>,
+    /// Scopes a JWT must grant on the route (`scope` or `scp`); all of them.
+    #[serde(default)]
+    pub jwt_scopes: Option<Vec<SpannedString>>,
+    /// Claims a JWT must carry with these values on the route.
+    #[serde(default)]
+    pub jwt_claims: Option<BTreeMap<String, SpannedString>>,
+    /// Pass the JWT on to the upstream in `Authorization` (default: removed).
+    #[serde(default)]
+    pub forward_token: Option<bool>,
 }
 
 /// `[security_headers]`

@@ -58,6 +58,7 @@ pub struct Metrics {
     upstream_latency: Mutex<BTreeMap<String, Histogram>>,
     rate_limit: Mutex<BTreeMap<String, BTreeMap<&'static str, u64>>>,
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,
+    bans_set: Mutex<BTreeMap<String, u64>>,
     upstream_errors: Mutex<BTreeMap<(String, &'static str), u64>>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Open client connections.
@@ -145,6 +146,15 @@ impl Metrics {
         bump(&self.auth_failures, reason);
     }
 
+    /// A ban set by the rule named `rule`.
+    pub fn banned(&self, rule: &str) {
+        let mut g = match self.bans_set.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g.entry(rule.to_string()).or_insert(0) += 1;
+    }
+
     /// An upstream error: `connect`, `timeout`, `io`, `unavailable`.
     pub fn upstream_error(&self, upstream: &str, kind: &'static str) {
         bump(&self.upstream_errors, (upstream.to_string(), kind));
@@ -196,6 +206,12 @@ impl Metrics {
                         esc(limit)
                     );
                 }
+            }
+        }
+        out.push_str("# HELP moat_gateway_bans_total Bans set by this replica, by rule.\n# TYPE moat_gateway_bans_total counter\n");
+        if let Ok(g) = self.bans_set.lock() {
+            for (rule, v) in g.iter() {
+                let _ = writeln!(out, "moat_gateway_bans_total{{rule=\"{}\"}} {v}", esc(rule));
             }
         }
         out.push_str("# HELP moat_gateway_auth_failures_total Authentication failures, by reason.\n# TYPE moat_gateway_auth_failures_total counter\n");

@@ -4,9 +4,11 @@
 
 use crate::access_log;
 use crate::auth::ApiKeys;
+use crate::bans::{BanRule, Bans, Offence};
 use crate::canonical::{PathRules, Treatment, canonical_path, prefix_matches};
 use crate::config::{ParsedConfig, RawPolicy, SpannedString, error_at};
 use crate::headers::OWNED_HEADERS;
+use crate::jwt::{RouteClaims, Settings as JwtSettings, Verifier};
 use crate::ratelimit::{
     KeyKind, LimitSpec, Limiter, MemoryStore, OnStoreError, SharedStore, Store,
 };
@@ -125,10 +127,46 @@ pub struct RoutePlan {
     pub body_idle: Duration,
     /// Rate limits in order.
     pub limits: Vec<Arc<Limiter>>,
-    /// Requires an API key.
-    pub auth: bool,
+    /// What authenticates a request.
+    pub auth: RouteAuth,
     /// What happens to request header names with `_`.
     pub underscores: Underscores,
+}
+
+/// How a route authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteAuth {
+    /// Nobody is asked for credentials.
+    None,
+    /// An API key of `[api_keys]`.
+    ApiKey,
+    /// A JWT checked against `[jwt]`, and what the route asks of it.
+    Jwt(JwtRoute),
+}
+
+impl RouteAuth {
+    /// Whether the route asks for credentials.
+    pub fn required(&self) -> bool {
+        *self != RouteAuth::None
+    }
+}
+
+/// What a JWT route asks of a token, and whether the token goes on to the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtRoute {
+    /// Scopes and claims required.
+    pub claims: RouteClaims,
+    /// `Authorization: Bearer TOKEN` is passed on (default: removed).
+    pub forward_token: bool,
+}
+
+/// `[jwt]`: the verifier, and the header the consumer id goes upstream in.
+#[derive(Debug)]
+pub struct JwtAuth {
+    /// Keys and the claims every token must satisfy.
+    pub verifier: Verifier,
+    /// Upstream header with the consumer id.
+    pub consumer_header: HeaderName,
 }
 
 /// Request header names with `_` (which CGI, WSGI, PHP and Rack merge with their `-` spelling
@@ -188,6 +226,10 @@ pub struct Plan {
     pub v6_prefix: u8,
     /// API keys.
     pub keys: Option<KeyAuth>,
+    /// JWT verification.
+    pub jwt: Option<JwtAuth>,
+    /// Abuse bans (kept across reloads while the rules and the store are unchanged).
+    pub bans: Option<Arc<Bans>>,
     /// Limiters by name (kept across reloads when unchanged).
     pub limiters: HashMap<String, Arc<Limiter>>,
     /// `[redis]` settings, replica count and store (when serving).
@@ -553,8 +595,9 @@ pub fn build(
         }
     };
 
-    // api keys
+    // api keys, JWT
     let keys = raw.api_keys.as_ref().and_then(|k| build_keys(&mut cx, k));
+    let jwt = raw.jwt.as_ref().and_then(|j| build_jwt(&mut cx, j));
 
     // rate limits
     let max_keys = match &raw.rate_limiter.max_keys {
@@ -593,7 +636,8 @@ pub fn build(
         }
         let key = match rl.key.get_ref().as_str() {
             "ip" => KeyKind::Ip,
-            "api_key" => KeyKind::ApiKey,
+            // the consumer: an API key's id or a JWT's consumer claim
+            "api_key" | "consumer" => KeyKind::ApiKey,
             "route" => KeyKind::Route,
             other => {
                 if let Some(h) = other
@@ -604,7 +648,7 @@ pub fn build(
                 } else {
                     cx.err(
                         rl.key.span(),
-                        "`key` must be `ip`, `api_key`, `route` or `header:NAME`",
+                        "`key` must be `ip`, `consumer` (`api_key`), `route` or `header:NAME`",
                     );
                     continue;
                 }
@@ -625,10 +669,10 @@ pub fn build(
                 continue;
             }
         };
-        if key == KeyKind::ApiKey && raw.api_keys.is_none() {
+        if key == KeyKind::ApiKey && raw.api_keys.is_none() && raw.jwt.is_none() {
             cx.err(
                 rl.key.span(),
-                "`key = \"api_key\"` needs an [api_keys] section",
+                "a consumer key needs an [api_keys] or a [jwt] section",
             );
         }
         let spec = LimitSpec {
@@ -710,6 +754,8 @@ pub fn build(
         });
         limiters.insert(name, limiter);
     }
+
+    let bans = build_bans(&mut cx, raw, redis.as_ref().map(|r| &r.1), previous);
 
     // upstreams
     let mut groups_by_name: HashMap<String, Arc<UpstreamGroup>> = HashMap::new();
@@ -829,6 +875,9 @@ pub fn build(
                 .header_underscores
                 .clone()
                 .or_else(|| d.header_underscores.clone()),
+            jwt_scopes: r.jwt_scopes.clone().or_else(|| d.jwt_scopes.clone()),
+            jwt_claims: r.jwt_claims.clone().or_else(|| d.jwt_claims.clone()),
+            forward_token: r.forward_token.or(d.forward_token),
         };
         let underscores = match policy.header_underscores.as_ref() {
             None => Underscores::Drop,
@@ -877,7 +926,7 @@ pub fn build(
             }
         }
         let auth = match policy.auth.as_ref().map(|a| a.get_ref().as_str()) {
-            None | Some("none") => false,
+            None | Some("none") => RouteAuth::None,
             Some("api_key") => {
                 if keys.is_none()
                     && raw.api_keys.is_none()
@@ -885,19 +934,59 @@ pub fn build(
                 {
                     cx.err(a.span(), "`auth = \"api_key\"` needs an [api_keys] section");
                 }
-                true
+                RouteAuth::ApiKey
+            }
+            Some("jwt") => {
+                if raw.jwt.is_none()
+                    && let Some(a) = &policy.auth
+                {
+                    cx.err(a.span(), "`auth = \"jwt\"` needs a [jwt] section");
+                }
+                RouteAuth::Jwt(JwtRoute {
+                    claims: RouteClaims {
+                        scopes: policy
+                            .jwt_scopes
+                            .iter()
+                            .flatten()
+                            .map(|s| s.get_ref().clone())
+                            .collect(),
+                        claims: policy
+                            .jwt_claims
+                            .iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                            .collect(),
+                    },
+                    forward_token: policy.forward_token.unwrap_or(false),
+                })
             }
             Some(_) => {
                 if let Some(a) = &policy.auth {
-                    cx.err(a.span(), "`auth` must be `api_key` or `none`");
+                    cx.err(a.span(), "`auth` must be `api_key`, `jwt` or `none`");
                 }
-                false
+                RouteAuth::None
             }
         };
-        if opts.load_secrets && !auth && r.private.as_ref().is_some_and(|p| *p.get_ref()) {
+        if !matches!(auth, RouteAuth::Jwt(_)) {
+            let stray = policy
+                .jwt_scopes
+                .as_ref()
+                .and_then(|v| v.first().map(Spanned::span))
+                .or_else(|| {
+                    policy
+                        .jwt_claims
+                        .as_ref()
+                        .and_then(|m| m.values().next().map(Spanned::span))
+                });
+            if let Some(span) = stray {
+                cx.err(span, "`jwt_scopes` and `jwt_claims` need `auth = \"jwt\"`");
+            }
+        }
+        if opts.load_secrets && !auth.required() && r.private.as_ref().is_some_and(|p| *p.get_ref())
+        {
             cx.err(
                 r.name.span(),
-                "route is marked `private` but has no authentication (set `auth = \"api_key\"`)",
+                "route is marked `private` but has no authentication (set `auth = \"api_key\"` or `\"jwt\"`)",
             );
         }
         routes.push(RoutePlan {
@@ -956,6 +1045,9 @@ pub fn build(
     if let Some(k) = &keys {
         owned.push(k.consumer_header.clone());
     }
+    if let Some(j) = &jwt {
+        owned.push(j.consumer_header.clone());
+    }
     for h in &raw.headers.owned {
         match HeaderName::from_bytes(h.get_ref().replace('_', "-").as_bytes()) {
             Ok(n) => owned.push(n),
@@ -986,6 +1078,8 @@ pub fn build(
         trusted,
         v6_prefix,
         keys,
+        jwt,
+        bans,
         limiters,
         redis,
         security,
@@ -1151,6 +1245,182 @@ fn build_tls(
             None
         }
     }
+}
+
+/// A header name from the config, lower-cased; `default` when not given.
+fn header_name(cx: &mut Ctx<'_>, v: Option<&SpannedString>, default: &str) -> Option<HeaderName> {
+    let name = v
+        .map_or(default, |h| h.get_ref().as_str())
+        .to_ascii_lowercase();
+    let parsed = HeaderName::from_bytes(name.as_bytes()).ok();
+    if parsed.is_none()
+        && let Some(h) = v
+    {
+        cx.err(h.span(), "not a valid header name");
+    }
+    parsed
+}
+
+/// `[jwt]`: exactly one key source, read (and checked) whenever secrets are loaded.
+fn build_jwt(cx: &mut Ctx<'_>, j: &Spanned<crate::config::RawJwt>) -> Option<JwtAuth> {
+    let rj = j.get_ref();
+    let consumer_header = header_name(cx, rj.consumer_header.as_ref(), "x-consumer-id")?;
+    let leeway = match &rj.leeway {
+        None => Duration::from_secs(30),
+        Some(s) => match parse_duration(s.get_ref()) {
+            Ok(d) if d <= Duration::from_mins(5) => d,
+            Ok(_) => {
+                cx.err(s.span(), "leeway is at most `5m`");
+                return None;
+            }
+            Err(e) => {
+                cx.err(s.span(), e);
+                return None;
+            }
+        },
+    };
+    let settings = JwtSettings {
+        issuers: rj.issuers.iter().map(|s| s.get_ref().clone()).collect(),
+        audiences: rj.audiences.iter().map(|s| s.get_ref().clone()).collect(),
+        leeway: leeway.as_secs(),
+        consumer_claim: rj
+            .consumer_claim
+            .as_ref()
+            .map_or_else(|| "sub".to_string(), |c| c.get_ref().clone()),
+    };
+    let mut ok = true;
+    for (list, what) in [(&rj.issuers, "issuers"), (&rj.audiences, "audiences")] {
+        if list.is_empty() {
+            cx.err(j.span(), format!("[jwt] needs `{what}` (at least one)"));
+            ok = false;
+        }
+        for v in list.iter().filter(|v| v.get_ref().is_empty()) {
+            cx.err(v.span(), "must not be empty");
+            ok = false;
+        }
+    }
+    let sources = [
+        (&rj.jwks_file, 0_u8),
+        (&rj.public_key_file, 1),
+        (&rj.hs256_secret_file, 2),
+    ];
+    let given: Vec<_> = sources
+        .iter()
+        .filter_map(|(f, k)| f.as_ref().map(|f| (f, *k)))
+        .collect();
+    let [(file, kind)] = given.as_slice() else {
+        cx.err(
+            j.span(),
+            "[jwt] needs exactly one of `jwks_file`, `public_key_file` or `hs256_secret_file`",
+        );
+        return None;
+    };
+    if !ok {
+        return None;
+    }
+    let verifier = if cx.opts.load_secrets {
+        let bytes = cx.read_file(file)?;
+        let made = match kind {
+            0 => Verifier::from_jwks(&bytes, settings),
+            1 => Verifier::from_pem(&bytes, settings),
+            _ => Verifier::from_hs256_secret(trim_newline(&bytes), settings),
+        };
+        match made {
+            Ok(v) => v,
+            Err(e) => {
+                cx.err(file.span(), format!("`{}`: {e}", file.get_ref()));
+                return None;
+            }
+        }
+    } else {
+        // `check` without secrets: a verifier that accepts nothing, never served
+        Verifier::from_hs256_secret(&[0; 32], settings).ok()?
+    };
+    Some(JwtAuth {
+        verifier,
+        consumer_header,
+    })
+}
+
+/// A secret file's content without its final line break.
+fn trim_newline(b: &[u8]) -> &[u8] {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+/// `[[ban]]` rules: shared through Redis when `[redis]` is configured. The ban list is the
+/// previous plan's when the rules and the store did not change, so a reload lifts no ban.
+fn build_bans(
+    cx: &mut Ctx<'_>,
+    raw: &crate::config::RawConfig,
+    redis: Option<&Arc<RedisStore>>,
+    previous: Option<&Plan>,
+) -> Option<Arc<Bans>> {
+    if raw.bans.is_empty() {
+        return None;
+    }
+    let mut rules = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for sb in &raw.bans {
+        let b = sb.get_ref();
+        let name = b.name.get_ref().clone();
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+        if !name_ok {
+            cx.err(
+                b.name.span(),
+                "ban names are 1 to 64 of `A-Z a-z 0-9 - _ .`",
+            );
+            continue;
+        }
+        if !names.insert(name.clone()) {
+            cx.err(b.name.span(), format!("duplicate ban name `{name}`"));
+            continue;
+        }
+        let mut offences = Vec::new();
+        for o in &b.offences {
+            match o.get_ref().as_str() {
+                "auth_failure" => offences.push(Offence::AuthFailure),
+                "rate_limited" => offences.push(Offence::RateLimited),
+                code => match code.parse::<u16>() {
+                    Ok(c) if (400..=599).contains(&c) => offences.push(Offence::Status(c)),
+                    _ => cx.err(
+                        o.span(),
+                        "an offence is `auth_failure`, `rate_limited` or a status code 400..=599 (`\"404\"`)",
+                    ),
+                },
+            }
+        }
+        if b.offences.is_empty() {
+            cx.err(b.name.span(), "`offences` needs at least one entry");
+        }
+        if *b.threshold.get_ref() == 0 {
+            cx.err(b.threshold.span(), "threshold must be at least 1");
+        }
+        let window = cx.duration(Some(&b.window), Duration::from_mins(1));
+        let ban_for = cx.duration(Some(&b.ban_for), Duration::from_mins(10));
+        rules.push(BanRule {
+            name,
+            offences,
+            threshold: *b.threshold.get_ref(),
+            window,
+            ban_for,
+        });
+    }
+    if let Some(old) = previous.and_then(|p| p.bans.as_ref())
+        && old.rules() == rules.as_slice()
+        && match (old.redis(), redis) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    {
+        return Some(Arc::clone(old));
+    }
+    Some(Arc::new(Bans::new(rules, redis.cloned(), "moat:")))
 }
 
 fn build_keys(cx: &mut Ctx<'_>, k: &Spanned<crate::config::RawApiKeys>) -> Option<KeyAuth> {

@@ -4,6 +4,7 @@
 //! and the request metrics are written in one place for every request.
 
 use crate::access_log::Record;
+use crate::bans::Offence;
 use crate::body::{ActiveGuard, BODY_STALLED, BODY_TOO_LARGE, LimitedBody, ResponseBody};
 use crate::canonical::{self, Host};
 use crate::client_addr;
@@ -15,8 +16,9 @@ use crate::headers::{
 use crate::metrics::{Metrics, method_label};
 use crate::phase::rate_limit::{Limits, Subject};
 use crate::phase::{
-    Metric, Reject, auth, client_address, ip_rules, ownership, rate_limit, route, size, target,
+    Metric, Reject, auth, ban, client_address, ip_rules, ownership, rate_limit, route, size, target,
 };
+use crate::plan::RouteAuth;
 use crate::plan::{Plan, RoutePlan};
 use crate::state::{ConnInfo, Shared};
 use crate::upstream::{InFlight, idempotent};
@@ -25,6 +27,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -37,7 +40,10 @@ struct Ctx<'p> {
     request_id: HeaderValue,
     client: Option<IpAddr>,
     route: Option<&'p RoutePlan>,
-    user: Option<&'p str>,
+    /// The consumer: an API key's id (borrowed from the plan) or a JWT claim.
+    user: Option<Cow<'p, str>>,
+    /// What the request did wrong, counted against its address by the ban rules.
+    offence: Option<Offence>,
     limits: Limits<'p>,
     upstream_addr: Option<&'p str>,
     upstream_took: Option<Duration>,
@@ -64,6 +70,11 @@ fn request_id_for(headers: &HeaderMap) -> HeaderValue {
 fn refuse(metrics: &Metrics, ctx: &mut Ctx<'_>, reject: Reject) -> Response<Body> {
     reject.count(metrics, ctx.route.map(|r| r.group.spec.name.as_str()));
     ctx.error = Some(reject.code);
+    ctx.offence = match reject.metric {
+        Some(Metric::AuthFailure(_)) => Some(Offence::AuthFailure),
+        _ if reject == rate_limit::RATE_LIMITED => Some(Offence::RateLimited),
+        _ => None,
+    };
     reject.into_response()
 }
 
@@ -90,6 +101,7 @@ where
         client: None,
         route: None,
         user: None,
+        offence: None,
         limits: Limits::default(),
         upstream_addr: None,
         upstream_took: None,
@@ -107,9 +119,39 @@ where
     let mut resp = resp;
     harden(&plan, &conn, &mut ctx, &mut resp);
 
+    let status = resp.status().as_u16();
+    // ban rules count what the request did wrong (a banned request is not counted again)
+    if let (Some(bans), Some(client)) = (&plan.bans, ctx.client)
+        && ctx.error != Some(ban::BANNED_CODE)
+        && (ctx.offence.is_some()
+            || resp.status().is_client_error()
+            || resp.status().is_server_error())
+    {
+        let mut offences = [Offence::Status(status), Offence::Status(status)];
+        let n = match ctx.offence.take() {
+            Some(o) => {
+                offences[1] = o;
+                2
+            }
+            None => 1,
+        };
+        let addr = client_addr::masked(client, plan.v6_prefix);
+        if let Some(b) = bans.record(addr, &offences[..n]).await {
+            shared.metrics.banned(&b.rule);
+            crate::server::event(
+                "warn",
+                &format!(
+                    "banned {} for {} s (rule `{}`)",
+                    b.ip,
+                    b.remaining.as_secs(),
+                    b.rule
+                ),
+            );
+        }
+    }
+
     // logging phase
     let took = started.elapsed();
-    let status = resp.status().as_u16();
     let route_name = ctx.route.map(|r| r.name.as_str());
     shared
         .metrics
@@ -136,7 +178,7 @@ where
         host: ctx.host.as_ref().map(|h| h.name.as_str()),
         status,
         duration_ns: took.as_nanos() as u64,
-        user_id: ctx.user,
+        user_id: ctx.user.as_deref(),
         rate_limit: ctx.limits.outcome,
         route: route_name,
         error: ctx.error,
@@ -272,15 +314,23 @@ where
     let (mut parts, body) = req.into_parts();
     ctx.peer_trusted =
         client_addr::is_trusted(client_addr::canonical(conn.peer.ip()), &plan.trusted);
+    ban::check(plan.bans.as_deref(), client, plan.v6_prefix).await?;
     ownership::strip(plan, route, &mut parts.headers, ctx.peer_trusted)?;
-    ctx.user = auth::authenticate(plan.keys.as_ref(), route.auth, &mut parts)?;
-    // (bans: here, see `crate::phase`)
+    let key_user = auth::authenticate(
+        plan.keys.as_ref(),
+        route.auth == RouteAuth::ApiKey,
+        &mut parts,
+    )?;
+    ctx.user = match &route.auth {
+        RouteAuth::Jwt(j) => Some(Cow::Owned(auth::jwt(plan.jwt.as_ref(), j, &mut parts)?)),
+        _ => key_user.map(Cow::Borrowed),
+    };
     let who = Subject {
         route,
         headers: &parts.headers,
         client,
         v6_prefix: plan.v6_prefix,
-        user: ctx.user,
+        user: ctx.user.as_deref(),
     };
     rate_limit::check(&shared.metrics, route, &who, &mut ctx.limits).await?;
     size::body(&parts.headers, body.size_hint().lower(), route.max_body)?;
@@ -434,10 +484,14 @@ where
             parts.headers.remove(header::HOST);
         }
     }
-    if let (Some(ka), Some(id)) = (&plan.keys, ctx.user)
+    let consumer_header = match route.auth {
+        RouteAuth::Jwt(_) => plan.jwt.as_ref().map(|j| &j.consumer_header),
+        _ => plan.keys.as_ref().map(|k| &k.consumer_header),
+    };
+    if let (Some(name), Some(id)) = (consumer_header, ctx.user.as_deref())
         && let Ok(v) = HeaderValue::from_str(id)
     {
-        parts.headers.insert(ka.consumer_header.clone(), v);
+        parts.headers.insert(name.clone(), v);
     }
     // reference-counted: the upstream URI reuses the request's own path and query
     let path_and_query = parts

@@ -463,6 +463,14 @@ fn render_metrics(shared: &Shared) -> String {
     }
     let mut out = shared.metrics.render(&health);
     store_metrics(&plan, &mut out);
+    if let Some(bans) = &plan.bans {
+        use std::fmt::Write as _;
+        let _ = write!(
+            out,
+            "# HELP moat_gateway_bans_active Bans in force that this replica knows of.\n# TYPE moat_gateway_bans_active gauge\nmoat_gateway_bans_active {}\n",
+            bans.list().len()
+        );
+    }
     out
 }
 
@@ -527,6 +535,73 @@ fn ready(shared: &Shared) -> bool {
         .all(|g| g.targets.iter().any(|t| t.is_healthy() && !g.is_ejected(t)))
 }
 
+/// `GET /bans`: the bans this replica knows of, as JSON; `DELETE /bans/ADDRESS`: lifts one
+/// (here and, when bans are shared, in Redis).
+async fn bans_response(shared: &Shared, req: &Request<Incoming>) -> Response<Body> {
+    let plan = shared.current_plan();
+    let Some(bans) = plan.bans.as_ref() else {
+        return crate::util::json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no [[ban]] rules are configured",
+        );
+    };
+    let json = |status: StatusCode, v: serde_json::Value| {
+        let mut r = Response::new(full(v.to_string()));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        r
+    };
+    let path = req.uri().path();
+    if path == "/bans" && req.method() == http::Method::GET {
+        let list: Vec<serde_json::Value> = bans
+            .list()
+            .into_iter()
+            .map(|b| {
+                serde_json::json!({
+                    "address": b.ip.to_string(),
+                    "rule": b.rule,
+                    "remaining_seconds": b.remaining.as_secs(),
+                })
+            })
+            .collect();
+        return json(StatusCode::OK, serde_json::json!({ "bans": list }));
+    }
+    if let Some(addr) = path.strip_prefix("/bans/")
+        && req.method() == http::Method::DELETE
+    {
+        let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+            return crate::util::json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "not an IP address",
+            );
+        };
+        let ip = crate::client_addr::masked(crate::client_addr::canonical(ip), plan.v6_prefix);
+        let lifted = bans.unban(ip).await;
+        event(
+            "info",
+            &format!("unban {ip} from the admin API (in force: {lifted})"),
+        );
+        return json(
+            StatusCode::OK,
+            serde_json::json!({ "address": ip.to_string(), "lifted": lifted }),
+        );
+    }
+    crate::util::json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed",
+    )
+}
+
 fn admin_response(shared: &Shared, req: &Request<Incoming>) -> Response<Body> {
     let text = |status: StatusCode, ctype: &'static str, body: String| {
         let mut r = Response::new(full(body));
@@ -587,8 +662,16 @@ async fn admin_loop(shared: Arc<Shared>, tcp: TcpListener, mut shutdown: watch::
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: Request<Incoming>| {
-                        let r = admin_response(&shared, &req);
-                        async move { Ok::<_, Infallible>(r) }
+                        let shared = shared.clone();
+                        async move {
+                            let p = req.uri().path();
+                            let r = if p == "/bans" || p.starts_with("/bans/") {
+                                bans_response(&shared, &req).await
+                            } else {
+                                admin_response(&shared, &req)
+                            };
+                            Ok::<_, Infallible>(r)
+                        }
                     });
                     let mut b = http1::Builder::new();
                     b.timer(TokioTimer::new())

@@ -517,19 +517,19 @@ fn bans_shared_by_two_replicas() {
         let client: std::net::IpAddr = "198.51.100.9".parse().unwrap();
         assert!(
             replica_a
-                .record(client, &Offence::AuthFailure)
+                .record(client, &[Offence::AuthFailure])
                 .await
                 .is_none()
         );
         assert!(
             replica_b
-                .record(client, &Offence::AuthFailure)
+                .record(client, &[Offence::AuthFailure])
                 .await
                 .is_none()
         );
         assert!(replica_a.check(client).await.is_none());
         let ban = replica_b
-            .record(client, &Offence::AuthFailure)
+            .record(client, &[Offence::AuthFailure])
             .await
             .unwrap();
         assert_eq!(ban.rule, "auth");
@@ -553,14 +553,14 @@ fn bans_shared_by_two_replicas() {
         for _ in 0..2 {
             assert!(
                 replica_a
-                    .record(other, &Offence::AuthFailure)
+                    .record(other, &[Offence::AuthFailure])
                     .await
                     .is_none()
             );
         }
         assert!(
             replica_a
-                .record(other, &Offence::AuthFailure)
+                .record(other, &[Offence::AuthFailure])
                 .await
                 .is_some()
         );

@@ -3,9 +3,14 @@
 //! parameter names the consumer; on every route, the gateway's credentials are removed before
 //! the request goes on (a bearer token only when it is one of the gateway's keys: it may be
 //! the upstream's own credential).
+//!
+//! Authentication by JWT ([`jwt`]): on a route with `auth = "jwt"`, exactly one
+//! `Authorization: Bearer TOKEN`, verified by [`crate::jwt::Verifier`]; a chosen claim names
+//! the consumer. The token is removed unless the route forwards it.
 
 use super::{Metric, Reject};
-use crate::plan::KeyAuth;
+use crate::jwt::Refusal;
+use crate::plan::{JwtAuth, JwtRoute, KeyAuth};
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{StatusCode, Uri};
@@ -91,6 +96,84 @@ pub fn authenticate<'p>(
         }
     }
     Ok(None)
+}
+
+/// A route asks for a JWT and `[jwt]` could not be used.
+pub const JWT_UNAVAILABLE: Reject = Reject::new(
+    StatusCode::INTERNAL_SERVER_ERROR,
+    "auth_unavailable",
+    "authentication is not configured",
+);
+
+/// A JWT refusal as an answer: 401 `invalid_token` (or without an error code when no token
+/// was sent, RFC 6750 §3.1), 403 `insufficient_scope`; the challenge names what failed,
+/// never the token.
+fn jwt_refusal(refusal: Option<&Refusal>) -> Reject {
+    let (r, challenge) = match refusal {
+        None => (
+            Reject::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a bearer token is required",
+            )
+            .counted(Metric::AuthFailure("missing")),
+            "Bearer realm=\"moat\"".to_string(),
+        ),
+        Some(f @ Refusal::InvalidToken(why)) => (
+            // `why` is one of the verifier's fixed texts
+            Reject::new(StatusCode::UNAUTHORIZED, "invalid_token", why)
+                .counted(Metric::AuthFailure("invalid")),
+            f.challenge("moat"),
+        ),
+        Some(f @ Refusal::InsufficientScope(_)) => (
+            Reject::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the token does not grant what the route requires",
+            )
+            .counted(Metric::AuthFailure("insufficient_scope")),
+            f.challenge("moat"),
+        ),
+    };
+    match HeaderValue::from_str(&challenge) {
+        Ok(v) => r.with_header(header::WWW_AUTHENTICATE, v),
+        Err(_) => r,
+    }
+}
+
+/// Authenticates a request on a JWT route: the consumer id of a valid token. More than one
+/// `Authorization` header is refused (which one would the upstream read?). The token is
+/// removed unless the route forwards it.
+pub fn jwt(jwt: Option<&JwtAuth>, route: &JwtRoute, parts: &mut Parts) -> Result<String, Reject> {
+    let Some(ja) = jwt else {
+        return Err(JWT_UNAVAILABLE);
+    };
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    let (first, second) = (values.next(), values.next());
+    let token = match (first, second) {
+        (None, _) => return Err(jwt_refusal(None)),
+        (Some(_), Some(_)) => {
+            return Err(jwt_refusal(Some(&Refusal::InvalidToken(
+                "more than one Authorization header",
+            ))));
+        }
+        (Some(v), None) => match bearer_token(v.as_bytes()).map(std::str::from_utf8) {
+            Some(Ok(t)) => t.to_string(),
+            _ => {
+                return Err(jwt_refusal(Some(&Refusal::InvalidToken(
+                    "not a Bearer token",
+                ))));
+            }
+        },
+    };
+    let verified = ja
+        .verifier
+        .verify(&token, &route.claims)
+        .map_err(|f| jwt_refusal(Some(&f)))?;
+    if !route.forward_token {
+        parts.headers.remove(header::AUTHORIZATION);
+    }
+    Ok(verified.consumer)
 }
 
 /// The token of an `Authorization: Bearer TOKEN` value. The scheme is case-insensitive (RFC

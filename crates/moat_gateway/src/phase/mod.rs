@@ -11,11 +11,13 @@
 //! 4. [`route`]: the route for the host and path ([`route::select`], 404), then its methods
 //!    ([`route::method`], 405).
 //! 5. [`ip_rules::check`]: the route's allow and deny lists, deny winning (403).
-//! 6. [`ownership::strip`]: header names with `_` and the client's copies of the headers the
+//! 6. [`ban::check`]: an address banned by a `[[ban]]` rule (403 with `Retry-After`), before
+//!    its credentials are looked at (no key guessing while banned) and before the rate limit
+//!    (no budget spent). Offences are counted after the answer, in the handler.
+//! 7. [`ownership::strip`]: header names with `_` and the client's copies of the headers the
 //!    gateway owns (400 when the route rejects underscores).
-//! 7. [`auth::authenticate`]: the API key, and credentials removed on every route (401, 500).
-//! 8. *Bans go here*: after auth, so that a ban can name the consumer as well as the address,
-//!    and before the rate limit, so that a banned client spends no budget.
+//! 8. [`auth::authenticate`]: the API key, and credentials removed on every route (401, 500);
+//!    [`auth::jwt`] on a JWT route (401 `invalid_token`, 403 `insufficient_scope`).
 //! 9. [`rate_limit::check`]: every limit of the route in order, through the limit store
 //!    (429).
 //! 10. [`size::body`]: the declared body size (413). The streaming limits ([`size::BODY_TOO_LARGE`],
@@ -24,6 +26,7 @@
 //! The upstream exchange ([`crate::proxy`]) refuses with the same type.
 
 pub mod auth;
+pub mod ban;
 pub mod client_address;
 pub mod ip_rules;
 pub mod ownership;

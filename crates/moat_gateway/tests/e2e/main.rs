@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod connection;
 mod examples;
+mod identity;
 mod ops;
 mod peers;
 mod policies;

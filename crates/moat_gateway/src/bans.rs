@@ -287,8 +287,41 @@ impl Bans {
         })
     }
 
-    /// The bans this replica knows of (those it set, and those it met in Redis are not
-    /// listed: use Redis for the shared list), soonest to end first.
+    /// The bans in force: with Redis, those in Redis (every replica's; on a Cluster, which is
+    /// not scanned, only this replica's) and those set here while Redis did not answer; soonest
+    /// to end first. At most 10 000.
+    pub async fn list_all(&self) -> Vec<Ban> {
+        let mut out = self.list();
+        let Some(redis) = &self.redis else {
+            return out;
+        };
+        let pattern = format!("{}ban:*", self.prefix);
+        if let Ok((now, hashes)) = redis
+            .scan_hashes(&pattern, &["until", "rule"], 10_000)
+            .await
+        {
+            let at = self.prefix.len() + "ban:".len();
+            for (key, v) in hashes {
+                let (Some(ip), [until, rule]) = (
+                    key.get(at..).and_then(|a| a.parse::<IpAddr>().ok()),
+                    v.as_slice(),
+                ) else {
+                    continue;
+                };
+                if *until > now && !out.iter().any(|b| b.ip == ip) {
+                    out.push(Ban {
+                        ip,
+                        remaining: Duration::from_micros((until - now).unsigned_abs()),
+                        rule: self.rule_name(*rule),
+                    });
+                }
+            }
+            out.sort_by_key(|b| b.remaining);
+        }
+        out
+    }
+
+    /// The bans this replica set itself (without Redis: all of them), soonest to end first.
     pub fn list(&self) -> Vec<Ban> {
         let now = Instant::now();
         let mut out: Vec<Ban> = self

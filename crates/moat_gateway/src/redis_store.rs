@@ -360,6 +360,60 @@ impl RedisStore {
         }
     }
 
+    /// The hashes whose keys match `pattern` (a `SCAN` pattern), with the integer fields
+    /// `fields` of each (absent: -1) and the server's time in µs: for listings on the admin
+    /// API, not for requests (its own deadline of 2 s, the breaker left alone). At most `max`
+    /// keys. A Redis Cluster is not scanned (its keys are spread over nodes): an error.
+    pub async fn scan_hashes(
+        &self,
+        pattern: &str,
+        fields: &[&str],
+        max: usize,
+    ) -> Result<(i64, Vec<(String, Vec<i64>)>), StoreError> {
+        let Conn::Single(m) = &self.conn else {
+            return Err(StoreError::Redis(
+                "listing keys of a Redis Cluster is not supported".into(),
+            ));
+        };
+        let mut c = m.clone();
+        let work = async {
+            let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut c).await?;
+            let mut out = Vec::new();
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query_async(&mut c)
+                    .await?;
+                for k in keys {
+                    if out.len() >= max {
+                        break;
+                    }
+                    let values: Vec<Option<i64>> = redis::cmd("HMGET")
+                        .arg(&k)
+                        .arg(fields)
+                        .query_async(&mut c)
+                        .await?;
+                    out.push((k, values.into_iter().map(|v| v.unwrap_or(-1)).collect()));
+                }
+                cursor = next;
+                if cursor == 0 || out.len() >= max {
+                    break;
+                }
+            }
+            Ok::<_, redis::RedisError>((secs * 1_000_000 + micros, out))
+        };
+        match tokio::time::timeout(Duration::from_secs(2), work).await {
+            Err(_) => Err(StoreError::Timeout),
+            Ok(Err(e)) => Err(StoreError::Redis(e.to_string())),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
     /// Runs `script` on the one key `key` with integer `args`, under the deadline and the
     /// breaker, and returns its integer list. Other features that share state through Redis
     /// (abuse bans) use the store's connection this way.

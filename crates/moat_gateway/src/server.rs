@@ -562,7 +562,8 @@ async fn bans_response(shared: &Shared, req: &Request<Incoming>) -> Response<Bod
     let path = req.uri().path();
     if path == "/bans" && req.method() == http::Method::GET {
         let list: Vec<serde_json::Value> = bans
-            .list()
+            .list_all()
+            .await
             .into_iter()
             .map(|b| {
                 serde_json::json!({

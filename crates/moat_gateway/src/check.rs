@@ -1,5 +1,6 @@
-//! `moat gateway check`: validates a config (every mistake at `file:line:col`, secrets not
-//! read) and audits it for weak settings with the shared finding model.
+//! `moat gateway check`: loads a config as a start would, short of binding sockets and
+//! connecting to Redis (every mistake at `file:line:col`; certificates, keys, key lists and
+//! JWKS read and checked), and audits it for weak settings with the shared finding model.
 
 use crate::config::{self, ParsedConfig, RawConfig};
 use crate::plan::{self, BuildOptions, parse_cidr};
@@ -523,24 +524,104 @@ pub fn check_str(path: &str, text: &str, base_dir: &Path) -> Report {
     };
     let opts = BuildOptions {
         base_dir: base_dir.to_path_buf(),
-        load_secrets: false,
+        load_secrets: true,
+        connect: false,
     };
-    if let Err(errs) = plan::build(&parsed, &opts, None) {
+    // like a start, short of binding sockets and connecting to Redis: certificates, keys,
+    // key lists and JWKS are read and checked, with the same located errors
+    let refused = plan::build(&parsed, &opts, None).err();
+    report.findings = audit(&parsed);
+    if let Some(errs) = refused {
+        // the settings a start refuses are errors: not reported twice as findings
+        report.findings.retain(|f| {
+            f.code != WEAK_TLS_VERSION.code && f.code != PRIVATE_ROUTE_WITHOUT_AUTH.code
+        });
         report.errors.extend(errs);
     }
-    report.findings = audit(&parsed);
     report
 }
 
 /// Validates and audits a config file.
 pub fn check_file(path: &Path) -> Report {
+    check_file_with(path, false)
+}
+
+/// Opens a TCP connection to every upstream target and Redis node of a config that built
+/// (2 s each, in parallel); each one that cannot be reached is an error at its place.
+fn connect_errors(parsed: &ParsedConfig) -> Vec<moat_diagnostics::InputError> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let raw = &parsed.raw;
+    let mut places: Vec<(String, Range<usize>, String)> = Vec::new();
+    for (name, u) in &raw.upstreams {
+        for t in &u.get_ref().targets {
+            places.push((
+                t.get_ref().clone(),
+                t.span(),
+                format!("upstream `{name}` target"),
+            ));
+        }
+    }
+    if let Some(r) = &raw.redis {
+        for u in &r.get_ref().urls {
+            let v = u.get_ref();
+            let hostport = v
+                .trim_start_matches("redis://")
+                .rsplit_once('@')
+                .map_or(v.trim_start_matches("redis://"), |(_, h)| h)
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            places.push((hostport, u.span(), "Redis node".to_string()));
+        }
+    }
+    let tries: Vec<_> = places
+        .into_iter()
+        .map(|(addr, span, what)| {
+            std::thread::spawn(move || {
+                let result = addr
+                    .to_socket_addrs()
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut a| a.next().ok_or_else(|| "no address".to_string()))
+                    .and_then(|a| {
+                        TcpStream::connect_timeout(&a, Duration::from_secs(2))
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    });
+                (addr, span, what, result)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tries {
+        if let Ok((addr, span, what, Err(e))) = t.join() {
+            out.push(config::error_at(
+                &parsed.source,
+                span,
+                format!("{what} `{addr}` cannot be reached: {e}"),
+            ));
+        }
+    }
+    out
+}
+
+/// Validates and audits a config file; `connect`: also try to reach its upstreams and Redis.
+pub fn check_file_with(path: &Path, connect: bool) -> Report {
     let shown = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let base = path
                 .parent()
                 .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
-            check_str(&shown, &text, &base)
+            let mut r = check_str(&shown, &text, &base);
+            if connect
+                && r.errors.is_empty()
+                && let Ok(parsed) = config::parse_str(&shown, &text)
+            {
+                r.errors.extend(connect_errors(&parsed));
+            }
+            r
         }
         Err(e) => {
             let mut r = Report::default();
@@ -594,7 +675,14 @@ upstream = "api"
 private = true
 "#;
         let r = check_str("bad.toml", text, Path::new("."));
-        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        // a start refuses the private route without authentication: so does `check`, with
+        // the same located error, and the finding that says the same is not repeated
+        let errors: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("bad.toml:15:8: route is marked `private`"),
+            "{errors:?}"
+        );
         let got: Vec<(String, usize, usize)> = r
             .findings
             .iter()
@@ -607,8 +695,65 @@ private = true
                 ("G001".into(), 6, 14),
                 ("G005".into(), 9, 20),
                 ("G003".into(), 15, 8),
-                ("G006".into(), 17, 11),
             ]
+        );
+        // what a start would load is loaded: missing certificate files, a JWKS that is not one
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("jwks.json"), "{\"keys\": 3}").unwrap();
+        let text = r#"[[listener]]
+listen = "127.0.0.1:8443"
+[[listener.tls.certificates]]
+cert_file = "missing.pem"
+key_file = "missing.key"
+
+[jwt]
+jwks_file = "jwks.json"
+issuers = ["https://id.test"]
+audiences = ["api"]
+"#;
+        let r = check_str("t.toml", text, dir.path());
+        let errors: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+        for want in [
+            "t.toml:4:13: cannot read `missing.pem`",
+            "t.toml:5:12: cannot read `missing.key`",
+            "t.toml:8:13: `jwks.json`: not a JWKS",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.starts_with(want)),
+                "{want} in {errors:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn connect_tries_every_upstream_target() {
+        let live = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (live_addr, dead_addr) = (live.local_addr().unwrap(), dead.local_addr().unwrap());
+        drop(dead);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[listener]]\nlisten = \"127.0.0.1:0\"\nplain_http = true\n\n[upstream.api]\ntargets = [\"{live_addr}\", \"{dead_addr}\"]\n"
+            ),
+        )
+        .unwrap();
+        assert!(check_file_with(&path, false).errors.is_empty());
+        let errors: Vec<String> = check_file_with(&path, true)
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let col = 16 + live_addr.to_string().len();
+        assert!(
+            errors[0].starts_with(&format!(
+                "{}:6:{col}: upstream `api` target `{dead_addr}` cannot be reached",
+                path.display()
+            )),
+            "{errors:?}"
         );
     }
 }

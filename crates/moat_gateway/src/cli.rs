@@ -57,6 +57,10 @@ pub struct CheckArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, default_value = "medium", value_parser = parse_severity)]
     pub fail_on: Severity,
+    /// Also open a TCP connection to every upstream target and Redis node (2 s each); one
+    /// that cannot be reached is an error.
+    #[arg(long)]
+    pub connect: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -72,6 +76,7 @@ pub fn run(args: GatewayArgs) -> ExitCode {
                 file,
                 format: args.format,
                 fail_on: Severity::Medium,
+                connect: false,
             }),
             (Some(file), false) => serve(file),
             (None, _) => {
@@ -86,7 +91,7 @@ pub fn run(args: GatewayArgs) -> ExitCode {
 
 /// Renders a check and returns its exit code.
 pub fn run_check(args: &CheckArgs) -> ExitCode {
-    let r = check::check_file(&args.file);
+    let r = check::check_file_with(&args.file, args.connect);
     let out = match args.format {
         Format::Text => report::text(&r, &TextOptions::default()),
         Format::Json => report::json(&r),

@@ -287,8 +287,12 @@ impl Plan {
 pub struct BuildOptions {
     /// Relative paths are resolved against this directory (the config file's).
     pub base_dir: PathBuf,
-    /// Read TLS files, key files and environment secrets (false for `check`).
+    /// Read TLS files, key files, JWKS and environment secrets, and check them as a start
+    /// would (`check` does too; false only in unit tests of what needs no files).
     pub load_secrets: bool,
+    /// Make the Redis store (connections come up in the background; needs a tokio runtime).
+    /// False for `check`, which must not need Redis to be up.
+    pub connect: bool,
 }
 
 struct Ctx<'a> {
@@ -391,7 +395,7 @@ pub fn parse_cidr(s: &str) -> Option<IpNet> {
 const DEFAULT_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// `[redis]`: its settings and replica count, and (when serving) the store, reused from the
-/// previous plan when the settings did not change. Without `load_secrets` (`check`) nothing is
+/// previous plan when the settings did not change. Without `connect` (`check`) nothing is
 /// connected and no store is made.
 #[allow(clippy::type_complexity)]
 fn redis_plan(
@@ -447,7 +451,7 @@ fn redis_plan(
         breaker_cool_down: cool_down,
     };
     let replicas = r.replicas.as_ref().map_or(1, |v| (*v.get_ref()).max(1));
-    if !cx.opts.load_secrets {
+    if !cx.opts.connect {
         return None;
     }
     if let Some((old, store)) = previous.and_then(|p| p.redis.as_ref())
@@ -982,8 +986,7 @@ pub fn build(
                 cx.err(span, "`jwt_scopes` and `jwt_claims` need `auth = \"jwt\"`");
             }
         }
-        if opts.load_secrets && !auth.required() && r.private.as_ref().is_some_and(|p| *p.get_ref())
-        {
+        if !auth.required() && r.private.as_ref().is_some_and(|p| *p.get_ref()) {
             cx.err(
                 r.name.span(),
                 "route is marked `private` but has no authentication (set `auth = \"api_key\"` or `\"jwt\"`)",
@@ -1145,10 +1148,8 @@ fn build_tls(
         None | Some("1.2") => false,
         Some("1.3") => true,
         Some("1.0" | "1.1") => {
-            // `check` reports this as a finding; running refuses it.
-            if cx.opts.load_secrets
-                && let Some(v) = &rt.min_version
-            {
+            // refused by `check` as by a start (and reported as finding G002 without it)
+            if let Some(v) = &rt.min_version {
                 cx.err(
                     v.span(),
                     "TLS below 1.2 is not supported; use \"1.2\" or \"1.3\"",
@@ -1527,6 +1528,7 @@ upstream = "missing"
         let opts = BuildOptions {
             base_dir: ".".into(),
             load_secrets: true,
+            connect: false,
         };
         let errs = build(&parsed, &opts, None).unwrap_err();
         let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
@@ -1563,6 +1565,7 @@ upstream = "missing"
             let opts = BuildOptions {
                 base_dir: ".".into(),
                 load_secrets: true,
+                connect: false,
             };
             let shown: Vec<String> = match build(&parsed, &opts, None) {
                 Ok(_) => Vec::new(),
@@ -1584,6 +1587,7 @@ upstream = "missing"
             let opts = BuildOptions {
                 base_dir: ".".into(),
                 load_secrets,
+                connect: false,
             };
             build(&parsed, &opts, None)
                 .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())

@@ -46,6 +46,7 @@ fn build_plan(path: &Path, previous: Option<&Plan>) -> Result<Plan, Vec<InputErr
     let opts = BuildOptions {
         base_dir,
         load_secrets: true,
+        connect: true,
     };
     plan::build(&parsed, &opts, previous)
 }

@@ -136,6 +136,7 @@ pub(crate) mod tests {
         let opts = BuildOptions {
             base_dir: ".".into(),
             load_secrets: false,
+            connect: false,
         };
         crate::plan::build(&parsed, &opts, None).unwrap()
     }

@@ -239,6 +239,13 @@ pub struct RawPolicy {
     /// Header names with `_`: `"drop"` (default), `"reject"` (400) or `"allow"`.
     #[serde(default)]
     pub header_underscores: Option<SpannedString>,
+    /// WebSocket handshakes (HTTP/1.1 `Upgrade: websocket`) passed to the upstream (default
+    /// false: refused with 403).
+    #[serde(default)]
+    pub websocket: Option<Spanned<bool>>,
+    /// A WebSocket tunnel with no bytes either way for this long is closed (default `60s`).
+    #[serde(default)]
+    pub websocket_idle_timeout: Option<SpannedString>,
 }
 
 /// `[client_address]`
@@ -442,6 +449,12 @@ pub struct RawRoute {
     /// Header names with `_`: `"drop"`, `"reject"` or `"allow"`.
     #[serde(default)]
     pub header_underscores: Option<SpannedString>,
+    /// WebSocket handshakes passed to the upstream.
+    #[serde(default)]
+    pub websocket: Option<Spanned<bool>>,
+    /// Idle time after which a WebSocket tunnel is closed.
+    #[serde(default)]
+    pub websocket_idle_timeout: Option<SpannedString>,
 }
 
 /// `[security_headers]`

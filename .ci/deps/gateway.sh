@@ -33,3 +33,11 @@ fi
 if python3 -c 'import jwt, cryptography' >/dev/null 2>&1; then
   export MOAT_REQUIRE_PYJWT=1
 fi
+# WebSocket tests run a real client and server: Python's `websockets` (sync API, 13.0 or later)
+if ! python3 -c 'import websockets.sync.client, websockets.sync.server' >/dev/null 2>&1; then
+  pip install --quiet websockets >/dev/null 2>&1 \
+    || python3 -m pip install --quiet websockets
+fi
+if python3 -c 'import websockets.sync.client, websockets.sync.server' >/dev/null 2>&1; then
+  export MOAT_REQUIRE_WEBSOCKETS=1
+fi

@@ -254,6 +254,13 @@ pub struct RawPolicy {
     /// Pass the JWT on to the upstream in `Authorization` (default: removed).
     #[serde(default)]
     pub forward_token: Option<bool>,
+    /// WebSocket handshakes (HTTP/1.1 `Upgrade: websocket`) passed to the upstream (default
+    /// false: refused with 403).
+    #[serde(default)]
+    pub websocket: Option<Spanned<bool>>,
+    /// A WebSocket tunnel with no bytes either way for this long is closed (default `60s`).
+    #[serde(default)]
+    pub websocket_idle_timeout: Option<SpannedString>,
 }
 
 /// `[client_address]`
@@ -515,6 +522,12 @@ pub struct RawRoute {
     /// Pass the JWT on to the upstream in `Authorization` (default: removed).
     #[serde(default)]
     pub forward_token: Option<bool>,
+    /// WebSocket handshakes passed to the upstream.
+    #[serde(default)]
+    pub websocket: Option<Spanned<bool>>,
+    /// Idle time after which a WebSocket tunnel is closed.
+    #[serde(default)]
+    pub websocket_idle_timeout: Option<SpannedString>,
 }
 
 /// `[security_headers]`

@@ -17,6 +17,10 @@
 //! After a head, it skips a `Content-Length` body to find the next pipelined head. After a
 //! chunked head it stops inspecting until the request is answered (hyper still parses and
 //! re-frames those requests; the gateway never forwards client framing upstream).
+//!
+//! Once the connection is handed to a WebSocket tunnel (the flag given to
+//! [`GuardedIo::passthrough_when`] is set, before the `101` is written), bytes pass both ways
+//! untouched and untimed: they are WebSocket frames, and the tunnel has its own idle timeout.
 
 use crate::metrics::Metrics;
 use crate::util::raw_error;
@@ -24,7 +28,7 @@ use http::StatusCode;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -249,6 +253,7 @@ pub struct GuardedIo<T> {
     reply: Option<(Vec<u8>, usize)>,
     closed: bool,
     on_reject: Option<RejectHook>,
+    passthrough: Option<Arc<AtomicBool>>,
 }
 
 impl<T> std::fmt::Debug for GuardedIo<T> {
@@ -281,7 +286,25 @@ impl<T> GuardedIo<T> {
             reply: None,
             closed: false,
             on_reject: None,
+            passthrough: None,
         }
+    }
+
+    /// Stops inspecting, timing and replacing anything once `flag` is set (the connection
+    /// then carries a WebSocket tunnel).
+    #[must_use]
+    pub fn passthrough_when(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.passthrough = Some(flag);
+        self
+    }
+
+    fn passing_through(&self) -> bool {
+        self.reply.is_none()
+            && !self.closed
+            && self
+                .passthrough
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Acquire))
     }
 
     /// Calls `hook` for every request the guard answers itself.
@@ -378,6 +401,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.passing_through() {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
         loop {
             if this.reply.is_some() {
                 return match this.poll_reply(cx) {
@@ -465,6 +491,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.passing_through() {
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
         if self.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
@@ -497,6 +526,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.passing_through() {
+            return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        }
         if self.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
@@ -597,6 +629,52 @@ mod tests {
         assert_eq!(bare_error_status(ok), None);
         // body bytes that merely look like a head, with no end of head in the write
         assert_eq!(bare_error_status(b"HTTP/1.1 500 in a body, no end"), None);
+    }
+
+    #[tokio::test]
+    async fn a_tunnel_s_bytes_pass_uninspected_and_untimed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut io = GuardedIo::new(
+            server,
+            1024,
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(Metrics::default()),
+        )
+        .passthrough_when(flag.clone());
+        client
+            .write_all(b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = io.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        flag.store(true, Ordering::Release);
+        // a frame with bare line ends, longer than any head, then a bare-error look-alike
+        let mut frame = vec![0x82, 0x7e, 0x08, 0x00];
+        frame.extend(std::iter::repeat_n(b'\n', 2048));
+        client.write_all(&frame).await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < frame.len() {
+            let n = io.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed by the guard");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, frame);
+        let look_alike = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        io.write_all(look_alike).await.unwrap();
+        let mut echoed = vec![0u8; look_alike.len()];
+        client.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(echoed, look_alike, "written as it is");
+        // a read waits past the keep-alive idle and header timeouts: the guard closes nothing
+        let waited = tokio::time::timeout(Duration::from_millis(600), io.read(&mut buf)).await;
+        assert!(waited.is_err(), "the read ended: {waited:?}");
+        client.write_all(b"late").await.unwrap();
+        let n = io.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"late");
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //! `chunked` otherwise (the client's own framing headers are never forwarded); responses are
 //! read by `Transfer-Encoding: chunked`, `Content-Length` (several values must agree) or until
 //! the connection closes. HEAD responses and 1xx/204/304 have no body; interim 1xx responses are
-//! skipped; `101 Switching Protocols` is refused (the gateway does not tunnel upgrades).
+//! skipped. `101 Switching Protocols` is accepted only in answer to a request that asked for a
+//! WebSocket upgrade (it carries `Upgrade`, which the proxy sets on WebSocket handshakes only),
+//! and only with `Upgrade: websocket` and `Connection: upgrade`; its connection is then handed
+//! over whole ([`ResponseBody::into_upgraded`], with any bytes that came after the head) and
+//! never pooled. Any other 101 is an invalid response.
 //! A connection is reused only when both sides allow keep-alive and the body was read to its end.
 //! Hop-by-hop response fields (`Connection` and the fields it names, and the rest of
 //! [`crate::headers::HOP_BY_HOP`]) are consumed here and never reach the response handed on.
@@ -117,6 +121,12 @@ impl Conn {
     async fn fill(&mut self) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.poll_fill(cx)).await
     }
+
+    /// The socket and the bytes read from it but not yet used (after a `101`: what the
+    /// upstream sent on the new protocol in the same read as the head).
+    pub fn into_parts(self) -> (TcpStream, Bytes) {
+        (self.io, self.buf.freeze())
+    }
 }
 
 /// How a request body is framed on the wire.
@@ -134,11 +144,15 @@ pub struct RequestHead {
     bytes: Vec<u8>,
     framing: ReqFraming,
     head_only: bool,
+    /// The request asks for a protocol upgrade: a `101` answer is accepted.
+    upgrade: bool,
 }
 
 impl RequestHead {
     /// Renders `parts` (origin-form URI, hop-by-hop headers already removed) for a body of
     /// `body`'s size. `Content-Length` and `Transfer-Encoding` from the client are replaced.
+    /// A request carrying `Upgrade` (set by the proxy on WebSocket handshakes only) accepts a
+    /// `101` answer.
     pub fn new(parts: &http::request::Parts, body: &Body) -> Self {
         let framing = if body.is_end_stream() {
             ReqFraming::None
@@ -184,6 +198,7 @@ impl RequestHead {
             bytes: b,
             framing,
             head_only: parts.method == Method::HEAD,
+            upgrade: parts.headers.contains_key(header::UPGRADE),
         }
     }
 
@@ -200,6 +215,15 @@ pub struct ResponseHead {
     pub parts: http::response::Parts,
     framing: RespFraming,
     keep_alive: bool,
+    /// A valid `101` to a WebSocket upgrade: the connection now carries the new protocol.
+    upgraded: bool,
+}
+
+impl ResponseHead {
+    /// Whether the upstream switched to the WebSocket protocol (`101`).
+    pub fn is_upgrade(&self) -> bool {
+        self.upgraded
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +250,7 @@ pub async fn exchange(
     loop {
         if !conn.buf.is_empty() {
             received = true;
-            if let Some(resp) = parse_head(&mut conn.buf, head.head_only)? {
+            if let Some(resp) = parse_head(&mut conn.buf, head.head_only, head.upgrade)? {
                 return Ok(resp);
             }
             if conn.buf.len() > MAX_HEAD {
@@ -303,9 +327,14 @@ fn chunk_size_line(n: usize, out: &mut [u8; 18]) -> &[u8] {
     &out[..digits + 2]
 }
 
-/// Parses one response head from the front of `buf`, skipping interim 1xx responses; `None`
-/// when more bytes are needed.
-fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead>, Error> {
+/// Parses one response head from the front of `buf`, skipping interim 1xx responses other than
+/// `101`; `None` when more bytes are needed. `upgrade`: the request asked for a WebSocket
+/// upgrade, so a `101` with `Upgrade: websocket` and `Connection: upgrade` is a valid answer.
+fn parse_head(
+    buf: &mut BytesMut,
+    head_only: bool,
+    upgrade: bool,
+) -> Result<Option<ResponseHead>, Error> {
     loop {
         // parsed in place, then the header positions are used to slice the frozen head
         let mut spans: Vec<(u32, u32, u32, u32)>;
@@ -339,10 +368,11 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
             return Err(Error::Parse("response head too large"));
         }
         let status = StatusCode::from_u16(code).map_err(|_| Error::Parse("invalid status"))?;
-        if status == StatusCode::SWITCHING_PROTOCOLS {
-            return Err(Error::Parse("protocol upgrades are not proxied"));
+        let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+        if switching && !upgrade {
+            return Err(Error::Parse("protocol switch that was not asked for"));
         }
-        if status.is_informational() {
+        if status.is_informational() && !switching {
             buf.advance(len);
             continue;
         }
@@ -360,6 +390,9 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
         let mut chunked = false;
         let mut te = false;
         let mut length: Option<u64> = None;
+        // `Connection: upgrade` and `Upgrade: websocket`, which a `101` must carry
+        let mut connection_upgrade = false;
+        let mut upgrade_websocket = false;
         // headers named in `Connection` (other than close/keep-alive): rare, removed at the end
         let mut named: Vec<&[u8]> = Vec::new();
         for &(n0, n1, v0, v1) in &spans {
@@ -373,6 +406,7 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
                         keep_alive_token = true;
                     } else if !token.is_empty() {
+                        connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
                         named.push(token);
                     }
                 }
@@ -385,6 +419,14 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
                     .rsplit(|&c| c == b',')
                     .next()
                     .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+                continue;
+            }
+            if name_bytes.eq_ignore_ascii_case(b"upgrade") {
+                // a protocol name, with an optional `/version`
+                upgrade_websocket |= value_bytes.split(|&c| c == b',').any(|p| {
+                    let name = p.split(|&c| c == b'/').next().unwrap_or_default();
+                    name.trim_ascii().eq_ignore_ascii_case(b"websocket")
+                });
                 continue;
             }
             if is_hop_by_hop(name_bytes) {
@@ -424,8 +466,19 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
             // a broken upstream); answering from either length would pass on one reading of it
             return Err(Error::Parse("both Content-Length and Transfer-Encoding"));
         }
-        let no_body =
-            head_only || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+        if switching {
+            if !(connection_upgrade && upgrade_websocket) {
+                return Err(Error::Parse(
+                    "101 without `Upgrade: websocket` and `Connection: upgrade`",
+                ));
+            }
+            // the connection now belongs to the new protocol: no body, never pooled
+            keep_alive = false;
+        }
+        let no_body = switching
+            || head_only
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
         let framing = if no_body {
             RespFraming::Length(0)
         } else if te {
@@ -449,6 +502,7 @@ fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<ResponseHead
             parts,
             framing,
             keep_alive,
+            upgraded: switching,
         }));
     }
 }
@@ -602,6 +656,8 @@ pub struct ResponseBody<R: Release> {
     buffered: Option<Bytes>,
     keep_alive: bool,
     release: R,
+    /// The connection of a `101`, waiting for [`ResponseBody::into_upgraded`].
+    upgraded: Option<Conn>,
 }
 
 impl<R: Release> std::fmt::Debug for ResponseBody<R> {
@@ -614,14 +670,26 @@ impl<R: Release> std::fmt::Debug for ResponseBody<R> {
 
 impl<R: Release> ResponseBody<R> {
     /// The body of `head` on `conn`. A body that has fully arrived with the head is taken out
-    /// at once and the connection released right away.
+    /// at once and the connection released right away. A `101` has no body: its connection is
+    /// kept for [`ResponseBody::into_upgraded`] and never released.
     pub fn new(conn: Conn, head: &ResponseHead, release: R) -> Self {
+        if head.upgraded {
+            return Self {
+                conn: None,
+                decoder: Decoder { state: State::Done },
+                buffered: None,
+                keep_alive: false,
+                release,
+                upgraded: Some(conn),
+            };
+        }
         let mut body = Self {
             conn: Some(conn),
             decoder: Decoder::new(head.framing),
             buffered: None,
             keep_alive: head.keep_alive,
             release,
+            upgraded: None,
         };
         if let (State::Length(n), Some(c)) = (body.decoder.state, &mut body.conn)
             && (c.buf.len() as u64) >= n
@@ -632,6 +700,12 @@ impl<R: Release> ResponseBody<R> {
             body.finish();
         }
         body
+    }
+
+    /// The connection of a `101` answer (with the bytes that followed the head), to carry the
+    /// new protocol; `None` for any other response.
+    pub fn into_upgraded(mut self) -> Option<Conn> {
+        self.upgraded.take()
     }
 
     fn finish(&mut self) {
@@ -735,7 +809,8 @@ pub fn fuzz_response(data: &[u8]) {
     let mut buf = BytesMut::from(&data[..split]);
     let mut rest = &data[split..];
     let head = loop {
-        match parse_head(&mut buf, false) {
+        // odd lengths parse as answers to an upgrade request
+        match parse_head(&mut buf, false, data.len() % 2 == 1) {
             Ok(Some(h)) => break h,
             Ok(None) if !rest.is_empty() => {
                 buf.extend_from_slice(rest);
@@ -772,7 +847,7 @@ mod tests {
 
     fn head(text: &[u8], head_only: bool) -> Result<Option<ResponseHead>, Error> {
         let mut buf = BytesMut::from(text);
-        parse_head(&mut buf, head_only)
+        parse_head(&mut buf, head_only, false)
     }
 
     #[test]
@@ -849,7 +924,9 @@ mod tests {
             &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+            // a switch nobody asked for, even a well-formed one
             b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
             b"HTTP/1.1 2000 OK\r\n\r\n",
             b"NOT HTTP\r\n\r\n",
         ] {
@@ -859,6 +936,107 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn a_101_is_accepted_only_for_a_websocket_upgrade_with_its_headers() {
+        let upgrade = |text: &[u8]| {
+            let mut buf = BytesMut::from(text);
+            parse_head(&mut buf, false, true).map(|h| (h, buf))
+        };
+        let ok = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x02hi";
+        let (h, rest) = upgrade(ok).unwrap();
+        let h = h.unwrap();
+        assert!(h.is_upgrade());
+        assert_eq!(h.parts.status, StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!((h.framing, h.keep_alive), (RespFraming::Length(0), false));
+        assert_eq!(
+            h.parts.headers["sec-websocket-accept"],
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert!(!h.parts.headers.contains_key("upgrade"), "hop-by-hop");
+        assert_eq!(&rest[..], b"\x81\x02hi", "the first frame stays unread");
+        // an interim 100 first, a versioned protocol name
+        let (h, _) = upgrade(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nupgrade: websocket/13\r\nconnection: upgrade\r\n\r\n").unwrap();
+        assert!(h.unwrap().is_upgrade());
+        // an ordinary answer to the handshake is an ordinary response
+        let (h, _) = upgrade(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let h = h.unwrap();
+        assert!(!h.is_upgrade());
+        assert_eq!(
+            (h.parts.status, h.keep_alive),
+            (StatusCode::FORBIDDEN, true)
+        );
+        for bad in [
+            &b"HTTP/1.1 101 Switching Protocols\r\n\r\n"[..],
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocketx\r\nConnection: upgrade\r\n\r\n",
+        ] {
+            assert!(
+                matches!(upgrade(bad), Err(Error::Parse(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    struct NeverPooled;
+
+    impl Release for NeverPooled {
+        fn release(&mut self, _: Conn) {
+            panic!("an upgraded connection went back to the pool");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_upgraded_connection_is_handed_over_with_the_bytes_after_the_head() {
+        use tokio::io::AsyncReadExt;
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = tcp.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut b = [0u8; 1];
+                s.read_exact(&mut b).await.unwrap();
+                head.push(b[0]);
+            }
+            // the head and the first frame in one write
+            s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nFIRST").await.unwrap();
+            let mut echo = [0u8; 4];
+            s.read_exact(&mut echo).await.unwrap();
+            s.write_all(&echo).await.unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        let mut conn = Conn::new(TcpStream::connect(addr).await.unwrap());
+        let mut req = http::Request::new(());
+        req.headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        req.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        let (parts, ()) = req.into_parts();
+        let head = RequestHead::new(&parts, &crate::util::empty());
+        let resp = exchange(&mut conn, &head, None).await.unwrap();
+        assert!(resp.is_upgrade());
+        let body = ResponseBody::new(conn, &resp, NeverPooled);
+        assert!(body.is_end_stream());
+        let (mut io, early) = body.into_upgraded().unwrap().into_parts();
+        let mut early = early.to_vec();
+        while early.len() < 5 {
+            let mut b = [0u8; 8];
+            let n = io.read(&mut b).await.unwrap();
+            assert!(n > 0, "closed early");
+            early.extend_from_slice(&b[..n]);
+        }
+        assert_eq!(early, b"FIRST");
+        io.write_all(b"ping").await.unwrap();
+        let mut back = [0u8; 4];
+        io.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"ping");
+        let sent = server.await.unwrap();
+        assert!(sent.contains("upgrade: websocket\r\n"), "{sent}");
     }
 
     /// Decodes `wire` fed in pieces of `piece` bytes; returns the body or the error.

@@ -14,7 +14,9 @@
 //! ejection, health checks, retry budget) and its pooled HTTP/1.1 connections ([`h1client`]),
 //! hop-by-hop fields removed both ways ([`headers`]); response hardening (security and
 //! `RateLimit` headers); and one logging phase that writes the access log ([`access_log`]) and
-//! the metrics ([`metrics`]) for every request.
+//! the metrics ([`metrics`]) for every request. A WebSocket handshake goes through the same
+//! phases (the route must allow it, [`phase::websocket`]); when the upstream answers `101`,
+//! the two connections are joined by a [`tunnel`] after the handshake is logged.
 //!
 //! **State.** [`state::Shared`] is what every connection shares: the plan in force (routes,
 //! limiters, upstream groups), the metrics and the access log, drain and connection
@@ -54,6 +56,7 @@ pub mod redis_store;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod tunnel;
 pub mod upstream;
 pub mod util;
 

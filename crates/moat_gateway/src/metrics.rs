@@ -75,7 +75,16 @@ pub struct Metrics {
     pub cert_reloads_ok: AtomicU64,
     /// Changed certificate files that did not load.
     pub cert_reloads_failed: AtomicU64,
+    /// WebSocket tunnels open.
+    pub websocket_tunnels: AtomicI64,
+    /// WebSocket tunnels opened.
+    pub websocket_tunnels_opened: AtomicU64,
+    websocket_closed: Mutex<BTreeMap<&'static str, u64>>,
 }
+
+/// Why a WebSocket tunnel ended (the `reason` label of
+/// `moat_gateway_websocket_tunnels_closed_total`).
+pub const TUNNEL_END_REASONS: [&str; 4] = ["closed", "idle_timeout", "shutdown", "error"];
 
 fn bump<K: Ord>(m: &Mutex<BTreeMap<K, u64>>, k: K) {
     let mut g = match m.lock() {
@@ -158,6 +167,11 @@ impl Metrics {
     /// An upstream error: `connect`, `timeout`, `io`, `unavailable`.
     pub fn upstream_error(&self, upstream: &str, kind: &'static str) {
         bump(&self.upstream_errors, (upstream.to_string(), kind));
+    }
+
+    /// A WebSocket tunnel ended, for one of [`TUNNEL_END_REASONS`].
+    pub fn websocket_closed(&self, reason: &'static str) {
+        bump(&self.websocket_closed, reason);
     }
 
     /// A request or connection refused below routing (`smuggling`, `header_timeout`, `conn_limit`, …).
@@ -267,6 +281,25 @@ impl Metrics {
             self.cert_reloads_failed.load(Ordering::Relaxed),
             self.log_dropped.load(Ordering::Relaxed),
         );
+        let _ = write!(
+            out,
+            "# HELP moat_gateway_websocket_tunnels WebSocket tunnels open.\n# TYPE moat_gateway_websocket_tunnels gauge\nmoat_gateway_websocket_tunnels {}\n\
+             # HELP moat_gateway_websocket_tunnels_total WebSocket tunnels opened (handshakes the upstream accepted).\n# TYPE moat_gateway_websocket_tunnels_total counter\nmoat_gateway_websocket_tunnels_total {}\n\
+             # HELP moat_gateway_websocket_tunnels_closed_total WebSocket tunnels ended, by reason.\n# TYPE moat_gateway_websocket_tunnels_closed_total counter\n",
+            self.websocket_tunnels.load(Ordering::Relaxed),
+            self.websocket_tunnels_opened.load(Ordering::Relaxed),
+        );
+        let closed = match self.websocket_closed.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        for reason in TUNNEL_END_REASONS {
+            let _ = writeln!(
+                out,
+                "moat_gateway_websocket_tunnels_closed_total{{reason=\"{reason}\"}} {}",
+                closed.get(reason).copied().unwrap_or(0)
+            );
+        }
         out
     }
 }
@@ -310,6 +343,7 @@ mod tests {
         m.request("api", 200, "GET", Duration::from_millis(3));
         m.request("api", 200, "GET", Duration::from_millis(30));
         m.rate_limit("per-ip", "rejected");
+        m.websocket_closed("idle_timeout");
         let text = m.render(&[("api".into(), "127.0.0.1:1".into(), true, false)]);
         assert!(text.contains(
             "moat_gateway_requests_total{route=\"api\",status=\"200\",method=\"GET\"} 2"
@@ -318,6 +352,15 @@ mod tests {
             "moat_gateway_request_duration_seconds_bucket{route=\"api\",le=\"0.005\"} 1"
         ));
         assert!(text.contains("moat_gateway_request_duration_seconds_count{route=\"api\"} 2"));
+        assert!(text.contains("moat_gateway_websocket_tunnels 0\n"));
+        assert!(
+            text.contains(
+                "moat_gateway_websocket_tunnels_closed_total{reason=\"idle_timeout\"} 1\n"
+            )
+        );
+        assert!(
+            text.contains("moat_gateway_websocket_tunnels_closed_total{reason=\"shutdown\"} 0\n")
+        );
         assert!(
             text.contains(
                 "moat_gateway_upstream_healthy{upstream=\"api\",target=\"127.0.0.1:1\"} 1"

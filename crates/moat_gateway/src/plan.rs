@@ -131,6 +131,10 @@ pub struct RoutePlan {
     pub auth: RouteAuth,
     /// What happens to request header names with `_`.
     pub underscores: Underscores,
+    /// WebSocket handshakes are passed to the upstream (refused otherwise).
+    pub websocket: bool,
+    /// A WebSocket tunnel with no bytes either way for this long is closed.
+    pub websocket_idle: Duration,
 }
 
 /// How a route authenticates.
@@ -168,6 +172,9 @@ pub struct JwtAuth {
     /// Upstream header with the consumer id.
     pub consumer_header: HeaderName,
 }
+
+/// The default `websocket_idle_timeout`.
+pub const DEFAULT_WEBSOCKET_IDLE: Duration = Duration::from_mins(1);
 
 /// Request header names with `_` (which CGI, WSGI, PHP and Rack merge with their `-` spelling
 /// into one `HTTP_*` variable).
@@ -882,6 +889,11 @@ pub fn build(
             jwt_scopes: r.jwt_scopes.clone().or_else(|| d.jwt_scopes.clone()),
             jwt_claims: r.jwt_claims.clone().or_else(|| d.jwt_claims.clone()),
             forward_token: r.forward_token.or(d.forward_token),
+            websocket: r.websocket.clone().or_else(|| d.websocket.clone()),
+            websocket_idle_timeout: r
+                .websocket_idle_timeout
+                .clone()
+                .or_else(|| d.websocket_idle_timeout.clone()),
         };
         let underscores = match policy.header_underscores.as_ref() {
             None => Underscores::Drop,
@@ -1012,6 +1024,11 @@ pub fn build(
             limits,
             auth,
             underscores,
+            websocket: policy.websocket.as_ref().is_some_and(|w| *w.get_ref()),
+            websocket_idle: cx.duration(
+                policy.websocket_idle_timeout.as_ref(),
+                DEFAULT_WEBSOCKET_IDLE,
+            ),
         });
     }
     routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.trim_end_matches('/').len()));
@@ -1548,6 +1565,59 @@ upstream = "missing"
             shown.iter().any(|e| e.starts_with("g.toml:17:12:")),
             "{shown:#?}"
         );
+    }
+
+    #[test]
+    fn websocket_settings_merge_from_defaults_and_bad_values_are_located() {
+        let text = "[[listener]]\nlisten = \"127.0.0.1:0\"\nplain_http = true\n\n[defaults]\nwebsocket = true\nwebsocket_idle_timeout = \"5s\"\n\n[upstream.api]\ntargets = [\"127.0.0.1:9\"]\n\n[[route]]\nname = \"inherits\"\nupstream = \"api\"\n\n[[route]]\nname = \"own\"\npath_prefix = \"/own\"\nupstream = \"api\"\nwebsocket = false\nwebsocket_idle_timeout = \"2m\"\n";
+        let parsed = crate::config::parse_str("g.toml", text).unwrap();
+        let opts = BuildOptions {
+            base_dir: ".".into(),
+            load_secrets: true,
+            connect: false,
+        };
+        let plan = build(&parsed, &opts, None).unwrap();
+        let got: Vec<(&str, bool, Duration)> = plan
+            .routes
+            .iter()
+            .map(|r| (r.name.as_str(), r.websocket, r.websocket_idle))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("own", false, Duration::from_mins(2)),
+                ("inherits", true, Duration::from_secs(5)),
+            ]
+        );
+        let plain = crate::config::parse_str(
+            "g.toml",
+            "[[listener]]\nlisten = \"127.0.0.1:0\"\nplain_http = true\n\n[upstream.api]\ntargets = [\"127.0.0.1:9\"]\n\n[[route]]\nname = \"r\"\nupstream = \"api\"\n",
+        )
+        .unwrap();
+        let plan = build(&plain, &opts, None).unwrap();
+        assert_eq!(
+            (plan.routes[0].websocket, plan.routes[0].websocket_idle),
+            (false, DEFAULT_WEBSOCKET_IDLE),
+            "off by default"
+        );
+        let bad = text.replace("\"2m\"", "\"0s\"");
+        let parsed = crate::config::parse_str("g.toml", &bad).unwrap();
+        let shown: Vec<String> = build(&parsed, &opts, None)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["g.toml:21:26: duration must be greater than zero"],
+            "{shown:#?}"
+        );
+        let e = crate::config::parse_str(
+            "g.toml",
+            &text.replace("websocket = false", "websocket = \"yes\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(20), "{e}");
     }
 
     #[test]

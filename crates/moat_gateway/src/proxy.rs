@@ -1,7 +1,9 @@
 //! The request handler: the request phases in order ([`crate::phase`]), the upstream
 //! exchange, response hardening, and the logging phase. A refused request ([`Reject`]) becomes
 //! its response, its access-log entry and its metric in one place (`refuse`); the access log
-//! and the request metrics are written in one place for every request.
+//! and the request metrics are written in one place for every request. A WebSocket handshake
+//! the upstream accepts is logged like any request (status 101), then handed to its
+//! [`crate::tunnel`].
 
 use crate::access_log::Record;
 use crate::bans::Offence;
@@ -16,11 +18,13 @@ use crate::headers::{
 use crate::metrics::{Metrics, method_label};
 use crate::phase::rate_limit::{Limits, Subject};
 use crate::phase::{
-    Metric, Reject, auth, ban, client_address, ip_rules, ownership, rate_limit, route, size, target,
+    Metric, Reject, auth, ban, client_address, ip_rules, ownership, rate_limit, route, size,
+    target, websocket,
 };
 use crate::plan::RouteAuth;
 use crate::plan::{Plan, RoutePlan};
 use crate::state::{ConnInfo, Shared};
+use crate::tunnel::Tunnel;
 use crate::upstream::{InFlight, idempotent};
 use crate::util::{Body, json_error, request_id_header, since_epoch, valid_request_id};
 use bytes::Bytes;
@@ -54,6 +58,10 @@ struct Ctx<'p> {
     canonical: Option<http::uri::PathAndQuery>,
     /// The peer is a trusted proxy (its `X-Forwarded-For` chain is kept and extended).
     peer_trusted: bool,
+    /// A WebSocket handshake the route passes on.
+    websocket: bool,
+    /// The tunnel to open once the upstream's `101` is answered.
+    tunnel: Option<Tunnel>,
 }
 
 /// The client's `X-Request-Id` when it is safe to propagate, a fresh one otherwise.
@@ -109,11 +117,13 @@ where
         host: None,
         canonical: None,
         peer_trusted: false,
+        websocket: false,
+        tunnel: None,
     };
 
     let (resp, in_flight, deadline) =
         match filters_and_proxy(&shared, &plan, &conn, req, &mut ctx).await {
-            Ok((r, f, d)) => (r, Some(f), d),
+            Ok((r, f, d)) => (r, f, d),
             Err(reject) => (refuse(&shared.metrics, &mut ctx, reject), None, None),
         };
     let mut resp = resp;
@@ -190,6 +200,13 @@ where
     if !shared.log.write(&rec) {
         shared.metrics.log_dropped.fetch_add(1, Ordering::Relaxed);
     }
+    if let Some(tunnel) = ctx.tunnel.take()
+        && status == StatusCode::SWITCHING_PROTOCOLS.as_u16()
+    {
+        // before hyper writes the 101: from then on the connection's bytes are frames
+        conn.upgraded.store(true, Ordering::Release);
+        tokio::spawn(crate::tunnel::run(tunnel, shared.clone(), conn.clone()));
+    }
     let (parts, body) = resp.into_parts();
     Response::from_parts(
         parts,
@@ -206,9 +223,15 @@ fn truncate_for_log(s: &str) -> &str {
 }
 
 fn harden(plan: &Plan, conn: &ConnInfo, ctx: &mut Ctx<'_>, resp: &mut Response<Body>) {
+    let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
     strip_hop_by_hop(h);
     strip_upstream_identity(h);
+    if switching {
+        // the gateway's own answer to a WebSocket handshake the upstream accepted
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    }
     if conn.tls.is_some()
         && let Some(v) = &plan.security.hsts
     {
@@ -287,7 +310,13 @@ fn ceil_secs(d: Duration) -> u64 {
     if d.subsec_nanos() > 0 { s + 1 } else { s }
 }
 
-type Proxied = (Response<Body>, InFlight, Option<tokio::time::Instant>);
+/// The response, the target's in-flight count held until its body ends (none for a `101`: its
+/// tunnel holds it), and the deadline of the whole exchange.
+type Proxied = (
+    Response<Body>,
+    Option<InFlight>,
+    Option<tokio::time::Instant>,
+);
 
 /// The request phases in their order (see [`crate::phase`]), then the upstream exchange.
 async fn filters_and_proxy<'p, B>(
@@ -310,6 +339,7 @@ where
     let route = route::select(plan, host, req.uri().path())?;
     ctx.route = Some(route);
     route::method(route, req.method())?;
+    ctx.websocket = websocket::handshake(route, req.version(), req.method(), req.headers())?;
     ip_rules::check(route, client)?;
     let (mut parts, body) = req.into_parts();
     ctx.peer_trusted =
@@ -463,9 +493,29 @@ where
     B::Error: Into<crate::util::BoxError>,
 {
     let group = &route.group;
+    // the client's side of a WebSocket handshake, handed over by hyper after the 101
+    let mut client_upgrade = if ctx.websocket {
+        Some(
+            parts
+                .extensions
+                .remove::<hyper::upgrade::OnUpgrade>()
+                .ok_or(websocket::BAD_HANDSHAKE)?,
+        )
+    } else {
+        None
+    };
     // the one host: the one routed on, logged and forwarded
     let host_header = ctx.host.as_ref().map(|h| h.value.clone());
     strip_hop_by_hop(&mut parts.headers);
+    if ctx.websocket {
+        // the upgrade the gateway passes on, whatever else the client's `Connection` named
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts
+            .headers
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    }
     // the gateway's own headers are set after hop-by-hop processing, so no `Connection` list
     // can remove them
     forwarded_headers(
@@ -547,10 +597,25 @@ where
                 // hop-by-hop fields: consumed by the upstream client, and `harden` strips
                 // every response the gateway sends
                 let (rparts, rbody) = resp.into_parts();
+                if rparts.status == StatusCode::SWITCHING_PROTOCOLS {
+                    // the upstream client accepts a 101 only in answer to a WebSocket handshake
+                    let (Some(client), Some(upstream)) =
+                        (client_upgrade.take(), rbody.into_upgraded())
+                    else {
+                        return Err(UPSTREAM_INVALID_RESPONSE);
+                    };
+                    ctx.tunnel = Some(Tunnel {
+                        client,
+                        upstream,
+                        in_flight,
+                        idle: route.websocket_idle,
+                    });
+                    return Ok((switching_protocols(&rparts.headers), None, None));
+                }
                 let rbody = rbody.map_err(Into::into).boxed_unsync();
                 return Ok((
                     Response::from_parts(rparts, rbody),
-                    in_flight,
+                    Some(in_flight),
                     Some(deadline),
                 ));
             }
@@ -587,6 +652,25 @@ where
             }
         }
     }
+}
+
+/// The gateway's `101` to the client: the upstream's `Sec-WebSocket-Accept`, `-Protocol` and
+/// `-Extensions` and nothing else of its answer (`Connection` and `Upgrade` are set in
+/// `harden`, after hop-by-hop fields are removed).
+fn switching_protocols(upstream: &HeaderMap) -> Response<Body> {
+    let mut r = Response::new(crate::util::empty());
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    for name in [
+        header::SEC_WEBSOCKET_ACCEPT,
+        header::SEC_WEBSOCKET_PROTOCOL,
+        header::SEC_WEBSOCKET_EXTENSIONS,
+    ] {
+        for v in upstream.get_all(&name) {
+            h.append(name.clone(), v.clone());
+        }
+    }
+    r
 }
 
 /// Handles a request on a redirect-only listener: 308 to HTTPS. Like every response of the

@@ -198,7 +198,9 @@ impl Gateway {
     }
 
     /// Stops accepting, lets in-flight requests finish up to the configured grace period, then
-    /// stops. Returns the number of connections still open at the deadline.
+    /// stops. Open WebSocket tunnels are closed just before the grace runs out (a tenth of it,
+    /// at most 250 ms, before), so none holds the process past it. Returns the number of
+    /// connections still open at the deadline.
     pub async fn shutdown(self) -> usize {
         let grace = self.shared.current_plan().conn.shutdown_grace;
         self.shutdown_within(grace).await
@@ -209,7 +211,11 @@ impl Gateway {
         self.shared.start_draining();
         let _ = self.shutdown.send(true);
         let deadline = tokio::time::Instant::now() + grace;
-        self.shared.idle_by(deadline).await;
+        let tunnels_by = deadline - (grace / 10).min(Duration::from_millis(250));
+        if self.shared.idle_by(tunnels_by).await > 0 {
+            self.shared.close_tunnels();
+            self.shared.idle_by(deadline).await;
+        }
         for t in &self.tasks {
             t.abort();
         }
@@ -252,7 +258,7 @@ async fn serve_conn(
     let limits = plan.conn.clone();
     drop(plan);
     let ip = crate::client_addr::canonical(peer.ip());
-    let Some(_live) = LiveGuard::new(
+    let Some(live) = LiveGuard::new(
         &shared,
         ip,
         limits.max_connections_per_ip,
@@ -279,7 +285,7 @@ async fn serve_conn(
                 Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
                 _ => "TLS",
             };
-            let conn = Arc::new(ConnInfo::new(peer, Some(version), active.clone()));
+            let conn = Arc::new(ConnInfo::new(peer, Some(version), active.clone()).with_live(live));
             if h2 {
                 serve_h2(
                     shared,
@@ -299,7 +305,8 @@ async fn serve_conn(
                     active,
                     shared.metrics.clone(),
                 )
-                .on_reject(reject_logger(&shared, peer, Some(version)));
+                .on_reject(reject_logger(&shared, peer, Some(version)))
+                .passthrough_when(conn.upgraded.clone());
                 serve_h1(shared, conn, &limits, io, shutdown, None).await;
             }
         }
@@ -308,7 +315,7 @@ async fn serve_conn(
                 ListenerKind::Redirect(p) => Some(p),
                 _ => None,
             };
-            let conn = Arc::new(ConnInfo::new(peer, None, active.clone()));
+            let conn = Arc::new(ConnInfo::new(peer, None, active.clone()).with_live(live));
             let io = GuardedIo::new(
                 stream,
                 limits.max_header_bytes + limits.max_uri_bytes,
@@ -317,7 +324,8 @@ async fn serve_conn(
                 active,
                 shared.metrics.clone(),
             )
-            .on_reject(reject_logger(&shared, peer, None));
+            .on_reject(reject_logger(&shared, peer, None))
+            .passthrough_when(conn.upgraded.clone());
             serve_h1(shared, conn, &limits, io, shutdown, redirect).await;
         }
     }
@@ -389,7 +397,9 @@ async fn serve_h1<I>(
             Ok(proxy::handle(shared, conn, active, req).await)
         }
     });
-    let c = b.serve_connection(TokioIo::new(io), svc);
+    // upgrades: a WebSocket handshake the upstream accepted hands the connection to its tunnel
+    // (`crate::tunnel`), which holds the connection's live count from then on
+    let c = b.serve_connection(TokioIo::new(io), svc).with_upgrades();
     tokio::pin!(c);
     tokio::select! {
         _ = c.as_mut() => {}

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 /// State shared by every connection.
 #[derive(Debug)]
@@ -30,6 +30,8 @@ pub struct Shared {
     total: AtomicU32,
     live: AtomicUsize,
     idle: Notify,
+    /// Set when open WebSocket tunnels must close (the end of the shutdown grace).
+    close_tunnels: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -44,6 +46,7 @@ impl Shared {
             total: AtomicU32::new(0),
             live: AtomicUsize::new(0),
             idle: Notify::new(),
+            close_tunnels: watch::Sender::new(false),
         }
     }
 
@@ -72,6 +75,16 @@ impl Shared {
     /// Whether the gateway is draining.
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
+    }
+
+    /// Tells every open WebSocket tunnel to close now.
+    pub(crate) fn close_tunnels(&self) {
+        self.close_tunnels.send_replace(true);
+    }
+
+    /// Resolves once open WebSocket tunnels must close.
+    pub(crate) fn tunnels_closing(&self) -> watch::Receiver<bool> {
+        self.close_tunnels.subscribe()
     }
 
     /// Connections open now.
@@ -169,9 +182,15 @@ pub struct ConnInfo {
     pub active: Arc<AtomicUsize>,
     /// Requests started on this connection.
     pub started: AtomicU64,
+    /// The connection was handed over to a WebSocket tunnel: the HTTP/1 guard below it stops
+    /// reading heads and timing the connection (shared with [`crate::guard::GuardedIo`]).
+    pub upgraded: Arc<AtomicBool>,
     /// `X-Forwarded-For` and `Forwarded` (without host) for a request whose client is the
     /// peer itself, rendered once per connection.
     fwd: (HeaderValue, String),
+    /// Counts the connection as live (drain, limits) for as long as anything holds it: the
+    /// connection's task, and a tunnel that outlives it.
+    live: Option<LiveGuard>,
 }
 
 impl ConnInfo {
@@ -185,8 +204,17 @@ impl ConnInfo {
             tls,
             active,
             started: AtomicU64::new(0),
+            upgraded: Arc::new(AtomicBool::new(false)),
             fwd: (xff, forwarded_prefix(client, Self::proto_of(tls))),
+            live: None,
         }
+    }
+
+    /// The same, holding the connection's live count until the last holder lets go.
+    #[must_use]
+    pub(crate) fn with_live(mut self, live: LiveGuard) -> Self {
+        self.live = Some(live);
+        self
     }
 
     fn proto_of(tls: Option<&'static str>) -> &'static str {

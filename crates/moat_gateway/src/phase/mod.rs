@@ -9,7 +9,9 @@
 //! 3. [`client_address::resolve`]: the peer, or `X-Forwarded-For` through trusted proxies
 //!    only; fails closed (400).
 //! 4. [`route`]: the route for the host and path ([`route::select`], 404), then its methods
-//!    ([`route::method`], 405).
+//!    ([`route::method`], 405), then whether it takes a WebSocket handshake
+//!    ([`websocket::handshake`], 403 when it does not, 400 for a handshake that is not a
+//!    `GET` without a body). The handshake then meets every later phase like any request.
 //! 5. [`ip_rules::check`]: the route's allow and deny lists, deny winning (403).
 //! 6. [`ban::check`]: an address banned by a `[[ban]]` rule (403 with `Retry-After`), before
 //!    its credentials are looked at (no key guessing while banned) and before the rate limit
@@ -34,6 +36,7 @@ pub mod rate_limit;
 pub mod route;
 pub mod size;
 pub mod target;
+pub mod websocket;
 
 use crate::metrics::Metrics;
 use crate::util::{Body, json_error};

@@ -1,5 +1,5 @@
 //! End-to-end tests of `moat gateway`: real sockets on 127.0.0.1 port 0, in-process upstreams,
-//! real `curl`, `openssl s_client`, Prometheus and sslyze where installed.
+//! real `curl`, `openssl s_client`, Prometheus, sslyze and Python `websockets` where installed.
 
 mod attacks;
 mod common;
@@ -13,3 +13,4 @@ mod policies;
 mod proxying;
 mod real_upstreams;
 mod tls;
+mod websocket;

@@ -34,7 +34,7 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command, what: &'static str, dir: &Path) -> Self {
+    pub fn spawn(mut cmd: Command, what: &'static str, dir: &Path) -> Self {
         use std::os::unix::process::CommandExt;
         let stderr = dir.join(format!("{what}.stderr"));
         let out = std::fs::File::create(&stderr).unwrap();
@@ -94,7 +94,7 @@ fn write_site(root: &Path) {
 }
 
 /// A fresh directory for one upstream inside the test's `TempDir`.
-fn own_dir(dir: &TempDir, name: &str) -> PathBuf {
+pub fn own_dir(dir: &TempDir, name: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let p = dir.path().join(format!(
         "{name}-{}",
@@ -105,7 +105,7 @@ fn own_dir(dir: &TempDir, name: &str) -> PathBuf {
 }
 
 /// Waits for `port_file` (written by the child once it listens), then for a connection.
-async fn wait_port_file(proc: &mut Proc, port_file: &Path) -> SocketAddr {
+pub async fn wait_port_file(proc: &mut Proc, port_file: &Path) -> SocketAddr {
     let deadline = Instant::now() + START_WITHIN;
     loop {
         if let Some(why) = proc.exited() {
@@ -131,7 +131,7 @@ async fn wait_port_file(proc: &mut Proc, port_file: &Path) -> SocketAddr {
 }
 
 /// The JSON lines of a record file written so far (complete lines only).
-fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
     let bytes = std::fs::read(path).unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes);
     let complete = text.rfind('\n').map_or("", |end| &text[..end]);

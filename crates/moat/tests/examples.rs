@@ -138,3 +138,72 @@ fn secure_example_audits_clean() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `examples/gateway-replicas`: two gateway replicas sharing limits and bans through Redis.
+/// The compose file audits with nothing above `low` (the two replicas' missing healthcheck,
+/// explained in the file), and the replicas' config loads as a start would once
+/// `deploy.sh --secrets-only` has made the secrets (paths under /run/secrets pointed at them).
+#[test]
+fn replicas_example_audits_clean_and_its_config_loads() {
+    let out = moat(&["audit", "examples/gateway-replicas", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = json(&out);
+    let got: Vec<(&str, &str)> = findings(&report)
+        .iter()
+        .map(|f| (str_of(f, "code"), str_of(f, "severity")))
+        .collect();
+    assert_eq!(got, vec![("C027", "low"), ("C027", "low")], "{report:#}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let example = workspace().join("examples/gateway-replicas");
+    std::fs::copy(example.join("deploy.sh"), dir.path().join("deploy.sh")).unwrap();
+    let made = Command::new("bash")
+        .arg(dir.path().join("deploy.sh"))
+        .arg("--secrets-only")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let secrets = dir.path().join("secrets");
+    let text = std::fs::read_to_string(example.join("gateway.toml"))
+        .unwrap()
+        .replace(
+            "/run/secrets/gateway_cert",
+            &secrets.join("api.pem").display().to_string(),
+        )
+        .replace(
+            "/run/secrets/gateway_key",
+            &secrets.join("api.key").display().to_string(),
+        )
+        .replace(
+            "/run/secrets/api_keys",
+            &secrets.join("api-keys.txt").display().to_string(),
+        )
+        .replace(
+            "/run/secrets/redis_password",
+            &secrets.join("redis_password.txt").display().to_string(),
+        );
+    assert!(!text.contains("/run/secrets"), "{text}");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = moat(&["gateway", "check", config.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the Redis password the config names is the one deploy.sh put in redis.conf
+    let password = std::fs::read_to_string(secrets.join("redis_password.txt")).unwrap();
+    let conf = std::fs::read_to_string(secrets.join("redis.conf")).unwrap();
+    assert!(conf.contains(&format!("requirepass {}", password.trim())));
+}

@@ -8,6 +8,8 @@ command -v prometheus >/dev/null 2>&1 || _moat_gw_apt+=(prometheus)
 # the shared rate-limit store's tests start their own redis-server processes (and a Cluster)
 command -v redis-server >/dev/null 2>&1 || _moat_gw_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || _moat_gw_apt+=(redis-tools)
+# load while the config and certificate are replaced (crates/moat/tests/gateway_reload.rs)
+command -v wrk >/dev/null 2>&1 || _moat_gw_apt+=(wrk)
 if [ ${#_moat_gw_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

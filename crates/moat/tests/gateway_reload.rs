@@ -244,7 +244,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
         }
         let hup = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
         assert!(hup.success());
-        std::thread::sleep(Duration::from_millis(1000));
+        std::thread::sleep(Duration::from_secs(1));
     }
     let out = wrk.wait_with_output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);

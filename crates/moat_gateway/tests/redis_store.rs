@@ -489,6 +489,166 @@ fn a_redis_cluster() {
     );
 }
 
+/// A Redis Cluster of three masters with a replica each loses a master (killed) while two
+/// stores decide on a key it holds: decisions fail only until the replica is promoted (the
+/// client follows the new slot map by itself), and the limit loses at most the decisions
+/// that were in flight — the key's count goes on from where the replica had it.
+#[test]
+fn a_cluster_master_killed_fails_over() {
+    if !have_redis() {
+        return;
+    }
+    let mut nodes: Vec<Option<Server>> = (0..6)
+        .map(|_| {
+            Some(Server::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-node-timeout",
+                "1000",
+                // a replica may take over however long its master has been gone
+                "--cluster-replica-validity-factor",
+                "0",
+            ]))
+        })
+        .collect();
+    let node = |nodes: &Vec<Option<Server>>, i: usize| -> String {
+        nodes[i].as_ref().map(Server::url).unwrap_or_default()
+    };
+    let mut create = Command::new("redis-cli");
+    create.args(["--cluster", "create"]);
+    for n in nodes.iter().flatten() {
+        create.arg(format!("127.0.0.1:{}", n.port));
+    }
+    let created = create
+        .args(["--cluster-replicas", "1", "--cluster-yes"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "redis-cli --cluster create: {}",
+        String::from_utf8_lossy(&created.stdout)
+    );
+    let first = nodes[0].as_ref().unwrap();
+    let start = Instant::now();
+    let synced = |nodes: &Vec<Option<Server>>| {
+        nodes
+            .iter()
+            .flatten()
+            .filter(|n| {
+                n.cli(&["info", "replication"])
+                    .contains("master_link_status:up")
+            })
+            .count()
+            == 3
+    };
+    while !(first.cli(&["cluster", "info"]).contains("cluster_state:ok") && synced(&nodes)) {
+        assert!(start.elapsed() < Duration::from_secs(30), "cluster not ok");
+        std::thread::sleep(100 * MS);
+    }
+    // the master that holds the key, by its port
+    let key = "failover-key";
+    let owner_port: u16 = {
+        let slot: u16 = first
+            .cli(&["cluster", "keyslot", key])
+            .trim()
+            .parse()
+            .unwrap();
+        first
+            .cli(&["cluster", "nodes"])
+            .lines()
+            .filter(|l| l.contains("master"))
+            .find(|l| {
+                l.split_whitespace()
+                    .skip(8)
+                    .any(|r| match r.split_once('-') {
+                        Some((a, b)) => {
+                            (a.parse().unwrap_or(u16::MAX)..=b.parse().unwrap_or(0)).contains(&slot)
+                        }
+                        None => r.parse::<u16>().ok() == Some(slot),
+                    })
+            })
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|a| a.split('@').next()?.rsplit_once(':')?.1.parse().ok())
+            .expect("the key's master")
+    };
+    let owner = nodes
+        .iter()
+        .position(|n| n.as_ref().is_some_and(|n| n.port == owner_port))
+        .unwrap();
+    let seeds: Vec<String> = (0..6)
+        .filter(|&i| i != owner)
+        .map(|i| node(&nodes, i))
+        .collect();
+    // 100 per 1000 s: nothing is given back during the test
+    let (emission, tolerance) = (Duration::from_secs(10), Duration::from_secs(990));
+    let rt = runtime();
+    let stores: Vec<Arc<RedisStore>> = (0..2)
+        .map(|_| {
+            let mut s = settings(seeds.clone());
+            s.cluster = true;
+            s.deadline = Duration::from_millis(300);
+            s.breaker_failures = 1_000_000;
+            rt.block_on(async { Arc::new(RedisStore::new(&s).unwrap()) })
+        })
+        .collect();
+    rt.block_on(async {
+        for s in &stores {
+            first_answer(s, "warm", emission, tolerance).await;
+        }
+    });
+    // 60 decisions before the failure: all admitted, and replicated
+    let decide = |n: usize| {
+        rt.block_on(async {
+            let (mut admitted, mut failed) = (0, 0);
+            for i in 0..n {
+                match stores[i % 2].decide_one(key, emission, tolerance).await {
+                    Ok(a) if a.admitted => admitted += 1,
+                    Ok(_) => {}
+                    Err(_) => {
+                        failed += 1;
+                        tokio::time::sleep(50 * MS).await;
+                    }
+                }
+            }
+            (admitted, failed)
+        })
+    };
+    assert_eq!(decide(60), (60, 0));
+    std::thread::sleep(200 * MS);
+    nodes[owner] = None;
+    // decide until the replica answers for the key, then 100 more
+    let failed_at = Instant::now();
+    let mut failed = 0;
+    let mut admitted = 0;
+    loop {
+        let (a, f) = decide(1);
+        admitted += a;
+        failed += f;
+        if f == 0 {
+            break;
+        }
+        assert!(
+            failed_at.elapsed() < Duration::from_secs(30),
+            "no failover: {failed} decisions failed"
+        );
+    }
+    let outage = failed_at.elapsed();
+    let (a, f) = decide(100);
+    admitted += a;
+    failed += f;
+    eprintln!(
+        "master killed: decisions failed for {outage:?} ({failed} failed), then {admitted} more admitted"
+    );
+    // the replica had all 60: at most 40 more fit in the limit of 100; a decision whose answer
+    // was lost in the failover may still have been counted (at most one per failed call)
+    assert!(
+        admitted <= 40 && admitted + failed >= 40,
+        "the count went on from the replica's: {admitted} admitted, {failed} failed"
+    );
+    assert_eq!(f, 0, "decisions fail after the failover");
+    assert!(outage < Duration::from_secs(15), "{outage:?}");
+}
+
 /// A client that fails authentication three times on either replica is banned on both; an
 /// unban on one lifts it on both; with Redis gone, bans fail open and strikes count locally.
 #[test]

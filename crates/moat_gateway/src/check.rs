@@ -565,10 +565,13 @@ fn connect_errors(parsed: &ParsedConfig) -> Vec<moat_diagnostics::InputError> {
     if let Some(r) = &raw.redis {
         for u in &r.get_ref().urls {
             let v = u.get_ref();
-            let hostport = v
-                .trim_start_matches("redis://")
+            let rest = v
+                .strip_prefix("rediss://")
+                .or_else(|| v.strip_prefix("redis://"))
+                .unwrap_or(v);
+            let hostport = rest
                 .rsplit_once('@')
-                .map_or(v.trim_start_matches("redis://"), |(_, h)| h)
+                .map_or(rest, |(_, h)| h)
                 .split('/')
                 .next()
                 .unwrap_or_default()

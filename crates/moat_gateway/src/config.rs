@@ -357,6 +357,16 @@ pub struct RawRedis {
     /// Gateway replicas sharing the limits: `on_store_error = "local"` allows each `1/n`.
     #[serde(default)]
     pub replicas: Option<Spanned<u32>>,
+    /// With `rediss://`: CA certificates (PEM) for the server's certificate (default: the
+    /// system's roots).
+    #[serde(default)]
+    pub ca_file: Option<SpannedString>,
+    /// With `rediss://`: a client certificate chain (PEM), for servers that ask for one.
+    #[serde(default)]
+    pub client_cert_file: Option<SpannedString>,
+    /// With `rediss://`: the client certificate's key (PEM).
+    #[serde(default)]
+    pub client_key_file: Option<SpannedString>,
 }
 
 /// `[jwt]`: where the verification keys come from and what every token must satisfy.

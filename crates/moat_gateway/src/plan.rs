@@ -416,17 +416,49 @@ fn redis_plan(
         cx.err(sr.span(), "`urls` needs at least one `redis://host:port`");
         return None;
     }
+    let tls = r.urls.iter().any(|u| u.get_ref().starts_with("rediss://"));
     for u in &r.urls {
         let v = u.get_ref();
-        if v.starts_with("rediss://") {
-            // not built in yet: refused here rather than failing on every request
+        if !v.starts_with("redis://") && !v.starts_with("rediss://") {
             cx.err(
                 u.span(),
-                "TLS to Redis (`rediss://`) is not supported yet; use `redis://` on a private network",
+                "a Redis URL is `redis://host:port[/db]` (or `rediss://` for TLS)",
             );
-        } else if !v.starts_with("redis://") {
-            cx.err(u.span(), "a Redis URL is `redis://host:port[/db]`");
+        } else if tls && v.starts_with("redis://") {
+            cx.err(
+                u.span(),
+                "every node is `rediss://` when one is: TLS is all or nothing",
+            );
         }
+    }
+    for f in [&r.ca_file, &r.client_cert_file, &r.client_key_file]
+        .into_iter()
+        .flatten()
+    {
+        if !tls {
+            cx.err(f.span(), "TLS files need `rediss://` URLs");
+        }
+    }
+    let ca_pem = match &r.ca_file {
+        Some(f) if cx.opts.load_secrets => cx.read_file(f),
+        _ => None,
+    };
+    let client_pem = match (&r.client_cert_file, &r.client_key_file) {
+        (Some(c), Some(k)) if cx.opts.load_secrets => cx.read_file(c).zip(cx.read_file(k)),
+        (Some(_), Some(_)) | (None, None) => None,
+        (Some(f), None) | (None, Some(f)) => {
+            cx.err(
+                f.span(),
+                "give `client_cert_file` and `client_key_file` together",
+            );
+            None
+        }
+    };
+    if let Some(pem) = &ca_pem
+        && let Some(f) = &r.ca_file
+        && !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----")
+    {
+        cx.err(f.span(), "no PEM certificate in this file");
     }
     let defaults = RedisSettings::default();
     let deadline = cx.duration(r.deadline.as_ref(), defaults.deadline);
@@ -447,6 +479,8 @@ fn redis_plan(
     });
     let settings = RedisSettings {
         nodes: r.urls.iter().map(|u| u.get_ref().clone()).collect(),
+        ca_pem,
+        client_pem,
         cluster: r.cluster,
         username: r.username.as_ref().map(|u| u.get_ref().clone()),
         password,
@@ -1679,8 +1713,18 @@ upstream = "missing"
         );
         let e = build_with("[redis]\nurls = [\"http://x\"]\n", false).unwrap_err();
         assert!(e.iter().any(|e| e.contains("redis://host:port")), "{e:#?}");
-        let e = build_with("[redis]\nurls = [\"rediss://x:6380\"]\n", false).unwrap_err();
-        assert!(e.iter().any(|e| e.contains("not supported yet")), "{e:#?}");
+        let e = build_with(
+            "[redis]\nurls = [\"rediss://x:6380\", \"redis://y:6379\"]\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(e.iter().any(|e| e.contains("all or nothing")), "{e:#?}");
+        let e = build_with(
+            "[redis]\nurls = [\"redis://x:6379\"]\nca_file = \"ca.pem\"\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(e.iter().any(|e| e.contains("need `rediss://`")), "{e:#?}");
         // `check` builds without connecting: the limit is planned in memory
         let ok = format!("{limit}[redis]\nurls = [\"redis://127.0.0.1:1\"]\nreplicas = 2\n");
         let plan = build_with(&ok, false).unwrap();

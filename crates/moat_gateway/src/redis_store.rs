@@ -62,9 +62,13 @@ return {0, 0, tat - now, ahead - tau}
 /// How to reach Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisSettings {
-    /// `redis://host:port[/db]`; several, or `cluster`, for a Cluster. (TLS, `rediss://`, is
-    /// not built in.)
+    /// `redis://host:port[/db]`, or `rediss://` for TLS; several, or `cluster`, for a Cluster.
     pub nodes: Vec<String>,
+    /// With `rediss://`: the CA certificates (PEM) the server's certificate must chain to
+    /// (none: the system's roots).
+    pub ca_pem: Option<Vec<u8>>,
+    /// With `rediss://`: a client certificate chain and key (PEM), for servers that ask.
+    pub client_pem: Option<(Vec<u8>, Vec<u8>)>,
     /// The nodes are seeds of a Redis Cluster.
     pub cluster: bool,
     /// ACL user name.
@@ -83,6 +87,8 @@ impl Default for RedisSettings {
     fn default() -> Self {
         Self {
             nodes: vec!["redis://127.0.0.1:6379".into()],
+            ca_pem: None,
+            client_pem: None,
             cluster: false,
             username: None,
             password: None,
@@ -244,17 +250,30 @@ impl RedisStore {
         // the deadline bounds each call; the client's own timeouts only keep a dead socket
         // from lingering
         let io_timeout = settings.deadline.max(Duration::from_millis(200));
+        let tls = settings.nodes.iter().any(|n| n.starts_with("rediss://"));
+        let certificates = tls.then(|| redis::TlsCertificates {
+            client_tls: settings
+                .client_pem
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+            root_cert: settings.ca_pem.clone(),
+        });
         let conn = if settings.cluster || settings.nodes.len() > 1 {
             let infos = settings
                 .nodes
                 .iter()
                 .map(|n| connection_info(n, settings))
                 .collect::<Result<Vec<_>, _>>()?;
-            let client = redis::cluster::ClusterClientBuilder::new(infos)
+            let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
                 .connection_timeout(io_timeout)
-                .response_timeout(io_timeout)
-                .build()
-                .map_err(|e| format!("Redis Cluster: {e}"))?;
+                .response_timeout(io_timeout);
+            if let Some(c) = certificates {
+                builder = builder.certs(c);
+            }
+            let client = builder.build().map_err(|e| format!("Redis Cluster: {e}"))?;
             let cell = Arc::new(OnceCell::new());
             let slot = Arc::clone(&cell);
             tokio::spawn(async move {
@@ -268,8 +287,12 @@ impl RedisStore {
             });
             Conn::Cluster(cell)
         } else {
-            let client = redis::Client::open(connection_info(&settings.nodes[0], settings)?)
-                .map_err(|e| format!("Redis: {e}"))?;
+            let info = connection_info(&settings.nodes[0], settings)?;
+            let client = match &certificates {
+                Some(c) => redis::Client::build_with_tls(info, c.clone()),
+                None => redis::Client::open(info),
+            }
+            .map_err(|e| format!("Redis: {e}"))?;
             let config = redis::aio::ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(io_timeout))
                 .set_response_timeout(Some(io_timeout))

@@ -111,6 +111,16 @@ impl Drop for Server {
     }
 }
 
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn settings(nodes: Vec<String>) -> RedisSettings {
     RedisSettings {
         nodes,
@@ -487,6 +497,216 @@ fn a_redis_cluster() {
         spread.iter().all(|&n| n > 0),
         "keys on every master: {spread:?}"
     );
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A CA (`NAME-ca.pem`) and a certificate it signed for 127.0.0.1 (`NAME.pem`, `NAME.key`).
+fn signed_pair(dir: &std::path::Path, name: &str) {
+    let ca = format!("{name}-ca");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={ca}"),
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    std::fs::write(
+        dir.join(format!("{name}.ext")),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+}
+
+/// 1 when `store` gets an answer from Redis within 1.5 s, 0 otherwise.
+async fn answers(store: &RedisStore) -> u32 {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        if store
+            .decide_one("probe", Duration::from_secs(10), Duration::from_secs(90))
+            .await
+            .is_ok()
+        {
+            return 1;
+        }
+        tokio::time::sleep(50 * MS).await;
+    }
+    0
+}
+
+/// TLS to Redis (`rediss://`): a `redis-server` that speaks TLS only, first accepting any
+/// client, then requiring a client certificate. Decisions are exact through it with the right
+/// CA; a store that trusts another CA, or speaks plain text, never gets an answer; without its
+/// client certificate a store gets none from the server that asks for one.
+#[test]
+fn tls_to_redis() {
+    if !have_redis() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    signed_pair(dir.path(), "server");
+    signed_pair(dir.path(), "client");
+    signed_pair(dir.path(), "stranger");
+    let read = |f: &str| std::fs::read(dir.path().join(f)).unwrap();
+    let start = |auth_clients: &str| -> (Proc, u16) {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args([
+                "--tls-cert-file",
+                "server.pem",
+                "--tls-key-file",
+                "server.key",
+            ])
+            .args([
+                "--tls-ca-cert-file",
+                "client-ca.pem",
+                "--tls-auth-clients",
+                auth_clients,
+            ])
+            .args(["--save", "", "--appendonly", "no"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let p = Proc(child);
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "redis-server (TLS) did not start"
+            );
+            std::thread::sleep(20 * MS);
+        }
+        (p, port)
+    };
+    let store = |url: String, ca: Option<Vec<u8>>, client: bool| {
+        let mut s = settings(vec![url]);
+        s.deadline = Duration::from_millis(300);
+        s.breaker_failures = 1_000_000;
+        s.ca_pem = ca;
+        s.client_pem = client.then(|| (read("client.pem"), read("client.key")));
+        RedisStore::new(&s).unwrap()
+    };
+    let (emission, tolerance) = (Duration::from_secs(10), Duration::from_secs(90));
+    let rt = runtime();
+    let (server, port) = start("no");
+    let url = format!("rediss://127.0.0.1:{port}");
+    rt.block_on(async {
+        let good = store(url.clone(), Some(read("server-ca.pem")), false);
+        first_answer(&good, "warm", emission, tolerance).await;
+        // exact through TLS: 9 of 15 (a tolerance of 9 emission intervals)
+        let mut admitted = 0;
+        for _ in 0..15 {
+            if good
+                .decide_one("k", emission, tolerance)
+                .await
+                .unwrap()
+                .admitted
+            {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 9);
+        let strange = store(url.clone(), Some(read("stranger-ca.pem")), false);
+        assert_eq!(
+            answers(&strange).await,
+            0,
+            "a server the CA did not sign was trusted"
+        );
+        let plain = store(format!("redis://127.0.0.1:{port}"), None, false);
+        assert_eq!(
+            answers(&plain).await,
+            0,
+            "plain text to a TLS port got an answer"
+        );
+    });
+    drop(server);
+    let (_server, port) = start("yes");
+    let url = format!("rediss://127.0.0.1:{port}");
+    rt.block_on(async {
+        let anonymous = store(url.clone(), Some(read("server-ca.pem")), false);
+        assert_eq!(
+            answers(&anonymous).await,
+            0,
+            "no client certificate, yet an answer"
+        );
+        let known = store(url.clone(), Some(read("server-ca.pem")), true);
+        assert_eq!(
+            answers(&known).await,
+            1,
+            "the client certificate was not accepted"
+        );
+    });
 }
 
 /// A Redis Cluster of three masters with a replica each loses a master (killed) while two

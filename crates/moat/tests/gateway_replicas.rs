@@ -46,7 +46,10 @@ impl Drop for Proc {
 }
 
 fn redis(dir: &Path) -> (Proc, u16) {
-    let port = free_port();
+    redis_on(dir, free_port())
+}
+
+fn redis_on(dir: &Path, port: u16) -> (Proc, u16) {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--dir"])
@@ -273,4 +276,60 @@ fn two_gateway_processes_share_limits_and_bans_through_redis() {
         502,
         "a local ban stays local"
     );
+}
+
+/// `on_store_error = "allow"` with Redis killed under traffic: every request still passes and
+/// none waits much longer than the deadline; Redis back on its port, the shared limit applies
+/// again without a restart of the gateway.
+#[test]
+fn redis_killed_under_traffic_with_allow_and_back() {
+    if !have_redis() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keys.txt"),
+        "alice:alice-0123456789abcdef\n",
+    )
+    .unwrap();
+    let (redis_proc, port) = redis(dir.path());
+    let shared = format!(
+        "[redis]\nurls = [\"redis://127.0.0.1:{port}\"]\ndeadline = \"50ms\"\nbreaker_failures = 3\nbreaker_cool_down = \"300ms\"\n\n[[rate_limit]]\nname = \"orders\"\nkey = \"route\"\nrate = \"5/h\"\nstore = \"redis\"\non_store_error = \"allow\"\n"
+    );
+    let gw = replica(dir.path(), "allow", &shared);
+    let statuses: Vec<u16> = (0..8)
+        .map(|_| send(gw.addr, "GET", "/orders", "").0)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        3,
+        "{statuses:?}"
+    );
+
+    drop(redis_proc);
+    let mut worst = Duration::ZERO;
+    for _ in 0..30 {
+        let t = Instant::now();
+        let (status, _) = send(gw.addr, "GET", "/orders", "");
+        worst = worst.max(t.elapsed());
+        assert!(
+            status != 429 && status != 0,
+            "refused or failed with Redis down: {status}"
+        );
+    }
+    eprintln!("Redis dead, allow: 30 of 30 passed; slowest answer {worst:?} (deadline 50 ms)");
+    assert!(worst < Duration::from_millis(300), "{worst:?}");
+
+    // Redis back (empty) on the same port: the limit of 5 applies again
+    let (_redis_again, _) = redis_on(dir.path(), port);
+    let start = Instant::now();
+    let mut refused = false;
+    while start.elapsed() < Duration::from_secs(15) {
+        if send(gw.addr, "GET", "/orders", "").0 == 429 {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(refused, "the shared limit did not come back with Redis");
 }

@@ -118,6 +118,80 @@ fn file_fingerprint(dir: &Path, file: &str) -> String {
     .to_string()
 }
 
+/// Python's threading HTTP/1.1 server on `port` (keep-alive, a small body); with `log`, one
+/// line per request appended to that file.
+fn python_upstream(port: u16, log: Option<&Path>) -> Proc {
+    let server = r#"
+import http.server, sys
+log = sys.argv[2] if len(sys.argv) > 2 else None
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+        if log:
+            with open(log, "a") as f:
+                f.write(self.path + "\n")
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", server, &port.to_string()]);
+    if let Some(l) = log {
+        cmd.arg(l);
+    }
+    let p = Proc(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(port, "the upstream");
+    p
+}
+
+/// Runs `wrk` for `secs` against `url` in the background.
+fn wrk(url: &str, secs: u32) -> Child {
+    Command::new("wrk")
+        .args(["-t1", "-c16", &format!("-d{secs}s"), "--timeout", "5s", url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `wrk` and checks its report: more than 1000 requests, no non-2xx answer, no
+/// socket error. Returns the report.
+fn no_failures(wrk: Child) -> String {
+    let out = wrk.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{report}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests: u64 = report
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.trim().to_string())
+        })
+        .and_then(|n| n.parse().ok())
+        .expect("wrk's request count");
+    assert!(requests > 1000, "{requests} requests: the load did not run");
+    assert!(!report.contains("Non-2xx"), "failed answers:\n{report}");
+    assert!(
+        !report.contains("Socket errors"),
+        "connection errors:\n{report}"
+    );
+    report
+}
+
 fn config(port: u16, admin: u16, upstream: u16, rate: u32) -> String {
     format!(
         r#"[[listener]]
@@ -180,31 +254,8 @@ fn config_and_certificate_reloads_under_load_fail_no_request() {
     replace(dir, "one.pem", "live.pem");
     replace(dir, "one.key", "live.key");
 
-    // the upstream: Python's threading HTTP/1.1 server, keep-alive, a small body
     let up = free_port();
-    let server = r#"
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-"#;
-    let _upstream = Proc(
-        Command::new("python3")
-            .args(["-c", server, &up.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_port(up, "the upstream");
-
+    let _upstream = python_upstream(up, None);
     let (port, admin) = (free_port(), free_port());
     std::fs::write(dir.join("gateway.toml"), config(port, admin, up, 100_000)).unwrap();
     let gateway = Proc(
@@ -219,13 +270,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
     wait_port(port, "the gateway");
     let pid = gateway.0.id().to_string();
 
-    let wrk = Command::new("wrk")
-        .args(["-t1", "-c16", "-d8s", "--timeout", "5s"])
-        .arg(format!("https://127.0.0.1:{port}/"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = wrk(&format!("https://127.0.0.1:{port}/"), 8);
     // while it runs: six reloads, each with a changed config; the certificate replaced twice
     std::thread::sleep(Duration::from_millis(800));
     for i in 0..6_u32 {
@@ -246,32 +291,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
         assert!(hup.success());
         std::thread::sleep(Duration::from_secs(1));
     }
-    let out = wrk.wait_with_output().unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{report}");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let requests: u64 = report
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .split_once(" requests in ")
-                .map(|(n, _)| n.trim().to_string())
-        })
-        .and_then(|n| n.parse().ok())
-        .expect("wrk's request count");
-    assert!(requests > 1000, "{requests} requests: the load did not run");
-    assert!(
-        !report.contains("Non-2xx"),
-        "failed answers under reload:\n{report}"
-    );
-    assert!(
-        !report.contains("Socket errors"),
-        "connection errors under reload:\n{report}"
-    );
+    no_failures(load);
 
     let m = metrics(SocketAddr::from(([127, 0, 0, 1], admin)));
     assert!(
@@ -290,5 +310,88 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
     assert_ne!(
         file_fingerprint(dir, "one.pem"),
         file_fingerprint(dir, "two.pem")
+    );
+}
+
+/// One of two upstream targets killed under load, then started again: requests that met the
+/// dead target are retried on the other (GET, within the retry budget), the dead target is
+/// ejected and marked unhealthy, and it takes traffic again once its health checks pass. Not
+/// one request fails.
+#[test]
+fn an_upstream_target_killed_and_returned_under_load_fails_no_request() {
+    if !(have("wrk") && have("python3")) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (a, b) = (free_port(), free_port());
+    let _a = python_upstream(a, None);
+    let b_proc = python_upstream(b, None);
+    let (port, admin) = (free_port(), free_port());
+    std::fs::write(
+        dir.join("gateway.toml"),
+        format!(
+            r#"[[listener]]
+listen = "127.0.0.1:{port}"
+plain_http = true
+
+[admin]
+listen = "127.0.0.1:{admin}"
+
+[access_log]
+target = "off"
+
+[upstream.api]
+targets = ["127.0.0.1:{a}", "127.0.0.1:{b}"]
+retries = 1
+retry_budget_percent = 100
+eject_after_failures = 1
+eject_for = "500ms"
+
+[upstream.api.health_check]
+path = "/healthz"
+interval = "200ms"
+timeout = "200ms"
+healthy_threshold = 1
+unhealthy_threshold = 1
+
+[[route]]
+name = "all"
+upstream = "api"
+"#
+        ),
+    )
+    .unwrap();
+    let _gateway = Proc(
+        Command::new(env!("CARGO_BIN_EXE_moat"))
+            .args(["gateway", "--config", "gateway.toml"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(port, "the gateway");
+    let admin = SocketAddr::from(([127, 0, 0, 1], admin));
+    let healthy = |target: u16| {
+        metrics(admin).contains(&format!(
+            "moat_gateway_upstream_healthy{{upstream=\"api\",target=\"127.0.0.1:{target}\"}} 1"
+        ))
+    };
+    let load = wrk(&format!("http://127.0.0.1:{port}/"), 8);
+    std::thread::sleep(Duration::from_secs(2));
+    drop(b_proc);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!healthy(b), "a dead target is still healthy");
+    std::thread::sleep(Duration::from_secs(1));
+    let log = dir.join("b.log");
+    let _b_again = python_upstream(b, Some(&log));
+    no_failures(load);
+    assert!(healthy(b), "the target did not come back");
+    let served = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        served.lines().filter(|l| *l == "/").count() > 100,
+        "the returned target took {} requests",
+        served.lines().count()
     );
 }

@@ -29,6 +29,8 @@ enum Command {
     Db(cmd::db::DbArgs),
     /// Find known vulnerabilities and leaked secrets in an image, offline.
     Scan(Box<cmd::scan::ScanArgs>),
+    /// Write the fixes audit findings carry: a diff, or the files themselves with --write.
+    Harden(cmd::harden::HardenArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Gateway(args) => moat_gateway::run(args),
         Command::Db(args) => cmd::db::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
+        Command::Harden(args) => cmd::harden::run(&args),
     }
 }
 

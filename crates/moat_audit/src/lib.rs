@@ -9,6 +9,7 @@ pub mod consolidate;
 pub mod context;
 pub mod discover;
 pub mod docs;
+pub mod harden;
 pub mod ports;
 pub mod pragma;
 pub mod rule;

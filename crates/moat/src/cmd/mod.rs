@@ -3,4 +3,5 @@
 pub mod audit;
 pub mod db;
 pub mod engine;
+pub mod harden;
 pub mod scan;

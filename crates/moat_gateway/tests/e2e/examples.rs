@@ -51,7 +51,7 @@ fn example_config_passes_check_once_its_certificates_exist() {
     let errors: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(
-        errors[0].contains("moat-gateway.toml:14:13: cannot read `certs/api.pem`"),
+        errors[0].contains("moat-gateway.toml:15:13: cannot read `certs/api.pem`"),
         "{errors:#?}"
     );
     let Some(dir) = examples_with_certs("example_config_passes_check_once_its_certificates_exist")
@@ -165,8 +165,19 @@ async fn example_config_serves_with_generated_certs_and_demo_keys() {
     ) {
         return;
     }
+    if !have_tool(
+        "python3",
+        "example_config_serves_with_generated_certs_and_demo_keys",
+    ) {
+        return;
+    }
     let dir = TempDir::new();
-    for f in ["moat-gateway.toml", "gen-certs.sh", "api-keys.txt"] {
+    for f in [
+        "moat-gateway.toml",
+        "gen-certs.sh",
+        "api-keys.txt",
+        "stand-in-api.py",
+    ] {
         std::fs::copy(example(f), dir.path().join(f)).unwrap();
     }
     let (ok, _, err) = run(
@@ -176,13 +187,27 @@ async fn example_config_serves_with_generated_certs_and_demo_keys() {
     )
     .await;
     assert!(ok, "{err}");
-    let up = upstream().await;
+    // the README's steps, on free ports: the stand-in API, then the gateway
+    let api_port = free_port().await;
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(dir.path().join("stand-in-api.py"))
+        .arg(api_port.to_string());
+    let _api = crate::real_upstreams::Proc::spawn(cmd, "stand-in-api", dir.path());
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", api_port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let text = std::fs::read_to_string(dir.path().join("moat-gateway.toml"))
         .unwrap()
         .replace("0.0.0.0:8443", "127.0.0.1:0")
         .replace("0.0.0.0:8080", "127.0.0.1:0")
         .replace("127.0.0.1:9901", "127.0.0.1:0")
-        .replace("api:8080", &up.addr.to_string())
+        .replace("127.0.0.1:3000", &format!("127.0.0.1:{api_port}"))
         .replace("target = \"stdout\"", "target = \"off\"");
     let gw = start(&dir, &text).await;
     let (https, redirect) = (gw.listener_addrs()[0], gw.listener_addrs()[1]);
@@ -213,6 +238,24 @@ async fn example_config_serves_with_generated_certs_and_demo_keys() {
     let (ok, code, err) = curl("demo-partner-a-key-0001", "/orders").await;
     assert!(ok, "{err}");
     assert_eq!(code, "200");
+    // the stand-in API answered, and learned the consumer from the gateway, not the key
+    let (ok, body, err) = run(
+        "curl",
+        vec![
+            "-sS".into(),
+            "--max-time".into(),
+            "10".into(),
+            "--cacert".into(),
+            dir.path().join("certs/ca.pem").display().to_string(),
+            "-H".into(),
+            "x-api-key: demo-partner-a-key-0001".into(),
+            format!("https://localhost:{}/orders", https.port()),
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(body.contains("\"consumer\": \"partner-a\""), "{body}");
     assert_eq!(curl("demo-app-1-key-0001", "/orders").await.1, "200");
     assert_eq!(curl("wrong-key-000000000000", "/orders").await.1, "401");
     assert_eq!(curl("", "/healthz").await.1, "200");

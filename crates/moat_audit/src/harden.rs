@@ -18,7 +18,7 @@ use crate::discover::InputKind;
 use crate::sources::{self, FileOutcome, display_path};
 
 /// Passes at most (each applies every fix that does not overlap another).
-const MAX_PASSES: usize = 8;
+const MAX_PASSES: usize = 16;
 
 /// What hardening one file gave.
 #[derive(Debug, Clone, PartialEq, Eq)]

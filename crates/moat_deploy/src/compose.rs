@@ -201,6 +201,24 @@ pub fn load_compose(paths: &[PathBuf], env: &Env) -> Result<ComposeProject, Inpu
     load_sources(&sources, env)
 }
 
+/// [`load_compose`], with the text of the file named like `held.path` taken from `held`
+/// instead of the disk (a file being edited, re-checked before it is written).
+pub fn load_compose_with(
+    paths: &[PathBuf],
+    env: &Env,
+    held: &SourceFile,
+) -> Result<ComposeProject, InputError> {
+    let mut sources = Vec::new();
+    for p in paths {
+        if p.display().to_string() == held.path {
+            sources.push(Rc::new(held.clone()));
+        } else {
+            sources.push(read_source(p)?);
+        }
+    }
+    load_sources(&sources, env)
+}
+
 /// Parses one compose text held in memory (`path` is used for locations and to resolve
 /// `env_file`, `extends.file` and `.env` relative to its directory).
 pub fn parse_compose(text: &str, path: &str, env: &Env) -> Result<ComposeProject, InputError> {

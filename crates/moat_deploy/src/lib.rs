@@ -30,7 +30,8 @@ mod yaml;
 
 pub use common::{normalize_cap, parse_security_opt};
 pub use compose::{
-    default_compose_files, load_compose, load_env_file, overlay_base, parse_compose,
+    default_compose_files, load_compose, load_compose_with, load_env_file, overlay_base,
+    parse_compose,
 };
 pub use daemon::{COMMAND_LINE_PATH, daemon_command_line, load_daemon_config, parse_daemon_config};
 pub use discover::{is_compose_file, is_daemon_config, is_script};

@@ -70,7 +70,8 @@ fn audit_project(
         .iter()
         .map(|p| PathBuf::from(display_path(p)))
         .collect();
-    let mut project = match moat_deploy::load_compose(&paths, &Env::from_process()) {
+    // the first file's text is `source` (as read, or as `moat harden` is about to write it)
+    let mut project = match moat_deploy::load_compose_with(&paths, &Env::from_process(), source) {
         Ok(p) => p,
         Err(e) => {
             return FileOutcome {
@@ -108,8 +109,10 @@ fn audit_project(
             sources.push(SourceFile::new(path.clone(), text));
         }
     }
+    let mut findings = apply_text_pragmas(&sources, findings, config);
+    crate::sources::compose_fix::attach(source, &mut findings);
     FileOutcome {
-        findings: apply_text_pragmas(&sources, findings, config),
+        findings,
         errors: Vec::new(),
         sources,
     }

@@ -15,6 +15,7 @@ use crate::rule::{Subject, run_rules};
 use crate::rules::meta::unused_ignore::UnusedIgnore;
 
 pub mod compose;
+pub mod compose_fix;
 pub mod daemon;
 pub mod docker_run;
 pub mod dockerfile;

@@ -46,6 +46,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-5.11"],
         check: Container,
     }

@@ -49,6 +49,7 @@ declare_rule! {
         severity: Medium,
         confidence: Medium,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-5.26"],
         check: Container,
     }

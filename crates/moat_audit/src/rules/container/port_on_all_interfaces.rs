@@ -65,6 +65,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-5.14"],
         check: Container,
     }

@@ -45,6 +45,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
+        fixable: true,
         references: ["CIS-DOCKER-5.13"],
         check: Container,
     }

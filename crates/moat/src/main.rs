@@ -31,6 +31,8 @@ enum Command {
     Scan(Box<cmd::scan::ScanArgs>),
     /// Write the fixes audit findings carry: a diff, or the files themselves with --write.
     Harden(cmd::harden::HardenArgs),
+    /// Ask a gateway's admin listener whether it is ready (for a container HEALTHCHECK).
+    Health(cmd::health::HealthArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Db(args) => cmd::db::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Harden(args) => cmd::harden::run(&args),
+        Command::Health(args) => cmd::health::run(&args),
     }
 }
 

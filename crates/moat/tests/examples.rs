@@ -207,3 +207,15 @@ fn replicas_example_audits_clean_and_its_config_loads() {
     let conf = std::fs::read_to_string(secrets.join("redis.conf")).unwrap();
     assert!(conf.contains(&format!("requirepass {}", password.trim())));
 }
+
+/// moat's own image (`deploy/moat`): the static binary alone, non-root, with a HEALTHCHECK by
+/// `moat health` — audited with no finding at all.
+#[test]
+fn moat_s_own_image_audits_clean() {
+    let out = moat(&["audit", "deploy/moat", "--format", "json", "--fail-on", "info"]);
+    let report = json(&out);
+    assert!(findings(&report).is_empty(), "{report:#}");
+    assert_eq!(out.status.code(), Some(0));
+    let counts = &report["summary"]["files"];
+    assert_eq!(counts["dockerfile"], 1, "{report:#}");
+}

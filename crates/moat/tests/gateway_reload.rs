@@ -302,6 +302,24 @@ fn config_and_certificate_reloads_under_load_fail_no_request() {
         m.contains("moat_gateway_config_reloads_total{result=\"rejected\"} 0"),
         "{m}"
     );
+    // `moat health` (an image's HEALTHCHECK) says ready; a port where nothing listens is not
+    let health = |url: String| {
+        Command::new(env!("CARGO_BIN_EXE_moat"))
+            .args(["health", &url, "--timeout", "2s"])
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(health(format!("http://127.0.0.1:{admin}/readyz")), Some(0));
+    assert_eq!(
+        health(format!("http://127.0.0.1:{}/readyz", free_port())),
+        Some(1)
+    );
+    assert_eq!(
+        health(format!("http://127.0.0.1:{admin}/nothing-here")),
+        Some(1)
+    );
+    assert_eq!(health("ftp://x".into()), Some(2));
     // the last certificate put in place is the one served
     assert_eq!(
         served_fingerprint(dir, port),

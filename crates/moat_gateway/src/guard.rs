@@ -21,6 +21,13 @@
 //! Once the connection is handed to a WebSocket tunnel (the flag given to
 //! [`GuardedIo::passthrough_when`] is set, before the `101` is written), bytes pass both ways
 //! untouched and untimed: they are WebSocket frames, and the tunnel has its own idle timeout.
+//!
+//! Parking (see [`GuardedIo::park_after`]): a keep-alive connection idle between requests for
+//! a while is handed back to its task, which drops the HTTP/1 state above it (hyper's read and
+//! write buffers, the service) and waits for the socket to become readable again with only
+//! the TLS session and this guard held. Hyper is told the peer closed (a read of 0 bytes,
+//! which is what it expects from an idle connection); the shutdown that follows is not passed
+//! on, and [`ParkedIo`] returns the guard to the task.
 
 use crate::metrics::Metrics;
 use crate::util::raw_error;
@@ -49,6 +56,8 @@ enum Timer {
     Off,
     Idle,
     Header,
+    /// Idle, not yet parked (the idle deadline is in `idle_deadline`).
+    Park,
 }
 
 /// Told about every request the guard answers itself: status, error code, request id.
@@ -178,6 +187,11 @@ impl HeadInspector {
         self.state == State::Head && !self.head.is_empty()
     }
 
+    /// Whether the connection is between requests: no part of a head or body is pending.
+    pub fn between_requests(&self) -> bool {
+        self.state == State::Head && self.head.is_empty()
+    }
+
     /// Called when no request is in flight and the peer is quiet: a chunked body is over.
     pub fn request_done(&mut self) {
         if self.state == State::Passthrough {
@@ -254,6 +268,44 @@ pub struct GuardedIo<T> {
     closed: bool,
     on_reject: Option<RejectHook>,
     passthrough: Option<Arc<AtomicBool>>,
+    park_after: Option<Duration>,
+    idle_deadline: Instant,
+    parked: bool,
+}
+
+/// The socket under the guard, whose read readiness a parked connection waits for.
+pub trait ReadReady {
+    /// Ready when the socket has bytes (or an end of stream) to read.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+impl ReadReady for tokio::net::TcpStream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::net::TcpStream::poll_read_ready(self, cx)
+    }
+}
+
+impl ReadReady for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // the guard parks only after a read that found no plaintext left in the session and
+        // the socket drained, so new bytes can only come from the socket
+        self.get_ref().0.poll_read_ready(cx)
+    }
+}
+
+impl<T: ReadReady> ReadReady for Box<T> {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        (**self).poll_read_ready(cx)
+    }
+}
+
+/// How a parked connection's wait ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unparked {
+    /// Bytes (or the end of the stream) arrived: serve HTTP/1 again.
+    Readable,
+    /// The keep-alive idle timeout passed: close.
+    IdleTimeout,
 }
 
 impl<T> std::fmt::Debug for GuardedIo<T> {
@@ -287,7 +339,53 @@ impl<T> GuardedIo<T> {
             closed: false,
             on_reject: None,
             passthrough: None,
+            park_after: None,
+            idle_deadline: Instant::now(),
+            parked: false,
         }
+    }
+
+    /// Parks the connection after `after` idle between requests (when shorter than the idle
+    /// timeout): the read in progress ends as if the peer had closed, the shutdown that
+    /// follows is not passed on, and the caller gets the guard back through [`ParkedIo`].
+    #[must_use]
+    pub fn park_after(mut self, after: Duration) -> Self {
+        self.park_after = Some(after);
+        self
+    }
+
+    /// Whether the guard ended hyper's connection to park (rather than to close).
+    pub fn is_parked(&self) -> bool {
+        self.parked
+    }
+
+    /// Waits, parked, until the socket is readable or the idle timeout passes. After
+    /// `Readable` the guard is serving again (the idle deadline kept).
+    pub fn poll_unpark(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Unparked>>
+    where
+        T: ReadReady,
+    {
+        if let Poll::Ready(r) = self.inner.poll_read_ready(cx) {
+            r?;
+            self.parked = false;
+            return Poll::Ready(Ok(Unparked::Readable));
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            self.parked = false;
+            self.closed = true;
+            return Poll::Ready(Ok(Unparked::IdleTimeout));
+        }
+        Poll::Pending
+    }
+
+    /// Closes a parked connection: TLS close_notify (when TLS) and the socket's write side.
+    pub async fn close_parked(&mut self) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin,
+    {
+        use tokio::io::AsyncWriteExt;
+        self.parked = false;
+        self.inner.shutdown().await
     }
 
     /// Stops inspecting, timing and replacing anything once `flag` is set (the connection
@@ -318,6 +416,15 @@ impl<T> GuardedIo<T> {
         let d = match t {
             Timer::Idle => self.idle_timeout,
             Timer::Header => self.header_timeout,
+            Timer::Park => {
+                let now = Instant::now();
+                self.idle_deadline = now + self.idle_timeout;
+                self.sleep
+                    .as_mut()
+                    .reset(now + self.park_after.unwrap_or(self.idle_timeout));
+                self.timer = t;
+                return;
+            }
             Timer::Off => {
                 self.timer = Timer::Off;
                 return;
@@ -421,7 +528,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
                     if n == 0 {
                         return Poll::Ready(Ok(()));
                     }
-                    if this.timer == Timer::Idle {
+                    if matches!(this.timer, Timer::Idle | Timer::Park) {
                         this.timer = Timer::Off;
                     }
                     if let Err(e) = this.inspect(&buf.filled()[before..]) {
@@ -452,7 +559,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
                 Poll::Pending => {
                     let busy = this.active.load(Ordering::Acquire) > 0;
                     if busy {
-                        if this.timer == Timer::Idle {
+                        if matches!(this.timer, Timer::Idle | Timer::Park) {
                             this.timer = Timer::Off;
                         }
                         return Poll::Pending;
@@ -461,11 +568,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
                     if this.timer == Timer::Off {
                         if this.inspector.in_head() {
                             this.arm(Timer::Header);
+                        } else if this.inspector.between_requests()
+                            && this.park_after.is_some_and(|p| p < this.idle_timeout)
+                        {
+                            this.arm(Timer::Park);
                         } else {
                             this.arm(Timer::Idle);
                         }
                     }
                     if this.sleep.as_mut().poll(cx).is_ready() {
+                        if this.timer == Timer::Park {
+                            // idle long enough: end hyper's connection (it sees the peer
+                            // close) and keep the socket, timed to the idle deadline
+                            let deadline = this.idle_deadline;
+                            this.sleep.as_mut().reset(deadline);
+                            this.timer = Timer::Idle;
+                            this.parked = true;
+                            return Poll::Ready(Ok(()));
+                        }
                         if this.timer == Timer::Header {
                             this.timer = Timer::Off;
                             this.fail(
@@ -518,6 +638,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
         if self.reply.is_some() && self.poll_reply(cx).is_pending() {
             return Poll::Pending;
         }
+        if self.parked {
+            // parking, not closing: only what is written goes out
+            return Pin::new(&mut self.inner).poll_flush(cx);
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
@@ -548,6 +672,103 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+/// Where [`ParkedIo`] leaves the guard when it parks.
+pub type ParkSlot<T> = Arc<std::sync::Mutex<Option<Box<GuardedIo<T>>>>>;
+
+/// The guard as hyper's connection holds it: when the guard parks, the shutdown hyper then
+/// asks for puts the guard into `slot` for the connection's task to take back.
+pub struct ParkedIo<T> {
+    io: Option<Box<GuardedIo<T>>>,
+    slot: ParkSlot<T>,
+}
+
+impl<T> std::fmt::Debug for ParkedIo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParkedIo")
+            .field("io", &self.io)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> ParkedIo<T> {
+    /// Hands `io` to hyper; `slot` receives it back if it parks.
+    pub fn new(io: Box<GuardedIo<T>>, slot: ParkSlot<T>) -> Self {
+        Self { io: Some(io), slot }
+    }
+
+    fn get(&mut self) -> io::Result<&mut GuardedIo<T>> {
+        self.io
+            .as_deref_mut()
+            .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for ParkedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get() {
+            Ok(io) => Pin::new(io).poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ParkedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get() {
+            Ok(io) => Pin::new(io).poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get() {
+            Ok(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io
+            .as_deref()
+            .is_some_and(AsyncWrite::is_write_vectored)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get() {
+            Ok(io) => Pin::new(io).poll_flush(cx),
+            Err(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Ok(io) = self.get() else {
+            return Poll::Ready(Ok(()));
+        };
+        let parked = io.is_parked();
+        let r = std::task::ready!(Pin::new(io).poll_shutdown(cx));
+        if parked && r.is_ok() {
+            let io = self.io.take();
+            *self
+                .slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = io;
+        }
+        Poll::Ready(r)
     }
 }
 
@@ -675,6 +896,67 @@ mod tests {
         client.write_all(b"late").await.unwrap();
         let n = io.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"late");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_parks_wakes_on_bytes_and_times_out_parked() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let guard = GuardedIo::new(
+            server,
+            1024,
+            Duration::from_millis(500),
+            Duration::from_millis(400),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(Metrics::default()),
+        )
+        .park_after(Duration::from_millis(50));
+        let slot: ParkSlot<tokio::net::TcpStream> = Arc::default();
+        let mut io = ParkedIo::new(Box::new(guard), slot.clone());
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        assert!(io.read(&mut buf).await.unwrap() > 0);
+        // idle past `park_after`: the read ends as if the peer had closed, and the shutdown
+        // that follows hands the guard back instead of closing the socket
+        let started = Instant::now();
+        assert_eq!(io.read(&mut buf).await.unwrap(), 0);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        io.shutdown().await.unwrap();
+        let mut guard = slot.lock().unwrap().take().expect("parked");
+        assert!(guard.is_parked());
+        // bytes wake it; the guard serves them
+        client
+            .write_all(b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        let woke = std::future::poll_fn(|cx| guard.poll_unpark(cx))
+            .await
+            .unwrap();
+        assert_eq!(woke, Unparked::Readable);
+        let n = guard.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"GET /2 "));
+        // parked again, then the idle timeout (counted from the end of the request) ends it
+        let idle_from = Instant::now();
+        assert_eq!(guard.read(&mut buf).await.unwrap(), 0);
+        assert!(guard.is_parked());
+        let woke = std::future::poll_fn(|cx| guard.poll_unpark(cx))
+            .await
+            .unwrap();
+        assert_eq!(woke, Unparked::IdleTimeout);
+        let waited = idle_from.elapsed();
+        assert!(
+            waited >= Duration::from_millis(400) && waited < Duration::from_millis(1500),
+            "{waited:?}"
+        );
+        guard.close_parked().await.unwrap();
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0, "closed");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::access_log::AccessLog;
 use crate::access_log::Record;
 use crate::body::{ActiveGuard, ResponseBody};
 use crate::config;
-use crate::guard::{GuardedIo, RejectHook};
+use crate::guard::{GuardedIo, ParkSlot, ParkedIo, ReadReady, RejectHook, Unparked};
 use crate::plan::{self, BuildOptions, ListenerKind, Plan};
 use crate::proxy;
 use crate::state::{ConnInfo, LiveGuard, Shared};
@@ -250,9 +250,16 @@ async fn serve_conn(
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
 ) {
+    // What this task holds for the connection's whole life is kept small (an idle keep-alive
+    // connection costs the task, the TLS session and the guard; see `PARK_AFTER`): the
+    // handshake and the TLS session are boxed, and the listener's settings are copied out.
     let _ = stream.set_nodelay(true);
     let plan = shared.current_plan();
-    let Some(listener) = plan.listeners.get(idx).cloned() else {
+    let Some((kind, h2_settings)) = plan
+        .listeners
+        .get(idx)
+        .map(|l| (l.kind.clone(), l.h2.clone()))
+    else {
         return;
     };
     let limits = plan.conn.clone();
@@ -267,11 +274,9 @@ async fn serve_conn(
         return;
     };
     let active = Arc::new(AtomicUsize::new(0));
-    match listener.kind {
+    match kind {
         ListenerKind::Tls(cfg) => {
-            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-            let r = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await;
-            let Ok(Ok(tls)) = r else {
+            let Some(tls) = tls_handshake(cfg, stream, limits.handshake_timeout).await else {
                 shared
                     .metrics
                     .tls_handshake_errors
@@ -287,47 +292,70 @@ async fn serve_conn(
             };
             let conn = Arc::new(ConnInfo::new(peer, Some(version), active.clone()).with_live(live));
             if h2 {
-                serve_h2(
+                // boxed: an HTTP/2 connection's state is larger than the rest of this task,
+                // and HTTP/1 connections need not carry room for it
+                Box::pin(serve_h2(
                     shared,
                     conn,
-                    &listener.h2,
+                    &h2_settings,
                     limits.idle_timeout,
                     tls,
                     shutdown,
-                )
+                ))
                 .await;
             } else {
-                let io = GuardedIo::new(
-                    tls,
+                let io = Box::new(
+                    GuardedIo::new(
+                        tls,
+                        limits.max_header_bytes + limits.max_uri_bytes,
+                        limits.header_read_timeout,
+                        limits.idle_timeout,
+                        active,
+                        shared.metrics.clone(),
+                    )
+                    .on_reject(reject_logger(&shared, peer, Some(version)))
+                    .passthrough_when(conn.upgraded.clone())
+                    .park_after(PARK_AFTER),
+                );
+                serve_h1(shared, conn, &limits, io, shutdown, None).await;
+            }
+        }
+        ListenerKind::Plain | ListenerKind::Redirect(_) => {
+            let redirect = match kind {
+                ListenerKind::Redirect(p) => Some(p),
+                _ => None,
+            };
+            let conn = Arc::new(ConnInfo::new(peer, None, active.clone()).with_live(live));
+            let io = Box::new(
+                GuardedIo::new(
+                    stream,
                     limits.max_header_bytes + limits.max_uri_bytes,
                     limits.header_read_timeout,
                     limits.idle_timeout,
                     active,
                     shared.metrics.clone(),
                 )
-                .on_reject(reject_logger(&shared, peer, Some(version)))
-                .passthrough_when(conn.upgraded.clone());
-                serve_h1(shared, conn, &limits, io, shutdown, None).await;
-            }
-        }
-        ListenerKind::Plain | ListenerKind::Redirect(_) => {
-            let redirect = match listener.kind {
-                ListenerKind::Redirect(p) => Some(p),
-                _ => None,
-            };
-            let conn = Arc::new(ConnInfo::new(peer, None, active.clone()).with_live(live));
-            let io = GuardedIo::new(
-                stream,
-                limits.max_header_bytes + limits.max_uri_bytes,
-                limits.header_read_timeout,
-                limits.idle_timeout,
-                active,
-                shared.metrics.clone(),
-            )
-            .on_reject(reject_logger(&shared, peer, None))
-            .passthrough_when(conn.upgraded.clone());
+                .on_reject(reject_logger(&shared, peer, None))
+                .passthrough_when(conn.upgraded.clone())
+                .park_after(PARK_AFTER),
+            );
             serve_h1(shared, conn, &limits, io, shutdown, redirect).await;
         }
+    }
+}
+
+/// The TLS handshake within `limit`; the session is boxed (it is large, and the connection's
+/// task would otherwise carry room for it twice).
+async fn tls_handshake(
+    cfg: Arc<rustls::ServerConfig>,
+    stream: TcpStream,
+    limit: Duration,
+) -> Option<Box<tokio_rustls::server::TlsStream<TcpStream>>> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+    let accept = Box::pin(tokio::time::timeout(limit, acceptor.accept(stream)));
+    match accept.await {
+        Ok(Ok(tls)) => Some(Box::new(tls)),
+        _ => None,
     }
 }
 
@@ -362,15 +390,21 @@ fn reject_logger(shared: &Arc<Shared>, peer: SocketAddr, tls: Option<&'static st
     })
 }
 
-async fn serve_h1<I>(
+/// How long an HTTP/1 keep-alive connection stays idle between requests before it is parked
+/// ([`crate::guard`]): hyper's state for it (an 8 KiB read buffer, an 8 KiB write buffer, the
+/// service future's box, cached headers: about 24 KiB) is dropped, and built again when the
+/// next request arrives. Connections busier than this never park, so load pays nothing.
+const PARK_AFTER: Duration = Duration::from_secs(1);
+
+async fn serve_h1<T>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     limits: &plan::ConnLimits,
-    io: I,
+    mut io: Box<GuardedIo<T>>,
     mut shutdown: watch::Receiver<bool>,
     redirect: Option<u16>,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + ReadReady + Unpin + Send + 'static,
 {
     let mut b = http1::Builder::new();
     let max_head = limits.max_header_bytes + limits.max_uri_bytes + 1024;
@@ -381,31 +415,57 @@ async fn serve_h1<I>(
         .max_header_size(max_head)
         .max_buf_size(max_head.max(8192) + 8192)
         .header_read_timeout(limits.header_read_timeout * 2 + Duration::from_secs(1));
-    let svc = service_fn(move |req: Request<Incoming>| {
-        let shared = shared.clone();
-        let conn = conn.clone();
-        let active = ActiveGuard::new(conn.active.clone());
-        async move {
-            if let Some(port) = redirect {
-                let r = proxy::redirect(&req, port);
-                let (p, b) = r.into_parts();
-                return Ok::<_, Infallible>(Response::from_parts(
-                    p,
-                    ResponseBody::new(b, None, Some(active), None),
-                ));
+    loop {
+        let (shared, conn) = (shared.clone(), conn.clone());
+        let svc = service_fn(move |req: Request<Incoming>| {
+            let shared = shared.clone();
+            let conn = conn.clone();
+            let active = ActiveGuard::new(conn.active.clone());
+            async move {
+                if let Some(port) = redirect {
+                    let r = proxy::redirect(&req, port);
+                    let (p, b) = r.into_parts();
+                    return Ok::<_, Infallible>(Response::from_parts(
+                        p,
+                        ResponseBody::new(b, None, Some(active), None),
+                    ));
+                }
+                Ok(proxy::handle(shared, conn, active, req).await)
             }
-            Ok(proxy::handle(shared, conn, active, req).await)
+        });
+        let slot: ParkSlot<T> = Arc::default();
+        // upgrades: a WebSocket handshake the upstream accepted hands the connection to its
+        // tunnel (`crate::tunnel`), which holds the connection's live count from then on.
+        // Boxed: the connection's task keeps only the guard while parked.
+        let mut c = Box::pin(
+            b.serve_connection(TokioIo::new(ParkedIo::new(io, slot.clone())), svc)
+                .with_upgrades(),
+        );
+        tokio::select! {
+            _ = c.as_mut() => {}
+            () = stopped(&mut shutdown) => {
+                c.as_mut().graceful_shutdown();
+                let _ = c.await;
+                return;
+            }
         }
-    });
-    // upgrades: a WebSocket handshake the upstream accepted hands the connection to its tunnel
-    // (`crate::tunnel`), which holds the connection's live count from then on
-    let c = b.serve_connection(TokioIo::new(io), svc).with_upgrades();
-    tokio::pin!(c);
-    tokio::select! {
-        _ = c.as_mut() => {}
-        () = stopped(&mut shutdown) => {
-            c.as_mut().graceful_shutdown();
-            let _ = c.await;
+        drop(c);
+        let parked = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let Some(parked) = parked else {
+            return;
+        };
+        io = parked;
+        // parked: only the TLS session and the guard are held until the next bytes
+        let woke = tokio::select! {
+            r = std::future::poll_fn(|cx| io.poll_unpark(cx)) => r,
+            () = stopped(&mut shutdown) => Ok(Unparked::IdleTimeout),
+        };
+        if !matches!(woke, Ok(Unparked::Readable)) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), io.close_parked()).await;
+            return;
         }
     }
 }

@@ -65,10 +65,11 @@ start_server() {
   if [ "$1" = nginx ]; then SRV_PID=$(pgrep -P "$SRV_ALL" | head -1); SRV_ALL="$SRV_ALL $SRV_PID"; fi
   SRV_PORT=$port
 }
+# shellcheck disable=SC2086  # SRV_ALL is a list of process ids
 stop_server() { kill $SRV_ALL 2>/dev/null || true; for p in $SRV_ALL; do wait "$p" 2>/dev/null || true; done; }
 
 rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
-fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 cat > "$WORK/hold.py" <<'EOF'
 # hold.py PORT N MODE: opens N TLS connections (ALPN http/1.1); MODE request: one keep-alive

@@ -212,7 +212,14 @@ fn replicas_example_audits_clean_and_its_config_loads() {
 /// `moat health` — audited with no finding at all.
 #[test]
 fn moat_s_own_image_audits_clean() {
-    let out = moat(&["audit", "deploy/moat", "--format", "json", "--fail-on", "info"]);
+    let out = moat(&[
+        "audit",
+        "deploy/moat",
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+    ]);
     let report = json(&out);
     assert!(findings(&report).is_empty(), "{report:#}");
     assert_eq!(out.status.code(), Some(0));

@@ -59,8 +59,8 @@ end
 return {0, 0, tat - now, ahead - tau}
 ";
 
-/// How to reach Redis.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach Redis. Its `Debug` form never shows the password or the client key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisSettings {
     /// `redis://host:port[/db]`, or `rediss://` for TLS; several, or `cluster`, for a Cluster.
     pub nodes: Vec<String>,
@@ -81,6 +81,43 @@ pub struct RedisSettings {
     pub breaker_failures: u32,
     /// How long an open breaker refuses calls before one probe.
     pub breaker_cool_down: Duration,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("nodes", &self.nodes)
+            .field("cluster", &self.cluster)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .field(
+                "client_pem",
+                &self.client_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("deadline", &self.deadline)
+            .field("breaker_failures", &self.breaker_failures)
+            .field("breaker_cool_down", &self.breaker_cool_down)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    #[test]
+    fn debug_hides_the_password_and_the_client_key() {
+        let s = super::RedisSettings {
+            password: Some("hunter2-redis".into()),
+            client_pem: Some((b"CERT".to_vec(), b"PRIVATE-KEY".to_vec())),
+            ..super::RedisSettings::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("PRIVATE"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted>"));
+    }
 }
 
 impl Default for RedisSettings {

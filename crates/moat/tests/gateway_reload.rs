@@ -5,10 +5,13 @@
 //! them, except in CI.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::{Proc, free_port, wait_port};
 
 fn have(tool: &str) -> bool {
     let found = Command::new("sh")
@@ -24,35 +27,6 @@ fn have(tool: &str) -> bool {
         eprintln!("skipped: `{tool}` is not installed (see .ci/deps/gateway.sh)");
     }
     found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped (even when the test fails).
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_port(port: u16, what: &str) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{what} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(30));
-    }
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {

@@ -7,10 +7,13 @@
 //! Skipped without `redis-server` unless `MOAT_REQUIRE_REDIS=1`.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{Proc, free_port};
 
 fn have_redis() -> bool {
     let ok = Command::new("redis-server")
@@ -25,24 +28,6 @@ fn have_redis() -> bool {
         eprintln!("skipped: redis-server not found (apt-get install redis-server)");
     }
     ok
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped (even when the test fails).
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn redis(dir: &Path) -> (Proc, u16) {

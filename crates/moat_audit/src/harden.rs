@@ -160,7 +160,8 @@ pub fn harden_file(
         if fixes.is_empty() {
             break;
         }
-        let next = apply_edits(&text, edits_sorted(&fixes).into_iter());
+        let edits = edits_sorted(&fixes);
+        let next = apply_edits(&text, edits.iter().copied());
         let after = audit_text(auditor, path, kind, &next).map_err(|e| vec![e])?;
         if !after.errors.is_empty() {
             let mut errors = vec![InputError {
@@ -184,7 +185,7 @@ pub fn harden_file(
         let mut regressed = false;
         for (f, fix_edits) in &fixes {
             let at = fix_edits.iter().map(|e| e.range.start).min().unwrap_or(0);
-            let line = line_after(&next, &edits_sorted(&fixes), at);
+            let line = line_after(&next, &edits, at);
             let back = after.findings.iter().any(|g| {
                 g.code == f.code
                     && g.fix.is_some()

@@ -390,6 +390,17 @@ impl Ctx<'_> {
     }
 }
 
+/// A name that goes, quoted, into response headers (`RateLimit`, `RateLimit-Policy`) and
+/// metric labels: 1 to 64 of `A-Z a-z 0-9 - _ .` (a quote, a backslash or a control character
+/// would break them).
+fn label_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// Parses an address or CIDR (`10.0.0.0/8`, `::1`, `192.0.2.7`).
 pub fn parse_cidr(s: &str) -> Option<IpNet> {
     let s = s.trim();
@@ -658,14 +669,7 @@ pub fn build(
     for srl in &raw.rate_limits {
         let rl = srl.get_ref();
         let name = rl.name.get_ref().clone();
-        // the name goes, quoted, into the RateLimit and RateLimit-Policy headers and into
-        // metric labels: a quote, a backslash or a control character would break them
-        let name_ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !name_ok {
+        if !label_name(&name) {
             cx.err(
                 rl.name.span(),
                 "rate limit names are 1 to 64 of `A-Z a-z 0-9 - _ .`",
@@ -1416,12 +1420,7 @@ fn build_bans(
     for sb in &raw.bans {
         let b = sb.get_ref();
         let name = b.name.get_ref().clone();
-        let name_ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
-        if !name_ok {
+        if !label_name(&name) {
             cx.err(
                 b.name.span(),
                 "ban names are 1 to 64 of `A-Z a-z 0-9 - _ .`",

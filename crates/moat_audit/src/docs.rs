@@ -24,7 +24,7 @@ pub fn rules_markdown() -> String {
             name = r.info.name,
             sev = r.info.severity,
             on = if r.info.default_enabled { "on" } else { "off" },
-            fix = if r.info.fixable { "yes" } else { "" },
+            fix = r.info.fix_label(),
             refs = r.info.references.join(", "),
             summary = r.info.summary.replace('|', "\\|"),
         );
@@ -34,9 +34,13 @@ pub fn rules_markdown() -> String {
         let docs = docs
             .strip_prefix("## ")
             .map_or(docs.clone(), |d| format!("#### {d}"));
+        let fix = match r.info.fix_label() {
+            "" => String::new(),
+            kind => format!(" · {kind} fix (`moat harden`)"),
+        };
         let _ = write!(
             out,
-            "\n## {}\n\n`{}` · {} · confidence {}\n\n{}\n",
+            "\n## {}\n\n`{}` · {} · confidence {}{fix}\n\n{}\n",
             r.info.code, r.info.name, r.info.severity, r.info.confidence, docs
         );
     }

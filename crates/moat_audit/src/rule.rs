@@ -28,7 +28,7 @@ macro_rules! declare_rule {
             severity: $sev:ident,
             confidence: $conf:ident,
             default_enabled: $enabled:literal,
-            $(fixable: $fixable:literal,)?
+            $(fix: $fix:ident,)?
             references: [$($reference:literal),* $(,)?],
             check: $kind:ident $(,)?
         }
@@ -47,7 +47,7 @@ macro_rules! declare_rule {
                 severity: $sev,
                 confidence: $conf,
                 default_enabled: $enabled,
-                $(fixable: $fixable,)?
+                $(fix: $fix,)?
                 references: [$($reference),*],
             };
         }

@@ -268,10 +268,12 @@ fn fixes_converge() {
     assert!(checked >= 5, "only {checked} rules with fixes were checked");
 }
 
-/// A rule is marked `fixable` exactly when findings on its fixture carry a fix, so
-/// `--list-rules` and `docs/rules.md` say the truth about fixes.
+/// A rule declares a fix exactly when findings on its fixture carry one, and declares it
+/// `Unsafe` exactly when one of them needs `--unsafe`, so `--list-rules` and `docs/rules.md`
+/// say the truth about fixes.
 #[test]
-fn fixable_flag_matches_the_fixtures() {
+fn declared_fix_matches_the_fixtures() {
+    use moat_diagnostics::Applicability;
     let mut wrong = Vec::new();
     for rule in rules::all() {
         let code = rule.info.code;
@@ -279,11 +281,21 @@ fn fixable_flag_matches_the_fixtures() {
             continue;
         }
         let (findings, _) = audit_fixture(code);
-        let fixed = findings.iter().any(|f| f.fix.is_some());
-        if fixed != rule.info.fixable {
+        let kinds: Vec<Applicability> = findings
+            .iter()
+            .filter_map(|f| f.fix.as_ref().map(|x| x.applicability))
+            .collect();
+        let seen = if kinds.is_empty() {
+            None
+        } else if kinds.contains(&Applicability::Unsafe) {
+            Some(Applicability::Unsafe)
+        } else {
+            Some(Applicability::Safe)
+        };
+        if seen != rule.info.fix {
             wrong.push(format!(
-                "{code}: fixable = {}, fixture fixes = {fixed}",
-                rule.info.fixable
+                "{code}: declared fix = {:?}, fixture fixes = {seen:?}",
+                rule.info.fix
             ));
         }
     }

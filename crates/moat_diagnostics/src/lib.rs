@@ -15,7 +15,8 @@ pub use source::{LineIndex, SourceFile};
 
 /// A [`RuleInfo`] from a rule's doc comment and metadata: the one way rules are described, used
 /// by the audit rules (through `moat_audit`'s `declare_rule!`) and the gateway's configuration
-/// checks alike. The doc comment becomes [`RuleInfo::docs`]; `fixable` may be left out (no fix).
+/// checks alike. The doc comment becomes [`RuleInfo::docs`]; `fix` (`Safe` or `Unsafe`: the
+/// least safe fix the rule offers) may be left out (no fix).
 ///
 /// ```
 /// const INFO: moat_diagnostics::RuleInfo = moat_diagnostics::rule_info! {
@@ -30,7 +31,7 @@ pub use source::{LineIndex, SourceFile};
 ///     references: ["CIS-DOCKER-5.1"],
 /// };
 /// assert_eq!(INFO.docs, " ## What it does\n Flags something.\n");
-/// assert!(!INFO.fixable);
+/// assert!(!INFO.fixable());
 /// ```
 #[macro_export]
 macro_rules! rule_info {
@@ -42,7 +43,7 @@ macro_rules! rule_info {
         severity: $sev:ident,
         confidence: $conf:ident,
         default_enabled: $enabled:literal,
-        $(fixable: $fixable:literal,)?
+        $(fix: $fix:ident,)?
         references: [$($reference:literal),* $(,)?] $(,)?
     ) => {
         $crate::RuleInfo {
@@ -53,10 +54,10 @@ macro_rules! rule_info {
             confidence: $crate::Confidence::$conf,
             default_enabled: $enabled,
             references: &[$($reference),*],
-            fixable: $crate::rule_info!(@fixable $($fixable)?),
+            fix: $crate::rule_info!(@fix $($fix)?),
             docs: concat!($($doc, "\n"),*),
         }
     };
-    (@fixable) => { false };
-    (@fixable $fixable:literal) => { $fixable };
+    (@fix) => { None };
+    (@fix $fix:ident) => { Some($crate::Applicability::$fix) };
 }

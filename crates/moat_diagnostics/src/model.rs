@@ -312,13 +312,28 @@ pub struct RuleInfo {
     pub default_enabled: bool,
     /// References (DL codes, CIS ids, others).
     pub references: &'static [&'static str],
-    /// Some of its findings carry a fix (byte-range edits).
-    pub fixable: bool,
+    /// Some of its findings carry a fix (byte-range edits): `Safe` when every fix it offers
+    /// keeps what the file does, `Unsafe` when some need review (`moat harden --unsafe`).
+    pub fix: Option<Applicability>,
     /// Full documentation in Markdown (`## What it does`, `## Why is this bad?`, …).
     pub docs: &'static str,
 }
 
 impl RuleInfo {
+    /// Some of its findings carry a fix.
+    pub const fn fixable(&self) -> bool {
+        self.fix.is_some()
+    }
+
+    /// `safe`, `unsafe`, or empty: how its fixes are applied, for listings and docs.
+    pub const fn fix_label(&self) -> &'static str {
+        match self.fix {
+            Some(Applicability::Safe) => "safe",
+            Some(Applicability::Unsafe) => "unsafe",
+            None => "",
+        }
+    }
+
     /// The documentation as Markdown: the one leading space that each doc-comment line carries
     /// removed, and trimmed.
     pub fn docs_text(&self) -> String {

@@ -243,7 +243,7 @@ fn rule(
         confidence: Confidence::High,
         default_enabled: true,
         references,
-        fixable: false,
+        fix: None,
         docs,
     }
 }

@@ -241,7 +241,8 @@ fn list_rules(format: Format) -> String {
                     "severity": r.severity,
                     "confidence": r.confidence,
                     "default_enabled": r.default_enabled,
-                    "fixable": r.fixable,
+                    "fixable": r.fixable(),
+                    "fix": r.fix,
                     "references": r.references,
                 })
             })
@@ -260,7 +261,10 @@ fn list_rules(format: Format) -> String {
         } else {
             format!(" [{}]", r.references.join(", "))
         };
-        let fix = if r.fixable { " (fix available)" } else { "" };
+        let fix = match r.fix_label() {
+            "" => String::new(),
+            kind => format!(" ({kind} fix)"),
+        };
         let _ = writeln!(
             out,
             "{:<5} {:<8} {:<36} {}{on}{fix}{refs}",
@@ -297,9 +301,13 @@ fn explain(token: &str) -> Option<String> {
     let mut out = String::new();
     for r in found {
         let on = if r.default_enabled { "on" } else { "off" };
+        let fix = match r.fix_label() {
+            "" => String::new(),
+            kind => format!(" · Fix: {kind} (`moat harden`)"),
+        };
         let _ = write!(
             out,
-            "# {} {}\n\n{}\n\nSeverity: {} · Confidence: {} · Default: {on}\nReferences: {}\n\n{}\n\n",
+            "# {} {}\n\n{}\n\nSeverity: {} · Confidence: {} · Default: {on}{fix}\nReferences: {}\n\n{}\n\n",
             r.code,
             r.name,
             r.summary,

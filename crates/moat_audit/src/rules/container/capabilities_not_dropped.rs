@@ -43,7 +43,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-5.4"],
         check: Container,
     }

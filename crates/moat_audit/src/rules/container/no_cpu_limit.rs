@@ -46,7 +46,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-5.12"],
         check: Container,
     }

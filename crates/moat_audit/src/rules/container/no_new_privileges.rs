@@ -49,7 +49,7 @@ declare_rule! {
         severity: Medium,
         confidence: Medium,
         default_enabled: true,
-        fixable: true,
+        fix: Safe,
         references: ["CIS-DOCKER-5.26"],
         check: Container,
     }

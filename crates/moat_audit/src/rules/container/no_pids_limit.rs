@@ -44,7 +44,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-5.29"],
         check: Container,
     }

@@ -42,7 +42,7 @@ declare_rule! {
         severity: High,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-5.5"],
         check: Container,
     }

@@ -45,7 +45,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-5.13"],
         check: Container,
     }

@@ -40,7 +40,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-2.4"],
         check: Daemon,
     }

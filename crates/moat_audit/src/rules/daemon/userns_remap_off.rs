@@ -44,7 +44,7 @@ declare_rule! {
         severity: Medium,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["CIS-DOCKER-2.9"],
         check: Daemon,
     }

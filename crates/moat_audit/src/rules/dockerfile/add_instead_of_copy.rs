@@ -47,7 +47,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Safe,
         references: ["DL3020", "CIS-DOCKER-4.9", "DS-0005"],
         check: Dockerfile,
     }

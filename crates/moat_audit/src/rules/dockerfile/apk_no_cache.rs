@@ -35,7 +35,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Safe,
         references: ["DL3019"],
         check: Dockerfile,
     }

@@ -32,7 +32,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Safe,
         references: ["DL3027"],
         check: Dockerfile,
     }

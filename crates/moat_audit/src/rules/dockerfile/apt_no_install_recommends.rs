@@ -34,7 +34,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Safe,
         references: ["DL3015"],
         check: Dockerfile,
     }

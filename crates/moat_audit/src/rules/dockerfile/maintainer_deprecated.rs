@@ -36,7 +36,7 @@ declare_rule! {
         severity: Info,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["DL4000"],
         check: Dockerfile,
     }

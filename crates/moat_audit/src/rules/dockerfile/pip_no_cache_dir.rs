@@ -45,7 +45,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Safe,
         references: ["DL3042"],
         check: Dockerfile,
     }

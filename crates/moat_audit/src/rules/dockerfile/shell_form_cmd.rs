@@ -42,7 +42,7 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
-        fixable: true,
+        fix: Unsafe,
         references: ["DL3025"],
         check: Dockerfile,
     }

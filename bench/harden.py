@@ -83,8 +83,10 @@ class StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=True)
-            if key == "<<" or not isinstance(key, (str, int, float, bool)):
+            if not isinstance(key, (str, int, float, bool)):
                 continue
             if key in seen:
                 raise yaml.constructor.ConstructorError(

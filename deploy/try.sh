@@ -103,6 +103,9 @@ say "secrets in $tmp/secrets"
 deploy/secrets.sh "$tmp/secrets"
 key=$(cat "$tmp/secrets/demo-api-key.txt")
 deploy/images.sh
+for image in "$API_IMAGE" "$MOAT_IMAGE"; do
+  say "$image: $(($(docker image inspect -f '{{.Size}}' "$image") / 1000000)) MB"
+done
 moat=${MOAT_BIN:-${CARGO_TARGET_DIR:-$repo/target}/x86_64-unknown-linux-gnu/$MOAT_PROFILE/moat}
 [ -x "$moat" ] || fail "no moat binary at $moat (set MOAT_BIN)"
 
@@ -265,13 +268,23 @@ if [ -z "$db" ] && ! "$moat" db info >/dev/null 2>&1; then
 fi
 for image in "$API_IMAGE" "$MOAT_IMAGE"; do
   set +e
-  "$moat" scan ${db:+--db "$db"} "$image" >"$tmp/scan.txt" 2>&1
+  "$moat" scan ${db:+--db "$db"} --format json "$image" >"$tmp/scan.json" 2>"$tmp/scan.err"
   code=$?
   set -e
   case "$code" in
-    0 | 1) say "moat scan $image: exit $code: $(grep . "$tmp/scan.txt" | tail -1)" ;;
+    0 | 1)
+      summary=$(
+        python3 - "$tmp/scan.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+n = {key: len(r[key]) for key in ("packages", "vulnerabilities", "secrets")}
+print(f"{n['packages']} packages, {n['vulnerabilities']} vulnerabilities, {n['secrets']} secrets")
+EOF
+      ) || fail "moat scan $image: the report is not JSON"
+      say "moat scan $image: exit $code, $summary"
+      ;;
     *)
-      cat "$tmp/scan.txt" >&2
+      cat "$tmp/scan.err" >&2
       fail "moat scan $image failed (exit $code)"
       ;;
   esac

@@ -6,7 +6,8 @@
 #   deploy/try.sh
 #
 # What it checks:
-#   - `moat gateway check` of the config inside the gateway container, secrets in place;
+#   - in the gateway container (FROM scratch, static glibc): the API's name resolves, and
+#     `moat gateway check` passes the config as deployed, secrets in place;
 #   - HTTPS through the gateway with the demo API key (curl trusts only the deployment's CA);
 #   - 401 without a key and with a wrong one;
 #   - 429 past the per-key limit, with Retry-After and the RateLimit headers;
@@ -125,9 +126,13 @@ for _ in $(seq 1 60); do
 done
 [ "$health" = healthy ] || fail "the gateway is not healthy after 60 s ($health)"
 say "gateway healthy"
+# the static binary resolves service names in FROM scratch (glibc's built-in files and dns)
+docker exec "$gateway" /usr/local/bin/moat health http://api:8080/healthz >/dev/null 2>&1 \
+  || fail "moat in the gateway container cannot reach http://api:8080/healthz by name"
 # the config as deployed, with the real secrets in place: loads, and no finding
 docker exec "$gateway" /usr/local/bin/moat gateway check --fail-on low /etc/moat/gateway.toml \
   >"$tmp/check.txt" 2>&1 || fail "moat gateway check in the container: $(cat "$tmp/check.txt")"
+say "in the gateway container: api:8080 resolves; moat gateway check: no findings"
 
 url="https://127.0.0.1:$MOAT_DEPLOY_PORT/orders"
 # request ID HEADERS... : prints the status; the response head goes to $tmp/ID.head

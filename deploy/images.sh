@@ -3,7 +3,8 @@
 #
 #   moat-deploy/python-base:1   a debootstrap bookworm root filesystem (minbase + python3) from
 #                               the Debian mirror (MOAT_DEBIAN_MIRROR, default
-#                               http://deb.debian.org/debian), imported as one layer
+#                               http://deb.debian.org/debian; ../scripts/debian-rootfs.sh, as
+#                               for the scan fixture), imported as one layer
 #   ${API_IMAGE}                ./api/Dockerfile on that base: the stand-in orders API
 #                               (default moat-deploy/api:1)
 #   ${MOAT_IMAGE}               ./moat/build.sh: the static moat binary FROM scratch
@@ -15,11 +16,9 @@
 # ${CARGO_TARGET_DIR:-target}/deploy-images; delete it to start over from a newer bookworm);
 # the base image is imported again only when the engine lacks it or holds another rootfs.
 # Concurrent runs wait for each other (flock). debootstrap runs as root (through sudo when the
-# script is not run as root); `apt-get install debootstrap` provides it.
+# script is not run as root); `apt-get install debootstrap` provides it (.ci/deps/scan.sh).
 set -euo pipefail
 
-SUITE=bookworm
-MIRROR=${MOAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE=moat-deploy/python-base:1
 LABEL=moat.deploy
 
@@ -51,45 +50,10 @@ image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
 
 # 1. The root filesystem: minbase and python3 (the API needs http.server, json and urllib).
 if [ ! -s "$outdir/rootfs.tar" ]; then
-  debootstrap=$(command -v debootstrap || { [ -x /usr/sbin/debootstrap ] && echo /usr/sbin/debootstrap; } || true)
-  [ -n "$debootstrap" ] || die "debootstrap is not installed (apt-get install debootstrap)"
-  tree=$outdir/rootfs.new
-  unmount_tree() {
-    local m
-    for m in dev/pts dev/shm dev proc sys; do
-      if mountpoint -q "$tree/$m" 2>/dev/null; then
-        "${as_root[@]}" umount -l "$tree/$m" || true
-      fi
-    done
-    if grep -q " $tree/" /proc/mounts; then
-      die "something is still mounted under $tree"
-    fi
-  }
-  undo_tree() {
-    unmount_tree
-    "${as_root[@]}" rm -rf --one-file-system "$tree" "$outdir/rootfs.tar.new"
-  }
-  undo_tree
-  trap 'undo_tree' EXIT
-  say "debootstrap --variant=minbase --include=python3 $SUITE from $MIRROR (log: $outdir/debootstrap.log)"
-  if ! "${as_root[@]}" "$debootstrap" --variant=minbase --include=python3 "$SUITE" "$tree" \
-    "$MIRROR" >"$outdir/debootstrap.log" 2>&1; then
-    tail -n 20 "$outdir/debootstrap.log" >&2 || true
-    die "debootstrap failed (see $outdir/debootstrap.log)"
-  fi
-  # what a container gets from the engine at run time, and what only concerns the build host
-  unmount_tree
-  "${as_root[@]}" find "$tree/dev" "$tree/proc" "$tree/sys" -xdev -mindepth 1 -delete
-  "${as_root[@]}" rm -rf "$tree/etc/hostname" "$tree/etc/resolv.conf" "$tree/var/cache/apt/"*.bin \
-    "$tree/var/cache/apt/archives/"*.deb
-  "${as_root[@]}" find "$tree/var/lib/apt/lists" -mindepth 1 -maxdepth 1 -type f -delete
-  "${as_root[@]}" tar --numeric-owner --sort=name --xattrs -C "$tree" -cf - . \
-    >"$outdir/rootfs.tar.new" || die "could not tar $tree"
-  mv "$outdir/rootfs.tar.new" "$outdir/rootfs.tar"
-  "${as_root[@]}" rm -rf --one-file-system "$tree"
-  trap - EXIT
+  "$repo/scripts/debian-rootfs.sh" "$outdir/rootfs.new" "$outdir/rootfs.tar" \
+    "$outdir/debootstrap.log" --include=python3 || die "could not build the root filesystem"
+  "${as_root[@]}" rm -rf --one-file-system "$outdir/rootfs.new"
   (cd "$outdir" && sha256sum rootfs.tar >rootfs.tar.sha256)
-  say "wrote rootfs.tar ($(du -h "$outdir/rootfs.tar" | cut -f1))"
 fi
 if [ ! -f "$outdir/rootfs.tar.sha256" ]; then
   (cd "$outdir" && sha256sum rootfs.tar >rootfs.tar.sha256)

@@ -75,13 +75,13 @@ teardown() {
     compose ps >&2 || true
     compose logs --no-color --tail 40 >&2 || true
   fi
+  docker network rm "$probe_net" >/dev/null 2>&1 || true
   if [ "${KEEP:-0}" = 1 ] && [ "$status" -eq 0 ]; then
     say "left running (KEEP=1): https://127.0.0.1:$MOAT_DEPLOY_PORT/orders, secrets in $tmp/secrets;"
-    say "remove with: MOAT_IMAGE=$MOAT_IMAGE API_IMAGE=$API_IMAGE MOAT_DEPLOY_SECRETS=$tmp/secrets ${compose_cmd[*]} -p $project -f deploy/compose.yaml down -v --remove-orphans"
+    say "remove with: MOAT_IMAGE=$MOAT_IMAGE API_IMAGE=$API_IMAGE MOAT_DEPLOY_SECRETS=$tmp/secrets ${compose_cmd[*]} -p $project -f deploy/compose.yaml down -v --remove-orphans && docker image rm $MOAT_IMAGE $API_IMAGE && rm -rf $tmp"
     exit 0
   fi
   compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || say "note: compose down failed"
-  docker network rm "$probe_net" >/dev/null 2>&1 || true
   docker image rm "$MOAT_IMAGE" "$API_IMAGE" >/dev/null 2>&1 || true
   if [ "$base_existed" -eq 0 ]; then
     docker image rm "$base" >/dev/null 2>&1 || true

@@ -7,7 +7,8 @@
 # OUTDIR defaults to ${CARGO_TARGET_DIR:-target}/scan-fixture. What it holds:
 #
 #   rootfs.tar               `debootstrap --variant=minbase bookworm` from the Debian mirror
-#                            (MOAT_DEBIAN_MIRROR, default http://deb.debian.org/debian), tarred
+#                            (MOAT_DEBIAN_MIRROR, default http://deb.debian.org/debian; made by
+#                            scripts/debian-rootfs.sh), tarred
 #                            with numeric owners; /dev, /proc and /sys empty, apt's lists,
 #                            caches and downloaded .debs, /etc/hostname and /etc/resolv.conf
 #                            left out. Built only when
@@ -39,8 +40,6 @@ set -euo pipefail
 BASE=moat-scan-fixture/debian-base:1
 API=moat-scan-fixture/debian-api:1
 LABEL=moat.scan-fixture
-SUITE=bookworm
-MIRROR=${MOAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 started=$(date +%s)
 say() { printf 'scan-fixture [%ss]: %s\n' "$(($(date +%s) - started))" "$*" >&2; }
@@ -119,46 +118,10 @@ stamp_get() { sed -n "s/^$1=//p" "$outdir/stamp" 2>/dev/null || true; }
 
 # 1. The Debian root filesystem.
 if [ ! -s "$outdir/rootfs.tar" ]; then
-  command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] \
-    || die "debootstrap is not installed (source .ci/deps/scan.sh, or apt-get install debootstrap)"
-  debootstrap=$(command -v debootstrap || echo /usr/sbin/debootstrap)
-  tree=$outdir/rootfs.new
-  # debootstrap mounts proc, sys and maybe dev in the tree, and unmounts them unless it fails
-  unmount_tree() {
-    local m
-    for m in dev/pts dev/shm dev proc sys; do
-      if mountpoint -q "$tree/$m" 2>/dev/null; then
-        "${as_root[@]}" umount -l "$tree/$m" || true
-      fi
-    done
-    if grep -q " $tree/" /proc/mounts; then
-      die "something is still mounted under $tree"
-    fi
-  }
-  undo_tree() {
-    unmount_tree
-    "${as_root[@]}" rm -rf --one-file-system "$tree" "$outdir/rootfs.tar.new"
-  }
-  undo_tree
-  trap 'undo_tree' EXIT
-  say "debootstrap --variant=minbase $SUITE from $MIRROR (log: $outdir/debootstrap.log)"
-  if ! "${as_root[@]}" "$debootstrap" --variant=minbase "$SUITE" "$tree" "$MIRROR" \
-    >"$outdir/debootstrap.log" 2>&1; then
-    tail -n 20 "$outdir/debootstrap.log" >&2 || true
-    die "debootstrap failed (see $outdir/debootstrap.log)"
-  fi
-  # what a container gets from the engine at run time, and what only concerns the build host
-  unmount_tree
-  "${as_root[@]}" find "$tree/dev" "$tree/proc" "$tree/sys" -xdev -mindepth 1 -delete
-  "${as_root[@]}" rm -rf "$tree/etc/hostname" "$tree/etc/resolv.conf" "$tree/var/cache/apt/"*.bin \
-    "$tree/var/cache/apt/archives/"*.deb
-  "${as_root[@]}" find "$tree/var/lib/apt/lists" -mindepth 1 -maxdepth 1 -type f -delete
-  "${as_root[@]}" tar --numeric-owner --sort=name --xattrs -C "$tree" -cf - . \
-    >"$outdir/rootfs.tar.new" || die "could not tar $tree"
+  "$repo/scripts/debian-rootfs.sh" "$outdir/rootfs.new" "$outdir/rootfs.tar" \
+    "$outdir/debootstrap.log" || die "could not build the root filesystem"
   "${as_root[@]}" rm -rf --one-file-system "$outdir/rootfs"
-  mv "$outdir/rootfs.tar.new" "$outdir/rootfs.tar"
-  "${as_root[@]}" mv "$tree" "$outdir/rootfs"
-  trap - EXIT
+  "${as_root[@]}" mv "$outdir/rootfs.new" "$outdir/rootfs"
   (cd "$outdir" && sha256sum rootfs.tar >rootfs.tar.sha256)
   rm -f "$outdir/stamp"
   say "wrote rootfs.tar ($(du -h "$outdir/rootfs.tar" | cut -f1)) and rootfs/"

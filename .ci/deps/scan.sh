@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools the `moat scan` tests use (crates/moat/tests/scan*.rs, scripts/scan-fixture.sh):
-# debootstrap, to build a real Debian bookworm root filesystem offline from the apt mirror;
+# debootstrap, to build a real Debian bookworm root filesystem offline from the apt mirror (the
+# reference deployment's API base, deploy/images.sh, is built the same way);
 # skopeo, to repack the `docker save` tarball as an OCI layout and an oci-archive; and Go, whose
 # toolchain builds the binary the Go-module analyzer test reads (that test is required, not
 # skipped, once MOAT_REQUIRE_GO=1 is exported below).

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for the orders API, so that the gateway example answers on a machine with
 nothing else running: `GET /healthz` and `GET /orders` as JSON, on 127.0.0.1:3000 (or the
-port given as the first argument). It echoes the consumer id the gateway sends, to show that
+port given as the first argument, and the address as the second: `0.0.0.0` in a container,
+where the gateway reaches it over a network). It echoes the consumer id the gateway sends, to show that
 the upstream learns who called without seeing the key. Python's standard library only."""
 import http.server
 import json
@@ -41,4 +42,5 @@ class StandIn(http.server.BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    http.server.ThreadingHTTPServer(("127.0.0.1", port), StandIn).serve_forever()
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    http.server.ThreadingHTTPServer((host, port), StandIn).serve_forever()

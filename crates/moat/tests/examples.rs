@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -225,4 +225,88 @@ fn moat_s_own_image_audits_clean() {
     assert_eq!(out.status.code(), Some(0));
     let counts = &report["summary"]["files"];
     assert_eq!(counts["dockerfile"], 1, "{report:#}");
+}
+
+/// The reference deployment (`deploy/`): its compose project, Dockerfiles and scripts audit
+/// with no finding at all, and both gateway configs load as a start would once
+/// `deploy/secrets.sh` has made the secrets (paths under /run/secrets pointed at them).
+#[test]
+fn reference_deployment_audits_clean_and_its_configs_load() {
+    let out = moat(&["audit", "deploy", "--format", "json", "--fail-on", "info"]);
+    let report = json(&out);
+    assert!(findings(&report).is_empty(), "{report:#}");
+    assert_eq!(out.status.code(), Some(0));
+    let counts = &report["summary"]["files"];
+    assert_eq!(counts["compose"], 1, "{report:#}");
+    assert_eq!(counts["dockerfile"], 2, "{report:#}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    let made = Command::new("bash")
+        .arg(workspace().join("deploy/secrets.sh"))
+        .arg(&secrets)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    for name in ["gateway.toml", "gateway-replicas.toml"] {
+        let text = std::fs::read_to_string(workspace().join("deploy").join(name))
+            .unwrap()
+            .replace(
+                "/run/secrets/gateway_cert",
+                &secrets.join("gateway.pem").display().to_string(),
+            )
+            .replace(
+                "/run/secrets/gateway_key",
+                &secrets.join("gateway.key").display().to_string(),
+            )
+            .replace(
+                "/run/secrets/api_keys",
+                &secrets.join("api-keys.txt").display().to_string(),
+            )
+            .replace(
+                "/run/secrets/redis_password",
+                &secrets.join("redis_password.txt").display().to_string(),
+            );
+        assert!(!text.contains("\"/run/secrets/"), "{text}");
+        let config = dir.path().join(name);
+        std::fs::write(&config, text).unwrap();
+        let out = moat(&[
+            "gateway",
+            "check",
+            "--fail-on",
+            "info",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // the demo key the client holds is the one the gateway's list holds hashed
+    let key = std::fs::read_to_string(secrets.join("demo-api-key.txt")).unwrap();
+    let keys = std::fs::read_to_string(secrets.join("api-keys.txt")).unwrap();
+    let digest = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(key.trim().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let digest = String::from_utf8_lossy(&digest.stdout);
+    let digest = digest.split_whitespace().next().unwrap();
+    assert!(keys.contains(&format!("demo:sha256:{digest}")), "{keys}");
 }

@@ -1,7 +1,7 @@
 use moat_dockerfile::shell::Op;
 use moat_dockerfile::{Arguments, Kind};
 
-use crate::context::{DockerfileContext, Emitter};
+use crate::context::{DockerfileContext, Emitter, fix};
 use crate::rule::declare_rule;
 use crate::rules::dockerfile::helpers::cmd::effective_argv;
 
@@ -31,6 +31,11 @@ declare_rule! {
     /// `RUN`, or start the command with `set -o pipefail &&`. Stages whose `SHELL` is not a
     /// POSIX shell (PowerShell, cmd) are not judged.
     ///
+    /// An unsafe fix inserts `SHELL ["/bin/sh", "-o", "pipefail", "-c"]` before the stage's
+    /// first such `RUN`, when the stage sets no `SHELL` of its own: unsafe because the image's
+    /// later `RUN`s then fail on a shell that does not know the option (dash before 0.5.13:
+    /// switch to `/bin/bash` there) and the image's `SHELL` changes for its children.
+    ///
     /// ## References
     /// - hadolint DL4006. moat differs deliberately: a RUN that starts with `set -o pipefail` is
     ///   not reported (hadolint reports it although the pipe is then checked), and a pipe
@@ -45,12 +50,15 @@ declare_rule! {
         severity: Low,
         confidence: High,
         default_enabled: true,
+        fix: Unsafe,
         references: ["DL4006"],
         check: Dockerfile,
     }
 }
 
 pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
+    // stages that already got a fix: one SHELL before the first reported RUN covers the rest
+    let mut fixed_stages = Vec::new();
     for (instr, commands) in ctx.runs() {
         if !matches!(instr.args, Arguments::Shell(_)) {
             continue;
@@ -78,12 +86,39 @@ pub(crate) fn check(ctx: &DockerfileContext<'_>, out: &mut Emitter<'_>) {
         if sets_pipefail {
             continue;
         }
-        out.emit(
+        let shell_set = shell_for(ctx, instr).is_some() || has_shell_before(ctx, instr);
+        let finding = out.emit(
             &PipeWithoutPipefail::INFO,
             pipe_span,
             "pipe without `pipefail`: a failure on its left side goes unnoticed",
         );
+        if !shell_set && !fixed_stages.contains(&instr.stage) {
+            fixed_stages.push(instr.stage);
+            let text = ctx.file.text.as_str();
+            let at = instr.span.start;
+            let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+            let indent = &text[line_start..at];
+            if indent.chars().all(|c| c == ' ' || c == '\t') {
+                let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                finding.fix = Some(fix(
+                    "set `SHELL [\"/bin/sh\", \"-o\", \"pipefail\", \"-c\"]` before this RUN",
+                    false,
+                    moat_diagnostics::Span::new(at, at),
+                    format!("SHELL [\"/bin/sh\", \"-o\", \"pipefail\", \"-c\"]{nl}{indent}"),
+                ));
+            }
+        }
     }
+}
+
+/// Any `SHELL` (exec or shell form) before `instr` in its stage: the fix leaves a stage that
+/// chose its shell alone.
+fn has_shell_before(ctx: &DockerfileContext<'_>, instr: &moat_dockerfile::Instruction) -> bool {
+    ctx.dockerfile
+        .instructions
+        .iter()
+        .take_while(|i| !std::ptr::eq(*i, instr))
+        .any(|i| i.kind == Kind::Shell && i.stage == instr.stage)
 }
 
 /// A pipe inside a command substitution (`x=$(a | b)`), which the shell also runs without
@@ -124,4 +159,26 @@ fn is_posix_shell(program: &str) -> bool {
         name,
         "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "mksh" | "busybox"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+    use crate::rules::dockerfile::helpers::testing::{apply_fixes, assert_fix_converges};
+
+    #[test]
+    fn fix_sets_pipefail_once_per_stage() {
+        assert_fix_converges(
+            check,
+            "FROM a\nRUN a | b\nRUN c | d\nFROM b\n  RUN e | f\n",
+            "FROM a\nSHELL [\"/bin/sh\", \"-o\", \"pipefail\", \"-c\"]\nRUN a | b\nRUN c | d\nFROM b\n  SHELL [\"/bin/sh\", \"-o\", \"pipefail\", \"-c\"]\n  RUN e | f\n",
+        );
+    }
+
+    #[test]
+    fn a_stage_with_its_own_shell_gets_no_fix() {
+        // the finding stays (no pipefail), but the user's SHELL choice is not overridden
+        let src = "FROM a\nSHELL [\"/bin/bash\", \"-c\"]\nRUN a | b\n";
+        assert_eq!(apply_fixes(check, src), src);
+    }
 }

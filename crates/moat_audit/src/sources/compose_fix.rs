@@ -294,9 +294,34 @@ pub fn attach(source: &SourceFile, findings: &mut [Finding]) {
                 ))
             }
             ("C025", _) => publish_on_loopback(line),
+            ("N002", Some(b))
+                if f.message.starts_with("network `")
+                    && top_level_key(&lines, i) == Some("networks")
+                    && child_key(&lines, &b, "internal").is_none() =>
+            {
+                Some(fix(
+                    "set `internal: true` (the network loses its route out)",
+                    false,
+                    vec![insert_keys(text, &b, &[("internal", "true")])],
+                ))
+            }
             _ => None,
         };
     }
+}
+
+/// The top-level key (`services`, `networks`, ...) whose block holds line `i`.
+fn top_level_key<'a>(lines: &[Line<'a>], i: usize) -> Option<&'a str> {
+    let line = lines.get(i)?;
+    if line.indent == 0 {
+        return None;
+    }
+    lines[..i]
+        .iter()
+        .rev()
+        .find(|l| l.indent == 0 && !l.is_filler())
+        .and_then(|l| l.text.split_once(':'))
+        .map(|(k, _)| k.trim())
 }
 
 /// A short-syntax port entry (`- "8080:80"`, `- 0.0.0.0:8080:80`) published on every interface,
@@ -383,6 +408,25 @@ mod tests {
         assert_eq!(
             out,
             "services:\r\n  api:\r\n    image: x\r\n    pids_limit: 200\r\n"
+        );
+    }
+
+    #[test]
+    fn top_level_section_of_a_line() {
+        let yaml = "services:\n  backend:\n    image: x\nnetworks:\n  # the back\n  backend:\n  front: {}\n";
+        let ls = lines(yaml);
+        assert_eq!(top_level_key(&ls, 1), Some("services"));
+        assert_eq!(top_level_key(&ls, 5), Some("networks"));
+        assert_eq!(top_level_key(&ls, 3), None);
+        // an empty network definition gets the key indented under it
+        let b = block_of(&ls, 5).unwrap();
+        let out = moat_diagnostics::apply_edits(
+            yaml,
+            std::iter::once(&insert_keys(yaml, &b, &[("internal", "true")])),
+        );
+        assert!(
+            out.ends_with("  backend:\n    internal: true\n  front: {}\n"),
+            "{out}"
         );
     }
 

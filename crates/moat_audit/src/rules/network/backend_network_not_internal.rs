@@ -124,6 +124,9 @@ declare_rule! {
     /// that must call external APIs needs egress: ignore the finding for that network, or route
     /// its traffic through an egress proxy.
     ///
+    /// An unsafe fix adds `internal: true` to a reported network's block-style definition
+    /// (unsafe: its services lose their route out).
+    ///
     /// ## References
     /// - The Docker docs on `internal` networks (`docker network create --internal`, compose
     ///   `internal: true`).
@@ -137,6 +140,7 @@ declare_rule! {
         severity: Medium,
         confidence: Low,
         default_enabled: true,
+        fix: Unsafe,
         references: [],
         check: Project,
     }
